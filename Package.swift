@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CairnCore", targets: ["CairnCore"]),
+        .library(name: "CairnStore", targets: ["CairnStore"]),
+        .executable(name: "cairn-store-bench", targets: ["cairn-store-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Debian's liblmdb-dev, found through pkg-config.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // A thin, typed Swift layer over the LMDB C API.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // Pure values shared by every layer: paths, stats, zxids, errors.
+        .target(name: "CairnCore"),
+        // The znode tree on LMDB, the write-ahead log, snapshots, recovery, group commit. No networking.
+        .target(
+            name: "CairnStore",
+            dependencies: [
+                "LMDB", "CairnCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Engine-only benchmark: changes/s at several batch sizes next to the raw fdatasync rate.
+        .executableTarget(
+            name: "cairn-store-bench",
+            dependencies: [
+                "CairnStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Child process for crash drills: applies changes, prints each acknowledged zxid, waits to be killed.
+        .executableTarget(
+            name: "cairn-store-drill",
+            dependencies: [
+                "CairnStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test support shared by every test target: temp dirs, child processes, built binaries.
+        .target(name: "CairnTesting"),
+        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
+        .testTarget(
+            name: "CairnStoreTests",
+            dependencies: ["CairnStore", "CairnTesting", "cairn-store-drill"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

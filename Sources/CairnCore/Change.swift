@@ -1,0 +1,31 @@
+/// One durable change: what a WAL record holds and what history replays.
+///
+/// A change records effects, not requests: the final path of a sequential create, each ephemeral a
+/// closing session deleted. Replaying the effects in zxid order rebuilds exactly the same tree.
+public struct Change: Hashable, Sendable {
+    public var zxid: Zxid
+    /// Milliseconds since the epoch, when the change was applied; the stat times come from it.
+    public var time: Int64
+    /// The session that asked for it; nil for the server's own changes (expiry, reaping).
+    public var session: SessionID?
+    public var effects: [Effect]
+
+    public init(zxid: Zxid, time: Int64, session: SessionID?, effects: [Effect]) {
+        self.zxid = zxid
+        self.time = time
+        self.session = session
+        self.effects = effects
+    }
+
+    /// One primitive step of a change.
+    public enum Effect: Hashable, Sendable {
+        case createNode(path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?)
+        case deleteNode(path: ZNodePath)
+        case setData(path: ZNodePath, data: [UInt8])
+        /// A version check inside a multi: no effect on the tree, kept so a multi replays as it ran.
+        case check(path: ZNodePath, version: Int32)
+        case createSession(id: SessionID, timeoutMilliseconds: Int64, passwordHash: [UInt8])
+        /// Ends the session; the deletions of its ephemerals precede it in the same change.
+        case closeSession(id: SessionID)
+    }
+}

@@ -1,0 +1,59 @@
+import CairnCore
+
+/// The frame of one WAL record:
+///
+///     length u32 | crc32c u32 | zxid u64 | payload (length bytes)
+///
+/// little-endian; the CRC-32C covers the length, the zxid and the payload (everything but itself).
+enum WALRecord {
+    static let headerSize = 16
+    /// A length above this is not a record: it is damage.
+    static let maxPayloadSize = 256 << 20
+
+    /// Appends the framed record to `buffer`.
+    static func append(zxid: Zxid, payload: [UInt8], to buffer: inout [UInt8]) {
+        let length = UInt32(payload.count)
+        var crc = CRC32C()
+        withUnsafeBytes(of: length.littleEndian) { crc.update($0) }
+        withUnsafeBytes(of: zxid.littleEndian) { crc.update($0) }
+        crc.update(payload)
+        withUnsafeBytes(of: length.littleEndian) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: crc.value.littleEndian) { buffer.append(contentsOf: $0) }
+        withUnsafeBytes(of: zxid.littleEndian) { buffer.append(contentsOf: $0) }
+        buffer.append(contentsOf: payload)
+    }
+
+    /// What lies at an offset of a segment.
+    enum Parse {
+        /// A whole record whose checksum matches; the next one starts at `end`.
+        case record(zxid: Zxid, payload: UnsafeRawBufferPointer, end: Int)
+        /// The bytes end inside the header or the payload.
+        case truncated
+        /// Only zero bytes from here to the end.
+        case zeros
+        /// A frame that is whole but wrong (checksum, impossible length).
+        case damaged(reason: String)
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Parse {
+        let available = bytes.count - offset
+        if bytes[offset...].allSatisfy({ $0 == 0 }) { return .zeros }
+        guard available >= headerSize else { return .truncated }
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+        let zxid = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+        guard length <= maxPayloadSize else { return .damaged(reason: "impossible record length \(length)") }
+        guard available >= headerSize + length else { return .truncated }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<(offset + headerSize + length)])
+        var crc = CRC32C()
+        crc.update(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]))
+        crc.update(UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<(offset + 16)]))
+        crc.update(payload)
+        guard crc.value == stored else {
+            return .damaged(reason: "checksum mismatch (stored \(hex(stored)), computed \(hex(crc.value)))")
+        }
+        return .record(zxid: zxid, payload: payload, end: offset + headerSize + length)
+    }
+
+    private static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+}

@@ -1,0 +1,42 @@
+import CairnCore
+
+/// A WAL segment file: `<first zxid, 20 digits>.wal` in `<data-dir>/wal/`, starting with a 16-byte header
+/// (`CAIRNWAL`, format u32 = 1, reserved u32) followed by records in zxid order.
+struct WALSegment: Hashable, Sendable, Comparable {
+    static let fileExtension = ".wal"
+    static let magic = Array("CAIRNWAL".utf8)
+    static let formatVersion: UInt32 = 1
+    static let headerSize = 16
+
+    /// The zxid of the first record the segment holds (or will hold).
+    let firstZxid: Zxid
+    let path: String
+
+    init(firstZxid: Zxid, directory: String) {
+        self.firstZxid = firstZxid
+        self.path = directory + "/" + Self.fileName(firstZxid: firstZxid)
+    }
+
+    static func fileName(firstZxid: Zxid) -> String {
+        let digits = String(firstZxid)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + fileExtension
+    }
+
+    /// The first zxid encoded in a segment's file name, or nil when the name is not a segment's.
+    static func firstZxid(fileName: String) -> Zxid? {
+        guard fileName.hasSuffix(fileExtension) else { return nil }
+        let stem = fileName.dropLast(fileExtension.count)
+        guard stem.count == 20, stem.allSatisfy(\.isASCII) else { return nil }
+        return Zxid(stem)
+    }
+
+    static var header: [UInt8] {
+        var w = ByteWriter(capacity: headerSize)
+        w.bytes.append(contentsOf: magic)
+        w.write(formatVersion)
+        w.write(UInt32(0))
+        return w.bytes
+    }
+
+    static func < (lhs: WALSegment, rhs: WALSegment) -> Bool { lhs.firstZxid < rhs.firstZxid }
+}
