@@ -42,19 +42,56 @@ enum FileSystem {
         return try readAll(fd: fd, path: path)
     }
 
+    /// Reads from the start to the end of the file (also for /proc files, whose size reads as 0).
     static func readAll(fd: Int32, path: String) throws -> [UInt8] {
         var st = stat()
         if fstat(fd, &st) != 0 { throw fail(path, "fstat") }
-        let size = Int(st.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
+        var bytes = [UInt8](repeating: 0, count: max(Int(st.st_size), 4096))
         var done = 0
-        while done < size {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, size - done, off_t(done)) }
+        while true {
+            if done == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
             if n < 0 { if errno == EINTR { continue }; throw fail(path, "read") }
             if n == 0 { break }
             done += n
         }
-        return Array(bytes[0..<done])
+        bytes.removeSubrange(done...)
+        return bytes
+    }
+
+    /// Streams a file's bytes to `body` in chunks of up to 1 MiB.
+    static func forEachChunk(of path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = try open(path, flags: O_RDONLY)
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(offset)) }
+            if n < 0 { if errno == EINTR { continue }; throw fail(path, "read") }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += n
+        }
+    }
+
+    /// Copies `source` to `destination` through a temporary file, fsynced and renamed into place.
+    static func copy(_ source: String, to destination: String, directory: String) throws {
+        let temporary = destination + ".tmp"
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            var offset = 0
+            try forEachChunk(of: source) { chunk in
+                try write(fd: fd, chunk, at: offset, path: temporary)
+                offset += chunk.count
+            }
+            try sync(fd: fd, path: temporary)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        try rename(temporary, destination)
+        try syncDirectory(directory)
     }
 
     static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {

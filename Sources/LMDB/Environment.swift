@@ -88,7 +88,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a read transaction; the view it sees is consistent and never waits for the writer.
     @available(*, noasync)
-    public func read<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+    public func read<T>(_ body: (Transaction) throws -> T) throws -> T {
         try resizeLock.shared {
             let txn = try Transaction(environment: self, readOnly: true)
             defer { txn.abort() }
@@ -98,7 +98,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a write transaction and commits it when `body` returns; aborts it when `body` throws.
     @available(*, noasync)
-    public func write<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+    public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         try resizeLock.shared {
             let txn = try Transaction(environment: self, readOnly: false)
             let result: T

@@ -11,6 +11,8 @@ public struct EnvironmentFlags: OptionSet, Sendable {
     public static let readOnly = EnvironmentFlags(rawValue: UInt32(MDB_RDONLY))
     /// Read transactions are not tied to threads: required when a read may run on any thread.
     public static let noThreadLocalStorage = EnvironmentFlags(rawValue: UInt32(MDB_NOTLS))
+    /// No lock file: for a read-only look at a file no other process uses (a snapshot copy).
+    public static let noLock = EnvironmentFlags(rawValue: UInt32(MDB_NOLOCK))
     public static let noReadAhead = EnvironmentFlags(rawValue: UInt32(MDB_NORDAHEAD))
 }
 

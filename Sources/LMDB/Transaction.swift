@@ -2,9 +2,10 @@ import CLMDB
 
 /// An LMDB transaction, lent to the closure of `Environment.read` or `Environment.write`.
 ///
-/// Non-copyable and only ever borrowed, so it cannot outlive its closure; the environment commits or
-/// aborts it. Byte buffers handed to closures point into the map and are valid only inside them.
-public struct Transaction: ~Copyable {
+/// Valid only inside that closure: the environment commits or aborts it when the closure returns, and
+/// no public API lets a caller begin or end one. Byte buffers handed to closures point into the map and
+/// are valid only inside them.
+public struct Transaction {
     let handle: OpaquePointer
     public let isReadOnly: Bool
 
@@ -21,7 +22,7 @@ public struct Transaction: ~Copyable {
 
     /// Runs `body` in a transaction nested in this write transaction: its changes join this one when
     /// `body` returns and vanish when it throws, while this transaction stays usable.
-    public func nested<T>(_ body: (borrowing Transaction) throws -> T) throws -> T {
+    public func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
         let child = try Transaction(environment: mdb_txn_env(handle), parent: handle, readOnly: false)
         let result: T
         do {
@@ -90,6 +91,15 @@ public struct Transaction: ~Copyable {
         if rc == MDB_NOTFOUND { return false }
         try check(rc, "mdb_del")
         return true
+    }
+
+    /// Opens an existing named database, or returns nil when there is none (for read-only environments).
+    public func openExistingDatabase(_ name: String) throws(LMDBError) -> Database? {
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(handle, name, 0, &dbi)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_dbi_open")
+        return Database(dbi: dbi)
     }
 
     /// Number of entries in `db`.

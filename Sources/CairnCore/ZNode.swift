@@ -1,0 +1,14 @@
+/// A znode as read from the store.
+public struct ZNode: Hashable, Sendable {
+    public var path: ZNodePath
+    public var data: [UInt8]
+    public var stat: Stat
+    public var kind: NodeKind
+
+    public init(path: ZNodePath, data: [UInt8], stat: Stat, kind: NodeKind) {
+        self.path = path
+        self.data = data
+        self.stat = stat
+        self.kind = kind
+    }
+}

@@ -1,0 +1,139 @@
+import CairnCore
+import LMDB
+
+extension ChangeApplier {
+    /// Checks `request` against the current state and applies it, returning the effects to log and the
+    /// per-operation results. Throws a `CairnError` (nothing logged) when it cannot be applied; the caller
+    /// runs it in a nested transaction so a failure leaves nothing behind.
+    func execute(
+        _ request: Request, session: SessionID?, zxid: Zxid, time: Int64, _ txn: Transaction
+    ) throws -> (effects: [Change.Effect], results: [OperationResult]) {
+        var effects: [Change.Effect] = []
+        var results: [OperationResult] = []
+        switch request {
+        case .operation(let operation):
+            results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, txn))
+        case .multi(let operations):
+            for (index, operation) in operations.enumerated() {
+                do {
+                    results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, txn))
+                } catch let error as CairnError {
+                    throw CairnError.multiFailed(index: index, cause: error)
+                }
+            }
+        case .createSession(let id, let timeout, let hash):
+            guard timeout > 0 else { throw CairnError.badArguments("a session timeout must be positive") }
+            effects.append(.createSession(id: id, timeoutMilliseconds: timeout, passwordHash: hash))
+            try apply(effects[0], zxid: zxid, time: time, txn)
+        case .closeSession(let id):
+            guard try self.session(id, txn) != nil else { throw CairnError.sessionExpired(id) }
+            for node in try tree.ephemerals(of: id, txn) {
+                effects.append(.deleteNode(path: try tree.path(of: node, txn)))
+            }
+            effects.append(.closeSession(id: id))
+            for effect in effects { try apply(effect, zxid: zxid, time: time, txn) }
+        case .reap(let now):
+            for path in try reapable(now: now, txn) {
+                effects.append(.deleteNode(path: path))
+                try apply(effects[effects.count - 1], zxid: zxid, time: time, txn)
+            }
+        }
+        return (effects, results)
+    }
+
+    private func execute(
+        _ operation: Operation, session: SessionID?, zxid: Zxid, time: Int64, into effects: inout [Change.Effect],
+        _ txn: Transaction
+    ) throws -> OperationResult {
+        let effect: Change.Effect
+        switch operation {
+        case .create(let rawPath, let data, let kind, let sequential):
+            try checkSize(data)
+            effect = try createEffect(rawPath, data: data, kind: kind, sequential: sequential, session: session, txn)
+        case .delete(let path, let version):
+            if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
+            try checkVersion(path, version, txn)
+            effect = .deleteNode(path: path)
+        case .setData(let path, let data, let version):
+            try checkSize(data)
+            try checkVersion(path, version, txn)
+            effect = .setData(path: path, data: data)
+        case .check(let path, let version):
+            effect = .check(path: path, version: version)
+        }
+        effects.append(effect)
+        guard let result = try apply(effect, zxid: zxid, time: time, txn) else {
+            throw CairnError.internal("operation \(operation) had no result")
+        }
+        return result
+    }
+
+    private func checkSize(_ data: [UInt8]) throws {
+        if data.count > maxDataSize {
+            throw CairnError.tooLarge("data of \(data.count) bytes is over the limit of \(maxDataSize) bytes")
+        }
+    }
+
+    private func createEffect(
+        _ rawPath: String, data: [UInt8], kind: NodeKind, sequential: Bool, session: SessionID?,
+        _ txn: Transaction
+    ) throws -> Change.Effect {
+        switch kind {
+        case .persistentWithTTL(let ttl) where ttl <= 0:
+            throw CairnError.badArguments("a TTL must be positive (got \(ttl) ms)")
+        case .container where sequential:
+            throw CairnError.badArguments("a container node cannot be sequential")
+        default: break
+        }
+        var owner: SessionID?
+        if kind == .ephemeral {
+            guard let session else { throw CairnError.badArguments("an ephemeral node needs a session") }
+            guard try self.session(session, txn) != nil else { throw CairnError.sessionExpired(session) }
+            owner = session
+        }
+        let path: ZNodePath
+        if sequential {
+            guard let slash = rawPath.lastIndex(of: "/") else {
+                throw CairnError.invalidPath(rawPath, reason: "a path must start with '/'")
+            }
+            let parentPath = try ZNodePath(slash == rawPath.startIndex ? "/" : String(rawPath[..<slash]))
+            guard let (_, parent) = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+            path = try ZNodePath(rawPath + Self.sequenceSuffix(parent.stat.cversion))
+        } else {
+            path = try ZNodePath(rawPath)
+        }
+        return .createNode(path: path, data: data, kind: kind, owner: owner)
+    }
+
+    /// ZooKeeper's `%010d` of the parent's cversion.
+    static func sequenceSuffix(_ counter: Int32) -> String {
+        let digits = String(counter.magnitude)
+        let width = counter < 0 ? 9 : 10
+        return (counter < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// Containers that had children and have none, and TTL nodes past their TTL with no children.
+    private func reapable(now: Int64, _ txn: Transaction) throws -> [ZNodePath] {
+        var due: [NodeID] = []
+        for id in try nodeIDs(in: db.containers, txn) {
+            if let node = try tree.record(id, txn), node.stat.numChildren == 0, node.stat.cversion > 0 { due.append(id) }
+        }
+        for id in try nodeIDs(in: db.ttls, txn) {
+            if let node = try tree.record(id, txn), node.stat.numChildren == 0,
+                case .persistentWithTTL(let ttl) = node.kind, node.stat.mtime + ttl <= now
+            {
+                due.append(id)
+            }
+        }
+        return try due.map { try tree.path(of: $0, txn) }
+    }
+
+    private func nodeIDs(in index: Database, _ txn: Transaction) throws -> [NodeID] {
+        var ids: [NodeID] = []
+        try txn.scan(index) { key, _ in
+            ids.append(NodeID(key: key))
+            return true
+        }
+        return ids
+    }
+}

@@ -1,0 +1,240 @@
+import CairnCore
+import Dispatch
+import LMDB
+import Logging
+import Synchronization
+
+/// Called on the writer thread with a request's outcome, after its change is durable and readable.
+public typealias CommitCompletion = @Sendable (Result<Committed, CairnError>) -> Void
+
+/// The one writer: drains everything queued, applies it in one LMDB write transaction, appends one WAL
+/// record per change, fdatasyncs the WAL once, commits LMDB, then completes the requests in order.
+///
+/// Invariants: acked ⇒ its WAL record was fdatasync'd; the LMDB commit that makes it readable comes after
+/// the fsync; the applied zxid is stored in the same LMDB transaction as the data; zxids are dense.
+///
+/// `@unchecked Sendable`: `lastZxid` and the environment's write side are touched only by the writer
+/// thread; other threads reach the writer only through `jobs`, a `Mutex`.
+final class GroupCommitWriter: @unchecked Sendable {
+    enum Job {
+        case request(Request, session: SessionID?, completion: CommitCompletion)
+        /// LMDB-only bookkeeping that is not a change and gets no zxid (session deadlines).
+        case maintenance(@Sendable (Transaction) throws -> Void, completion: @Sendable (CairnError?) -> Void)
+    }
+
+    private struct Queue {
+        var jobs: [Job] = []
+        var stopping = false
+        /// Set once an fsync fails: the log's state is unknown, so no further write is taken.
+        var failure: String?
+    }
+
+    struct Configuration: Sendable {
+        var maxBatch: Int
+        var maxMapSize: Int
+        /// How often the writer wakes up with nothing queued, to run `idle`.
+        var tickMilliseconds: Int
+    }
+
+    private let environment: Environment
+    private let applier: ChangeApplier
+    private let wal: WriteAheadLog
+    private let configuration: Configuration
+    private let logger: Logger
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Hooks, run on the writer thread: `committed` with each batch's changes in zxid order (before any
+    /// completion of that batch), `idle` after each batch and each tick.
+    private let committed: @Sendable ([Change]) -> Void
+    private let idle: @Sendable () -> Void
+    private var lastZxid: Zxid
+
+    init(
+        environment: Environment, applier: ChangeApplier, wal: WriteAheadLog, lastZxid: Zxid,
+        configuration: Configuration, logger: Logger, committed: @escaping @Sendable ([Change]) -> Void,
+        idle: @escaping @Sendable () -> Void
+    ) {
+        self.environment = environment
+        self.applier = applier
+        self.wal = wal
+        self.lastZxid = lastZxid
+        self.configuration = configuration
+        self.logger = logger
+        self.committed = committed
+        self.idle = idle
+        DedicatedThread.start { [self] in run() }
+    }
+
+    func submit(_ job: Job) {
+        let refusal: String? = queue.withLock { queue in
+            if let failure = queue.failure { return failure }
+            if queue.stopping { return "the store is shutting down" }
+            queue.jobs.append(job)
+            return nil
+        }
+        if let refusal {
+            fail(job, with: .unavailable(refusal))
+        } else {
+            wakeup.signal()
+        }
+    }
+
+    /// Finishes everything queued, then stops the thread. Later submissions fail with `unavailable`.
+    func stop() {
+        queue.withLock { $0.stopping = true }
+        wakeup.signal()
+        finished.wait()
+    }
+
+    private func run() {
+        while true {
+            _ = wakeup.wait(timeout: .now() + .milliseconds(configuration.tickMilliseconds))
+            while true {
+                let jobs: [Job] = queue.withLock { queue in
+                    let count = min(queue.jobs.count, configuration.maxBatch)
+                    defer { queue.jobs.removeFirst(count) }
+                    return Array(queue.jobs.prefix(count))
+                }
+                if jobs.isEmpty { break }
+                process(jobs)
+            }
+            idle()
+            if queue.withLock({ $0.stopping && $0.jobs.isEmpty }) {
+                finished.signal()
+                return
+            }
+        }
+    }
+
+    private struct BatchResult {
+        var outcomes: [Result<Committed, CairnError>] = []
+        var changes: [Change] = []
+    }
+
+    private func process(_ jobs: [Job]) {
+        let time = Int64(Clock.wallMilliseconds())
+        var result = BatchResult()
+        do {
+            result = try commitGrowingMap(jobs, time: time)
+        } catch {
+            let reason = (error as? CairnError) ?? .unavailable("\(error)")
+            logger.error("write batch failed", metadata: ["error": "\(error)", "batch.size": "\(jobs.count)"])
+            for job in jobs { fail(job, with: reason) }
+            return
+        }
+        if !result.changes.isEmpty { committed(result.changes) }
+        for (job, outcome) in zip(jobs, result.outcomes) {
+            switch job {
+            case .request(_, _, let completion): completion(outcome)
+            case .maintenance(_, let completion): completion(nil)
+            }
+        }
+    }
+
+    /// Commits the batch, growing the map and retrying on MDB_MAP_FULL up to the configured limit.
+    private func commitGrowingMap(_ jobs: [Job], time: Int64) throws -> BatchResult {
+        while true {
+            do {
+                return try commit(jobs, time: time)
+            } catch let durable as LogDurable {
+                // LMDB refused the commit after the WAL fsync: the changes are durable and must be applied.
+                var cause = durable.cause
+                while true {
+                    try handle(cause)
+                    do {
+                        try replay(durable.result.changes)
+                        return durable.result
+                    } catch {
+                        cause = error
+                    }
+                }
+            } catch {
+                try handle(error)
+            }
+        }
+    }
+
+    /// Grows the map on MDB_MAP_FULL (no transaction is open here); rethrows anything else as the
+    /// batch's failure.
+    private func handle(_ error: any Error) throws {
+        guard let lmdb = error as? LMDBError, lmdb.isMapFull else {
+            if let lmdb = error as? LMDBError, lmdb.isDiskFull { throw CairnError.unavailable("the disk is full") }
+            throw error
+        }
+        try environment.growMap(limit: configuration.maxMapSize, logger: logger)
+    }
+
+    private struct LogDurable: Error {
+        var result: BatchResult
+        var cause: any Error
+    }
+
+    /// Applies changes that are already in the WAL (after an LMDB commit failure).
+    private func replay(_ changes: [Change]) throws {
+        try environment.write { txn in
+            for change in changes { try applier.apply(change, txn) }
+        }
+        lastZxid = changes.last?.zxid ?? lastZxid
+    }
+
+    private func commit(_ jobs: [Job], time: Int64) throws -> BatchResult {
+        var result = BatchResult()
+        var walSynced = false
+        do {
+            try environment.write { txn in
+                var zxid = lastZxid
+                var frames: [UInt8] = []
+                for job in jobs {
+                    switch job {
+                    case .request(let request, let session, _):
+                        let next = zxid + 1
+                        do {
+                            let (effects, results) = try txn.nested { child in
+                                try applier.execute(request, session: session, zxid: next, time: time, child)
+                            }
+                            guard !effects.isEmpty else {
+                                result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: nil)))
+                                continue
+                            }
+                            zxid = next
+                            let change = Change(zxid: zxid, time: time, session: session, effects: effects)
+                            WALRecord.append(zxid: zxid, payload: change.encodedPayload(), to: &frames)
+                            result.changes.append(change)
+                            result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: change)))
+                        } catch let error as CairnError {
+                            result.outcomes.append(.failure(error))
+                        }
+                    case .maintenance(let body, _):
+                        try body(txn)
+                        result.outcomes.append(.success(Committed(zxid: zxid, results: [], change: nil)))
+                    }
+                }
+                guard zxid > lastZxid else { return }
+                try applier.setAppliedZxid(zxid, txn)
+                try wal.append(frames, lastZxid: zxid)
+                do {
+                    try wal.sync()  // ◀ the durability point
+                } catch {
+                    let message = "fdatasync of the WAL failed (\(error)); restart the server to recover"
+                    queue.withLock { $0.failure = message }
+                    logger.critical("the store stops taking writes", metadata: ["error": "\(error)"])
+                    throw CairnError.unavailable(message)
+                }
+                walSynced = true
+            }
+        } catch {
+            if walSynced { throw LogDurable(result: result, cause: error) }
+            throw error
+        }
+        lastZxid = result.changes.last?.zxid ?? lastZxid
+        return result
+    }
+
+    private func fail(_ job: Job, with error: CairnError) {
+        switch job {
+        case .request(_, _, let completion): completion(.failure(error))
+        case .maintenance(_, let completion): completion(error)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import CairnCore
+
+/// A node's internal id: the key of its record. The root is 1; ids are never reused or shown outside.
+typealias NodeID = UInt64
+
+extension NodeID {
+    static let root: NodeID = 1
+
+    /// Big-endian, so LMDB's byte order is numeric order.
+    var key: [UInt8] { withUnsafeBytes(of: bigEndian) { Array($0) } }
+
+    init(key raw: UnsafeRawBufferPointer) { self = UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)) }
+}
+
+/// A znode as stored in the `nodes` database, keyed by its `NodeID`.
+///
+/// Layout (little-endian): parent u64, czxid u64, mzxid u64, pzxid u64, ctime i64, mtime i64, version i32,
+/// cversion i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data (u32 + bytes).
+struct NodeRecord: Sendable {
+    var parent: NodeID
+    var name: String
+    var stat: Stat
+    var kind: NodeKind
+    var data: [UInt8]
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 96 + name.utf8.count + data.count)
+        w.write(parent)
+        w.write(stat.czxid)
+        w.write(stat.mzxid)
+        w.write(stat.pzxid)
+        w.write(stat.ctime)
+        w.write(stat.mtime)
+        w.write(stat.version)
+        w.write(stat.cversion)
+        w.write(stat.aversion)
+        w.write(stat.numChildren)
+        w.write(stat.ephemeralOwner?.rawValue ?? 0)
+        kind.encode(into: &w)
+        w.write(string: name)
+        w.write(bytes: data)
+        return w.bytes
+    }
+
+    init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8]) {
+        self.parent = parent
+        self.name = name
+        self.stat = stat
+        self.kind = kind
+        self.data = data
+    }
+
+    init(decoding raw: UnsafeRawBufferPointer) throws {
+        var r = ByteReader(raw)
+        parent = try r.read()
+        let czxid: Zxid = try r.read(), mzxid: Zxid = try r.read(), pzxid: Zxid = try r.read()
+        let ctime: Int64 = try r.read(), mtime: Int64 = try r.read()
+        let version: Int32 = try r.read(), cversion: Int32 = try r.read(), aversion: Int32 = try r.read()
+        let numChildren: Int32 = try r.read()
+        let owner: UInt64 = try r.read()
+        kind = try NodeKind(from: &r)
+        name = try r.readString()
+        data = try r.readBytes()
+        stat = Stat(
+            czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
+            cversion: cversion, aversion: aversion, ephemeralOwner: owner == 0 ? nil : SessionID(rawValue: owner),
+            dataLength: Int32(data.count), numChildren: numChildren)
+    }
+}

@@ -1,0 +1,73 @@
+import CairnCore
+import LMDB
+import Logging
+import Synchronization
+
+/// Takes snapshots when due (by change count or time), one at a time on a thread of its own, and
+/// applies retention afterwards: keep the newest N snapshots and the WAL segments they need.
+final class SnapshotScheduler: Sendable {
+    private struct Schedule {
+        var changesSinceSnapshot = 0
+        var lastSnapshot = Clock.monotonicMilliseconds()
+        var running = false
+    }
+
+    private let environment: Environment
+    private let snapshots: SnapshotStore
+    private let wal: WriteAheadLog
+    private let everyChanges: Int
+    private let everyMilliseconds: Int
+    private let keep: Int
+    private let logger: Logger
+    private let schedule = Mutex(Schedule())
+    /// Held for the whole of a snapshot: snapshots never overlap.
+    private let taking = Mutex(())
+
+    init(environment: Environment, snapshots: SnapshotStore, wal: WriteAheadLog, configuration: Store.Configuration, logger: Logger) {
+        self.environment = environment
+        self.snapshots = snapshots
+        self.wal = wal
+        self.everyChanges = configuration.snapshotEveryChanges
+        self.everyMilliseconds = configuration.snapshotEveryMilliseconds
+        self.keep = configuration.snapshotsToKeep
+        self.logger = logger
+    }
+
+    /// Counts committed changes (writer thread).
+    func committed(_ count: Int) { schedule.withLock { $0.changesSinceSnapshot += count } }
+
+    /// Starts a snapshot in the background when one is due (writer thread, after each batch and tick).
+    func startIfDue() {
+        let due = schedule.withLock { s -> Bool in
+            guard !s.running, s.changesSinceSnapshot > 0 else { return false }
+            let byCount = everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
+            let byTime = everyMilliseconds > 0 && Clock.monotonicMilliseconds() - s.lastSnapshot >= UInt64(everyMilliseconds)
+            if byCount || byTime { s.running = true }
+            return byCount || byTime
+        }
+        guard due else { return }
+        DedicatedThread.start { [self] in
+            do {
+                _ = try take()
+            } catch {
+                logger.error("scheduled snapshot failed", metadata: ["error": "\(error)"])
+            }
+            schedule.withLock { $0.running = false }
+        }
+    }
+
+    /// Checkpoints LMDB, writes a snapshot, then applies retention. Blocks until done.
+    @available(*, noasync)
+    func take() throws -> SnapshotInfo {
+        try taking.withLock { _ in
+            schedule.withLock {
+                $0.changesSinceSnapshot = 0
+                $0.lastSnapshot = Clock.monotonicMilliseconds()
+            }
+            try environment.sync()
+            let info = try snapshots.take(environment)
+            if let oldestKept = try snapshots.prune(keep: keep) { try wal.removeSegments(through: oldestKept) }
+            return info
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import CairnCore
+import LMDB
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A snapshot on disk: `<zxid, 20 digits>.mdb` (a compact LMDB copy) and its manifest
+/// `<zxid>.manifest`, whose presence means the copy is complete.
+public struct SnapshotInfo: Hashable, Sendable {
+    /// The last zxid the copy holds.
+    public var zxid: Zxid
+    public var size: Int
+    /// CRC-32C of the whole `.mdb` file.
+    public var checksum: UInt32
+    /// Milliseconds since the epoch.
+    public var created: Int64
+    /// Path of the `.mdb` file.
+    public var path: String
+}
+
+/// The snapshots of a data directory: taking them while writes go on, verifying, restoring, pruning.
+struct SnapshotStore: Sendable {
+    let directory: String
+    let logger: Logger
+
+    /// Snapshots with a manifest, newest first.
+    func list() throws -> [SnapshotInfo] {
+        try FileSystem.list(directory).filter { $0.hasSuffix(".manifest") }.compactMap { name in
+            manifest(at: directory + "/" + name)
+        }.sorted { $0.zxid > $1.zxid }
+    }
+
+    /// Copies `environment` (compacted, consistent, while writes continue) into a new snapshot.
+    @available(*, noasync)
+    func take(_ environment: Environment) throws -> SnapshotInfo {
+        let temporary = directory + "/.tmp-\(getpid())-\(Clock.monotonicMilliseconds()).mdb"
+        defer { try? FileSystem.remove(temporary) }
+        let fd = try FileSystem.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try environment.copy(toFileDescriptor: fd, compact: true)
+            try FileSystem.sync(fd: fd, path: temporary)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        let zxid = try Self.appliedZxid(ofCopy: temporary)
+        let info = SnapshotInfo(
+            zxid: zxid, size: try FileSystem.size(temporary), checksum: try Self.checksum(temporary),
+            created: Int64(Clock.wallMilliseconds()), path: path(zxid))
+        try FileSystem.rename(temporary, info.path)
+        try FileSystem.writeAtomically(Array(manifestText(info).utf8), to: manifestPath(zxid), directory: directory)
+        logger.info("snapshot written", metadata: ["zxid": "\(zxid)", "snapshot.bytes": "\(info.size)"])
+        return info
+    }
+
+    /// Throws `StoreError.corruptSnapshot` unless the file has the manifest's size and checksum.
+    func verify(_ info: SnapshotInfo) throws {
+        let size = try FileSystem.size(info.path)
+        guard size == info.size else {
+            throw StoreError.corruptSnapshot(file: info.path, reason: "size is \(size) bytes, the manifest says \(info.size)")
+        }
+        let checksum = try Self.checksum(info.path)
+        guard checksum == info.checksum else {
+            throw StoreError.corruptSnapshot(
+                file: info.path,
+                reason: "checksum is \(String(checksum, radix: 16)), the manifest says \(String(info.checksum, radix: 16))")
+        }
+    }
+
+    /// Deletes all but the newest `keep` snapshots; returns the zxid of the oldest kept one.
+    func prune(keep: Int) throws -> Zxid? {
+        let all = try list()
+        for doomed in all.dropFirst(max(keep, 1)) {
+            try FileSystem.remove(manifestPath(doomed.zxid))
+            try FileSystem.remove(doomed.path)
+            logger.info("snapshot removed by retention", metadata: ["zxid": "\(doomed.zxid)"])
+        }
+        try FileSystem.syncDirectory(directory)
+        return all.prefix(max(keep, 1)).last?.zxid
+    }
+
+    func path(_ zxid: Zxid) -> String { directory + "/" + Self.stem(zxid) + ".mdb" }
+    func manifestPath(_ zxid: Zxid) -> String { directory + "/" + Self.stem(zxid) + ".manifest" }
+
+    private static func stem(_ zxid: Zxid) -> String {
+        let digits = String(zxid)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    private func manifestText(_ info: SnapshotInfo) -> String {
+        "cairn-snapshot 1\nzxid=\(info.zxid)\nsize=\(info.size)\ncrc32c=\(info.checksum)\ncreated=\(info.created)\n"
+    }
+
+    private func manifest(at path: String) -> SnapshotInfo? {
+        guard let bytes = try? FileSystem.readAll(path) else { return nil }
+        var fields: [Substring: Substring] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { fields[parts[0]] = parts[1] }
+        }
+        guard let zxid = fields["zxid"].flatMap({ Zxid($0) }), let size = fields["size"].flatMap({ Int($0) }),
+            let checksum = fields["crc32c"].flatMap({ UInt32($0) }), let created = fields["created"].flatMap({ Int64($0) })
+        else {
+            logger.warning("unreadable snapshot manifest ignored", metadata: ["snapshot.manifest": "\(path)"])
+            return nil
+        }
+        return SnapshotInfo(zxid: zxid, size: size, checksum: checksum, created: created, path: self.path(zxid))
+    }
+
+    static func checksum(_ path: String) throws -> UInt32 {
+        var crc = CRC32C()
+        try FileSystem.forEachChunk(of: path) { crc.update($0) }
+        return crc.value
+    }
+
+    /// The applied zxid recorded inside an LMDB file (a snapshot copy), opened read-only without a lock file.
+    @available(*, noasync)
+    static func appliedZxid(ofCopy path: String) throws -> Zxid {
+        let environment = try Environment(
+            path: path, flags: [.noSubdirectory, .readOnly, .noLock, .noThreadLocalStorage],
+            mapSize: max(try FileSystem.size(path), 1 << 20))
+        return try environment.read { txn in
+            guard let meta = try txn.openExistingDatabase("meta") else { return 0 }
+            return try txn.withValue(meta, key: MetaKey.appliedZxid) { $0.loadUnaligned(as: UInt64.self) } ?? 0
+        }
+    }
+}

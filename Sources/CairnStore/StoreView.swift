@@ -1,0 +1,51 @@
+import CairnCore
+import LMDB
+
+/// A consistent, read-only view of the store at one zxid, lent to `Store.read`'s closure.
+///
+/// Non-copyable so it cannot escape that closure; reads in it never wait for the writer.
+public struct StoreView: ~Copyable {
+    let txn: Transaction
+    let applier: ChangeApplier
+    var tree: ZNodeTree { applier.tree }
+
+    /// The zxid of the last change this view reflects.
+    public var zxid: Zxid { get throws { try applier.appliedZxid(txn) } }
+
+    /// The node at `path`, or nil.
+    public func node(at path: ZNodePath) throws -> ZNode? {
+        guard let (_, record) = try tree.lookup(path, txn) else { return nil }
+        return ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind)
+    }
+
+    public func stat(at path: ZNodePath) throws -> Stat? { try tree.lookup(path, txn)?.record.stat }
+
+    /// The names of the children of `path` in name order, and its stat; nil when `path` does not exist.
+    public func children(of path: ZNodePath) throws -> (names: [String], stat: Stat)? {
+        guard let (id, record) = try tree.lookup(path, txn) else { return nil }
+        return (try tree.childNames(of: id, txn), record.stat)
+    }
+
+    /// Visits `path` and every node below it, parents before children, children in name order.
+    public func visit(from path: ZNodePath = .root, _ body: (ZNode) throws -> Void) throws {
+        guard let (id, record) = try tree.lookup(path, txn) else { throw CairnError.noNode(path) }
+        try visit(id: id, record: record, path: path, body)
+    }
+
+    private func visit(id: NodeID, record: NodeRecord, path: ZNodePath, _ body: (ZNode) throws -> Void) throws {
+        try body(ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind))
+        for name in try tree.childNames(of: id, txn) {
+            guard let childID = try tree.child(of: id, named: name, txn), let child = try tree.record(childID, txn) else {
+                continue
+            }
+            try visit(id: childID, record: child, path: path.appending(name), body)
+        }
+    }
+
+    /// Number of znodes, the root included.
+    public var nodeCount: Int { get throws { try txn.count(tree.db.nodes) } }
+
+    public func sessions() throws -> [SessionRecord] { try applier.sessions(txn) }
+
+    public func session(_ id: SessionID) throws -> SessionRecord? { try applier.session(id, txn) }
+}
