@@ -56,7 +56,10 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
         .testTarget(
             name: "CairnStoreTests",
-            dependencies: ["CairnStore", "CairnTesting", "cairn-store-drill"]
+            dependencies: [
+                "CairnStore", "CairnTesting", "cairn-store-drill",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

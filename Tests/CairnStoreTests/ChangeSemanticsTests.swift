@@ -1,0 +1,182 @@
+import CairnCore
+import CairnStore
+import Testing
+
+@Suite("Changes: ZooKeeper semantics of create, delete, setData, check, multi")
+struct ChangeSemanticsTests {
+    @Test("create sets the stat, bumps the parent's cversion and pzxid, and each change takes the next zxid")
+    func createStat() throws {
+        let f = try StoreFixture()
+        let a = try f.create("/a", "hello")
+        #expect(a.stat.czxid == 1 && a.stat.mzxid == 1 && a.stat.pzxid == 1)
+        #expect(a.stat.version == 0 && a.stat.cversion == 0 && a.stat.dataLength == 5 && a.stat.numChildren == 0)
+        #expect(a.stat.ephemeralOwner == nil)
+        let b = try f.create("/a/b")
+        #expect(b.stat.czxid == 2)
+        let parent = try #require(try f.node("/a"))
+        #expect(parent.stat.cversion == 1 && parent.stat.numChildren == 1 && parent.stat.pzxid == 2)
+        #expect(parent.stat.mzxid == 1, "a child change is not a data change")
+        #expect(parent.data == bytes("hello"))
+    }
+
+    @Test("failed requests get an error and no zxid; zxids stay dense")
+    func failuresTakeNoZxid() throws {
+        let f = try StoreFixture()
+        try f.create("/a")
+        #expect(throws: CairnError.nodeExists(path("/a"))) { try f.create("/a") }
+        #expect(throws: CairnError.noNode(path("/missing"))) { try f.create("/missing/child") }
+        let next = try f.create("/b")
+        #expect(next.stat.czxid == 2)
+        let history = try f.store.history(after: 0)
+        #expect(history.map(\.zxid) == [1, 2])
+    }
+
+    @Test("sequential suffix is the parent's cversion as ten digits, deletes included")
+    func sequentialNumbering() throws {
+        let f = try StoreFixture()
+        try f.create("/q")
+        let first = try f.create("/q/job-", sequential: true)
+        let second = try f.create("/q/job-", sequential: true)
+        #expect(first.path.string == "/q/job-0000000000")
+        #expect(second.path.string == "/q/job-0000000001")
+        try f.commit(.operation(.delete(path: first.path, version: -1)))
+        let third = try f.create("/q/", sequential: true)
+        #expect(third.path.string == "/q/0000000003", "cversion counts the delete too")
+        #expect(try f.children("/q") == ["0000000003", "job-0000000001"])
+    }
+
+    @Test("delete: no_node, not_empty, bad_version; -1 matches any version; the root cannot be deleted")
+    func deleteRules() throws {
+        let f = try StoreFixture()
+        try f.create("/a")
+        try f.create("/a/b")
+        #expect(throws: CairnError.notEmpty(path("/a"))) { try f.commit(.operation(.delete(path: path("/a"), version: -1))) }
+        #expect(throws: CairnError.badVersion(path("/a/b"), expected: 3, actual: 0)) {
+            try f.commit(.operation(.delete(path: path("/a/b"), version: 3)))
+        }
+        try f.commit(.operation(.delete(path: path("/a/b"), version: 0)))
+        try f.commit(.operation(.delete(path: path("/a"), version: -1)))
+        #expect(throws: CairnError.noNode(path("/a"))) { try f.commit(.operation(.delete(path: path("/a"), version: -1))) }
+        #expect(throws: CairnError.badArguments("the root node cannot be deleted")) {
+            try f.commit(.operation(.delete(path: .root, version: -1)))
+        }
+        let root = try #require(try f.node("/"))
+        #expect(root.stat.numChildren == 0 && root.stat.cversion == 2)
+    }
+
+    @Test("setData bumps version, mzxid and mtime; a wrong version is refused")
+    func setData() throws {
+        let f = try StoreFixture()
+        try f.create("/cfg", "one")
+        let set = try f.commit(.operation(.setData(path: path("/cfg"), data: bytes("two"), version: 0)))
+        guard case .set(let stat) = set.results.first else { Issue.record("no stat"); return }
+        #expect(stat.version == 1 && stat.mzxid == 2 && stat.czxid == 1 && stat.dataLength == 3)
+        #expect(throws: CairnError.badVersion(path("/cfg"), expected: 0, actual: 1)) {
+            try f.commit(.operation(.setData(path: path("/cfg"), data: bytes("three"), version: 0)))
+        }
+        #expect(try f.node("/cfg")?.data == bytes("two"))
+        #expect(throws: CairnError.noNode(path("/nope"))) {
+            try f.commit(.operation(.setData(path: path("/nope"), data: [], version: -1)))
+        }
+    }
+
+    @Test("data over the limit is too_large")
+    func dataLimit() throws {
+        let f = try StoreFixture { $0.maxDataSize = 100 }
+        #expect(throws: CairnError.self) { try f.create("/big", String(repeating: "x", count: 101)) }
+        do {
+            try f.create("/big", String(repeating: "x", count: 101))
+        } catch let error as CairnError {
+            #expect(error.code == "too_large")
+        }
+        try f.create("/ok", String(repeating: "x", count: 100))
+    }
+
+    @Test("multi is all or nothing and names the failing op's index")
+    func multiAtomicity() throws {
+        let f = try StoreFixture()
+        try f.create("/m", "0")
+        let failing: Request = .multi([
+            .create(path: "/m/a", data: [], kind: .persistent, sequential: false),
+            .setData(path: path("/m"), data: bytes("1"), version: -1),
+            .check(path: path("/m"), version: 0),  // version is 1 after op 1: fails
+            .create(path: "/m/b", data: [], kind: .persistent, sequential: false),
+        ])
+        #expect(throws: CairnError.multiFailed(index: 2, cause: .badVersion(path("/m"), expected: 0, actual: 1))) {
+            try f.commit(failing)
+        }
+        #expect(try f.children("/m") == [])
+        #expect(try f.node("/m")?.data == bytes("0"))
+        #expect(try f.node("/m")?.stat.cversion == 0, "the rolled-back create left no trace")
+
+        let passing = try f.commit(.multi([
+            .create(path: "/m/a", data: [], kind: .persistent, sequential: false),
+            .check(path: path("/m"), version: 0),
+            .setData(path: path("/m"), data: bytes("1"), version: 0),
+            .delete(path: path("/m/a"), version: 0),
+        ]))
+        guard case .created(let created, _) = passing.results[0], case .set(let setStat) = passing.results[2] else {
+            Issue.record("unexpected results \(passing.results)")
+            return
+        }
+        #expect(created == path("/m/a") && setStat.version == 1)
+        #expect(passing.results[1] == .checked && passing.results[3] == .deleted)
+        #expect(passing.change?.effects.count == 4)
+        #expect(try f.node("/m")?.stat.version == 1)
+        #expect(try f.store.history(after: 1).count == 1, "a multi is one change")
+    }
+
+    @Test("ephemerals: need a live session, cannot have children, go with closeSession in the same change")
+    func ephemerals() throws {
+        let f = try StoreFixture()
+        try f.create("/services")
+        #expect(throws: CairnError.badArguments("an ephemeral node needs a session")) {
+            try f.create("/services/x", kind: .ephemeral)
+        }
+        let ghost = SessionID(rawValue: 42)
+        #expect(throws: CairnError.sessionExpired(ghost)) { try f.create("/services/x", kind: .ephemeral, session: ghost) }
+        let session = try f.newSession()
+        let a = try f.create("/services/web-", kind: .ephemeral, sequential: true, session: session)
+        let b = try f.create("/services/web-", kind: .ephemeral, sequential: true, session: session)
+        #expect(a.stat.ephemeralOwner == session)
+        #expect(throws: CairnError.noChildrenForEphemerals(a.path)) { try f.create(a.path.string + "/child") }
+        let closed = try f.commit(.closeSession(session))
+        #expect(closed.change?.effects == [.deleteNode(path: a.path), .deleteNode(path: b.path), .closeSession(id: session)])
+        #expect(try f.children("/services") == [])
+        #expect(try f.store.read { try $0.session(session) } == nil)
+        #expect(throws: CairnError.sessionExpired(session)) { try f.commit(.closeSession(session)) }
+    }
+
+    @Test("reap deletes containers emptied of children and TTL nodes past their TTL, nothing else")
+    func reaping() throws {
+        let f = try StoreFixture()
+        try f.create("/c", kind: .container)
+        try f.create("/fresh", kind: .container)
+        try f.create("/c/x")
+        try f.commit(.operation(.delete(path: path("/c/x"), version: -1)))
+        let ttl = try f.create("/t", kind: .persistentWithTTL(ttlMilliseconds: 1000))
+        try f.create("/busy", kind: .persistentWithTTL(ttlMilliseconds: 1000))
+        try f.create("/busy/child")
+        let early = try f.commit(.reap(now: ttl.stat.mtime + 500))
+        #expect(early.change?.effects == [.deleteNode(path: path("/c"))])
+        let late = try f.commit(.reap(now: ttl.stat.mtime + 1000))
+        #expect(late.change?.effects == [.deleteNode(path: path("/t"))])
+        let nothing = try f.commit(.reap(now: ttl.stat.mtime + 5000))
+        #expect(nothing.change == nil && nothing.zxid == late.zxid, "nothing due: no change, no zxid")
+        #expect(try f.children("/") == ["busy", "fresh"])
+        #expect(throws: CairnError.badArguments("a TTL must be positive (got 0 ms)")) {
+            try f.create("/bad", kind: .persistentWithTTL(ttlMilliseconds: 0))
+        }
+    }
+
+    @Test("invalid paths are refused with invalid_path", arguments: ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\u{0}b", "/a\u{1F}"])
+    func invalidPaths(raw: String) throws {
+        let f = try StoreFixture()
+        do {
+            try f.create(raw)
+            Issue.record("\(raw.debugDescription) was accepted")
+        } catch let error as CairnError {
+            #expect(error.code == "invalid_path")
+        }
+    }
+}
