@@ -82,3 +82,7 @@ let quietLogger: Logger = {
     logger.logLevel = .warning
     return logger
 }()
+
+/// Runs blocking store calls (reads, reopen) from an async test: they take microseconds, not I/O waits
+/// on other tasks, so holding the test's thread is harmless.
+func blocking<T>(_ body: () throws -> T) rethrows -> T { try body() }
