@@ -3,6 +3,10 @@ import LMDB
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Takes snapshots when due (by change count or time), one at a time on a thread of its own, and
 /// applies retention afterwards: keep the newest N snapshots and the WAL segments they need.
 final class SnapshotScheduler: Sendable {
@@ -10,6 +14,7 @@ final class SnapshotScheduler: Sendable {
         var changesSinceSnapshot = 0
         var lastSnapshot = Clock.monotonicMilliseconds()
         var running = false
+        var stopped = false
     }
 
     private let environment: Environment
@@ -39,7 +44,7 @@ final class SnapshotScheduler: Sendable {
     /// Starts a snapshot in the background when one is due (writer thread, after each batch and tick).
     func startIfDue() {
         let due = schedule.withLock { s -> Bool in
-            guard !s.running, s.changesSinceSnapshot > 0 else { return false }
+            guard !s.running, !s.stopped, s.changesSinceSnapshot > 0 else { return false }
             let byCount = everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
             let byTime = everyMilliseconds > 0 && Clock.monotonicMilliseconds() - s.lastSnapshot >= UInt64(everyMilliseconds)
             if byCount || byTime { s.running = true }
@@ -54,6 +59,12 @@ final class SnapshotScheduler: Sendable {
             }
             schedule.withLock { $0.running = false }
         }
+    }
+
+    /// Starts no more scheduled snapshots and waits for one in flight to finish.
+    func stop() {
+        schedule.withLock { $0.stopped = true }
+        while schedule.withLock({ $0.running }) { usleep(1000) }
     }
 
     /// Checkpoints LMDB, writes a snapshot, then applies retention. Blocks until done.

@@ -131,6 +131,7 @@ public final class Store: Sendable {
     public func close() {
         guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
         writer.stop()
+        scheduler.stop()
         do {
             try environment.sync()
             lock.release(clean: true)

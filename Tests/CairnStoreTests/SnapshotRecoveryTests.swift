@@ -105,7 +105,8 @@ struct SnapshotRecoveryTests {
             usleep(10_000)
         }
         #expect(!snapshots.isEmpty)
-        for info in snapshots { #expect(throws: Never.self) { try SnapshotStore(directory: f.data.snapshots, logger: quietLogger).verify(info) } }
+        f.store.close()
+        for info in try f.store.listSnapshots() { #expect(throws: Never.self) { try SnapshotStore(directory: f.data.snapshots, logger: quietLogger).verify(info) } }
     }
 
     @Test("sessions persist with their password hash and recorded deadline")

@@ -1,0 +1,45 @@
+import CairnCore
+import Testing
+
+@Suite("ZNodePath: ZooKeeper's path rules")
+struct ZNodePathTests {
+    @Test("valid paths are accepted", arguments: ["/", "/a", "/a/b", "/services/web-0000000001", "/ünïcode/名前", "/a b", "/.hidden", "/a..b"])
+    func valid(raw: String) throws {
+        #expect(try ZNodePath(raw).string == raw)
+    }
+
+    @Test(
+        "invalid paths are refused",
+        arguments: ["", "relative", "/trailing/", "//", "/a//b", "/.", "/a/..", "/nul\u{0}", "/tab\t", "/del\u{7F}", "/private\u{E000}"])
+    func invalid(raw: String) {
+        #expect(throws: CairnError.self) { try ZNodePath(raw) }
+        do {
+            _ = try ZNodePath(raw)
+        } catch {
+            #expect(error.code == "invalid_path")
+        }
+    }
+
+    @Test("parent, name, segments and appending")
+    func structure() throws {
+        let p = try ZNodePath("/services/web/i1")
+        #expect(p.parent == (try ZNodePath("/services/web")))
+        #expect(p.name == "i1")
+        #expect(p.segments == ["services", "web", "i1"])
+        #expect(try ZNodePath("/a").parent == .root)
+        #expect(ZNodePath.root.parent == nil)
+        #expect(ZNodePath.root.appending("x").string == "/x")
+        #expect(try ZNodePath("/a/b").isDescendant(ofOrEqualTo: ZNodePath("/a")))
+        #expect(try !ZNodePath("/ab").isDescendant(ofOrEqualTo: ZNodePath("/a")))
+        #expect(try ZNodePath("/a").isDescendant(ofOrEqualTo: .root))
+    }
+
+    @Test("session ids are 16 hex digits both ways")
+    func sessionHex() {
+        let id = SessionID(rawValue: 0xAB)
+        #expect(id.hex == "00000000000000ab")
+        #expect(SessionID(hex: "00000000000000ab") == id)
+        #expect(SessionID(hex: "ab") == nil)
+        #expect(SessionID(hex: "zzzzzzzzzzzzzzzz") == nil)
+    }
+}
