@@ -49,6 +49,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let committed: @Sendable ([Change]) -> Void
     private let idle: @Sendable () -> Void
     private var lastZxid: Zxid
+    private let counters = Mutex(WriterStatistics())
+
+    /// Batches, changes and fsync time so far.
+    var statistics: WriterStatistics { counters.withLock { $0 } }
 
     init(
         environment: Environment, applier: ChangeApplier, wal: WriteAheadLog, lastZxid: Zxid,
@@ -213,6 +217,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 guard zxid > lastZxid else { return }
                 try applier.setAppliedZxid(zxid, txn)
                 try wal.append(frames, lastZxid: zxid)
+                let syncStart = Clock.monotonicNanoseconds()
                 do {
                     try wal.sync()  // ◀ the durability point
                 } catch {
@@ -222,6 +227,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                     throw CairnError.unavailable(message)
                 }
                 walSynced = true
+                let syncNanoseconds = Clock.monotonicNanoseconds() - syncStart
+                counters.withLock {
+                    $0.batches += 1
+                    $0.changes += result.changes.count
+                    $0.fsyncNanoseconds += syncNanoseconds
+                }
             }
         } catch {
             if walSynced { throw LogDurable(result: result, cause: error) }
@@ -237,4 +248,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         case .maintenance(_, let completion): completion(error)
         }
     }
+}
+
+/// What the writer has done since the store opened.
+public struct WriterStatistics: Sendable, Hashable {
+    /// Batches that wrote WAL records (one fdatasync each).
+    public var batches = 0
+    /// Changes made durable.
+    public var changes = 0
+    /// Time spent in the WAL's fdatasync.
+    public var fsyncNanoseconds: UInt64 = 0
 }

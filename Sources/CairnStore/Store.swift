@@ -101,6 +101,9 @@ public final class Store: Sendable {
     /// Bytes held by the retained WAL segments.
     public var walBytes: Int { wal.totalBytes }
 
+    /// Batches, changes and fsync time since the store opened.
+    public var writerStatistics: WriterStatistics { writer.statistics }
+
     /// Takes a snapshot now (checkpointing LMDB first) and applies retention. Blocks until done.
     @available(*, noasync)
     public func snapshot() throws -> SnapshotInfo { try scheduler.take() }
