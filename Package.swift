@@ -7,12 +7,17 @@ let package = Package(
     products: [
         .library(name: "CairnCore", targets: ["CairnCore"]),
         .library(name: "CairnStore", targets: ["CairnStore"]),
+        .library(name: "CairnProtocol", targets: ["CairnProtocol"]),
+        .library(name: "CairnServer", targets: ["CairnServer"]),
+        .executable(name: "cairn", targets: ["cairn"]),
         .executable(name: "cairn-store-bench", targets: ["cairn-store-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Debian's liblmdb-dev, found through pkg-config.
@@ -34,6 +39,30 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The JSON-lines wire format shared by server and client.
+        .target(name: "CairnProtocol", dependencies: ["CairnCore"]),
+        // The server: listener, connections, sessions, watches, over the store's group commit.
+        .target(
+            name: "CairnServer",
+            dependencies: [
+                "CairnStore", "CairnProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `cairn serve`: the server executable.
+        .executableTarget(
+            name: "cairn",
+            dependencies: [
+                "CairnServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Engine-only benchmark: changes/s at several batch sizes next to the raw fdatasync rate.
         .executableTarget(
             name: "cairn-store-bench",
@@ -53,6 +82,8 @@ let package = Package(
         // Test support shared by every test target: temp dirs, child processes, built binaries.
         .target(name: "CairnTesting"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
+        .testTarget(name: "CairnServerTests", dependencies: ["CairnTesting", "cairn"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
         .testTarget(
             name: "CairnStoreTests",

@@ -14,6 +14,11 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
     /// The store cannot take writes (disk full, map limit reached, fsync failed); reads still work.
     case unavailable(String)
     case `internal`(String)
+    /// Not JSON, not an object, or a field of the wrong type.
+    case malformed(String)
+    case unknownOp(String)
+    /// An op other than `connect` arrived before the connection had a session.
+    case sessionRequired
     /// Operation `index` of a multi failed with `cause`; nothing of the multi was applied.
     case multiFailed(index: Int, cause: CairnError)
 
@@ -32,6 +37,9 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
         case .compacted: "compacted"
         case .unavailable: "unavailable"
         case .internal: "internal"
+        case .malformed: "malformed"
+        case .unknownOp: "unknown_op"
+        case .sessionRequired: "session_required"
         case .multiFailed(_, let cause): cause.code
         }
     }
@@ -52,6 +60,9 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
             "history after zxid \(requested) was purged; the oldest zxid still available is \(oldest)"
         case .unavailable(let message): "the store cannot take writes: \(message)"
         case .internal(let message): "internal error: \(message)"
+        case .malformed(let message): "malformed request: \(message)"
+        case .unknownOp(let op): "unknown op \(op.debugDescription)"
+        case .sessionRequired: "the first op on a connection must be connect"
         case .multiFailed(let index, let cause): "multi op \(index) failed: \(cause)"
         }
     }

@@ -117,7 +117,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func process(_ jobs: [Job]) {
-        let time = Int64(Clock.wallMilliseconds())
+        let time = Int64(SystemClock.wallMilliseconds())
         var result = BatchResult()
         do {
             result = try commitGrowingMap(jobs, time: time)
@@ -217,7 +217,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 guard zxid > lastZxid else { return }
                 try applier.setAppliedZxid(zxid, txn)
                 try wal.append(frames, lastZxid: zxid)
-                let syncStart = Clock.monotonicNanoseconds()
+                let syncStart = SystemClock.monotonicNanoseconds()
                 do {
                     try wal.sync()  // ◀ the durability point
                 } catch {
@@ -227,7 +227,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     throw CairnError.unavailable(message)
                 }
                 walSynced = true
-                let syncNanoseconds = Clock.monotonicNanoseconds() - syncStart
+                let syncNanoseconds = SystemClock.monotonicNanoseconds() - syncStart
                 counters.withLock {
                     $0.batches += 1
                     $0.changes += result.changes.count

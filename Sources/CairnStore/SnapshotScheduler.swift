@@ -12,7 +12,7 @@ import Glibc
 final class SnapshotScheduler: Sendable {
     private struct Schedule {
         var changesSinceSnapshot = 0
-        var lastSnapshot = Clock.monotonicMilliseconds()
+        var lastSnapshot = SystemClock.monotonicMilliseconds()
         var running = false
         var stopped = false
     }
@@ -46,7 +46,7 @@ final class SnapshotScheduler: Sendable {
         let due = schedule.withLock { s -> Bool in
             guard !s.running, !s.stopped, s.changesSinceSnapshot > 0 else { return false }
             let byCount = everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
-            let byTime = everyMilliseconds > 0 && Clock.monotonicMilliseconds() - s.lastSnapshot >= UInt64(everyMilliseconds)
+            let byTime = everyMilliseconds > 0 && SystemClock.monotonicMilliseconds() - s.lastSnapshot >= UInt64(everyMilliseconds)
             if byCount || byTime { s.running = true }
             return byCount || byTime
         }
@@ -73,7 +73,7 @@ final class SnapshotScheduler: Sendable {
         try taking.withLock { _ in
             schedule.withLock {
                 $0.changesSinceSnapshot = 0
-                $0.lastSnapshot = Clock.monotonicMilliseconds()
+                $0.lastSnapshot = SystemClock.monotonicMilliseconds()
             }
             try environment.sync()
             let info = try snapshots.take(environment)

@@ -35,7 +35,7 @@ struct SnapshotStore: Sendable {
     /// Copies `environment` (compacted, consistent, while writes continue) into a new snapshot.
     @available(*, noasync)
     func take(_ environment: Environment) throws -> SnapshotInfo {
-        let temporary = directory + "/.tmp-\(getpid())-\(Clock.monotonicMilliseconds()).mdb"
+        let temporary = directory + "/.tmp-\(getpid())-\(SystemClock.monotonicMilliseconds()).mdb"
         defer { try? FileSystem.remove(temporary) }
         let fd = try FileSystem.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
@@ -49,7 +49,7 @@ struct SnapshotStore: Sendable {
         let zxid = try Self.appliedZxid(ofCopy: temporary)
         let info = SnapshotInfo(
             zxid: zxid, size: try FileSystem.size(temporary), checksum: try Self.checksum(temporary),
-            created: Int64(Clock.wallMilliseconds()), path: path(zxid))
+            created: Int64(SystemClock.wallMilliseconds()), path: path(zxid))
         try FileSystem.rename(temporary, info.path)
         try FileSystem.writeAtomically(Array(manifestText(info).utf8), to: manifestPath(zxid), directory: directory)
         logger.info("snapshot written", metadata: ["zxid": "\(zxid)", "snapshot.bytes": "\(info.size)"])

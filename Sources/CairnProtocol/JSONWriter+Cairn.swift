@@ -1,0 +1,68 @@
+import CairnCore
+import FoundationEssentials
+
+extension JSONWriter {
+    /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeral_owner, data_length, num_children}`.
+    public mutating func stat(_ key: String, _ stat: Stat) {
+        beginObject(key)
+        int("czxid", stat.czxid)
+        int("mzxid", stat.mzxid)
+        int("pzxid", stat.pzxid)
+        int("ctime", stat.ctime)
+        int("mtime", stat.mtime)
+        int("version", stat.version)
+        int("cversion", stat.cversion)
+        if let owner = stat.ephemeralOwner { string("ephemeral_owner", owner.hex) } else { null("ephemeral_owner") }
+        int("data_length", stat.dataLength)
+        int("num_children", stat.numChildren)
+        endObject()
+    }
+
+    /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`.
+    public mutating func data(_ bytes: [UInt8]) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            string("data", text)
+        } else {
+            string("data_b64", Data(bytes).base64EncodedString())
+        }
+    }
+
+    /// A success reply's opening: `{"id": <id>, "ok": true, "zxid": <zxid>`; close it with `endObject()`.
+    public mutating func beginSuccess(id: Int64?, zxid: Zxid) {
+        beginObject()
+        if let id { int("id", id) } else { null("id") }
+        bool("ok", true)
+        int("zxid", zxid)
+    }
+
+    /// A whole error reply line.
+    public static func error(id: Int64?, _ error: CairnError) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        if let id { w.int("id", id) } else { w.null("id") }
+        w.bool("ok", false)
+        w.beginObject("error")
+        w.string("code", error.code)
+        w.string("message", error.description)
+        switch error {
+        case .multiFailed(let index, _): w.int("index", index)
+        case .compacted(_, let oldest): w.int("oldest_zxid", oldest)
+        default: break
+        }
+        w.endObject()
+        w.endObject()
+        return w.line()
+    }
+}
+
+/// Decodes a request's data: `data` (UTF-8 text) or `data_b64` (base64), not both; none is empty.
+public func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8] {
+    switch (request.data, request.dataB64) {
+    case (let text?, nil): return Array(text.utf8)
+    case (nil, let encoded?):
+        guard let data = Data(base64Encoded: encoded) else { throw .badArguments("data_b64 is not valid base64") }
+        return Array(data)
+    case (nil, nil): return []
+    case (_?, _?): throw .badArguments("give data or data_b64, not both")
+    }
+}

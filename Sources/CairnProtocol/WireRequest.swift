@@ -1,0 +1,50 @@
+import CairnCore
+
+/// A request line as sent by a client: `{"id": <int>, "op": "<name>", ...}`. Every field but `op` is
+/// optional here; `RequestParser` checks which ones each op needs. Unknown fields are ignored.
+public struct WireRequest: Decodable, Sendable {
+    public var id: Int64?
+    public var op: String?
+    public var path: String?
+    public var data: String?
+    public var dataB64: String?
+    public var version: Int32?
+    public var ephemeral: Bool?
+    public var sequential: Bool?
+    public var container: Bool?
+    public var ttlMs: Int64?
+    public var watch: Bool?
+    public var recursive: Bool?
+    public var sinceZxid: UInt64?
+    public var ops: [WireRequest]?
+    public var timeoutMs: Int64?
+    public var sessionId: String?
+    public var password: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password
+        case dataB64 = "data_b64"
+        case ttlMs = "ttl_ms"
+        case sinceZxid = "since_zxid"
+        case timeoutMs = "timeout_ms"
+        case sessionId = "session_id"
+    }
+
+    public init(id: Int64? = nil, op: String? = nil) {
+        self.id = id
+        self.op = op
+    }
+}
+
+/// Just the id of a request, decoded leniently so that an error reply to a request with a bad field still
+/// carries the id it was sent with.
+public struct WireRequestID: Decodable, Sendable {
+    public var id: Int64?
+
+    enum CodingKeys: String, CodingKey { case id }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try? container.decodeIfPresent(Int64.self, forKey: .id)
+    }
+}

@@ -1,0 +1,141 @@
+import CairnCore
+import CairnProtocol
+import CairnStore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The single-leader server: listens for JSON-lines clients, runs their requests against the store,
+/// keeps sessions alive or expires them, and pushes watch events.
+///
+/// A `Service`: `run()` serves until graceful shutdown (SIGTERM/SIGINT under a `ServiceGroup`), then stops
+/// accepting, lets what is in flight finish, records session deadlines and closes the store cleanly.
+public final class CairnServer: Service, Sendable {
+    public static let version = "0.1.0"
+
+    let configuration: ServerConfiguration
+    let store: Store
+    let sessions = SessionTable()
+    let watches: WatchRegistry
+    let connections = ConnectionRegistry()
+    let parser: RequestParser
+    let logger: Logger
+    let startedAt = SystemClock.wallMilliseconds()
+    private let group: MultiThreadedEventLoopGroup
+    /// Reports the bound address once listening (for `--listen ...:0`).
+    private let onListening: @Sendable (SocketAddress) -> Void
+
+    /// Opens (recovering) the store and restores its sessions, each with its reconnect window.
+    @available(*, noasync)
+    public init(
+        configuration: ServerConfiguration, logger: Logger, onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.onListening = onListening
+        store = try Store.open(configuration.store, logger: logger)
+        watches = WatchRegistry(zxid: store.recovery.zxid)
+        parser = RequestParser(maxOpsPerMulti: configuration.maxOpsPerMulti)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let now = Int64(SystemClock.wallMilliseconds())
+        for record in try store.read({ try $0.sessions() }) {
+            let restored = SessionRestore.restore(record, now: now)
+            sessions.insert(
+                record.id,
+                .init(timeoutMilliseconds: record.timeoutMilliseconds, passwordHash: record.passwordHash,
+                      deadline: restored.deadline, graceGranted: restored.graceGranted))
+        }
+        let watches = self.watches
+        let connections = self.connections
+        store.observeCommits { changes in
+            for (connection, lines) in watches.fire(changes) { connections.handle(connection)?.send(lines) }
+        }
+    }
+
+    public func run() async throws {
+        // The grace just granted must be on disk before anyone can crash us into granting another.
+        try await store.recordSessionTimes(sessions.times())
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes))
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(JSONLineDecoder(maxLength: configuration.maxLineBytes)))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        let address = channel.localAddress!
+        onListening(address)
+        logger.info(
+            "cairn listening",
+            metadata: ["address": "\(address.ipAddress ?? configuration.host):\(address.port ?? 0)",
+                       "dataDirectory": "\(configuration.store.dataDirectory.path)", "zxid": "\(store.recovery.zxid)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                tasks.addTask { try await channel.closeFuture.get() }
+                tasks.addTask { await self.every(100) { self.expireSessions() } }
+                tasks.addTask { await self.every(self.configuration.reapIntervalMilliseconds) { self.reap() } }
+                tasks.addTask {
+                    await self.every(self.configuration.sessionCheckpointMilliseconds) {
+                        try? await self.store.recordSessionTimes(self.sessions.times())
+                    }
+                }
+                try await channel.closeFuture.get()
+                tasks.cancelAll()
+            }
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        try await shutDown()
+    }
+
+    /// After the listener closed: record sessions, drain and close the store, close the connections.
+    private func shutDown() async throws {
+        try? await store.recordSessionTimes(sessions.times())
+        try await NIOThreadPool.singleton.runIfActive { self.store.close() }
+        for connection in connections.all() { connection.channel.close(promise: nil) }
+        try await group.shutdownGracefully()
+        logger.info("cairn stopped")
+    }
+
+    private func every(_ milliseconds: Int, _ body: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            if Task.isCancelled { return }
+            await body()
+        }
+    }
+
+    /// Expires sessions past their deadline: a WAL change that deletes their ephemerals (watchers hear it).
+    private func expireSessions() {
+        for (id, connection) in sessions.expire(now: Int64(SystemClock.wallMilliseconds())) {
+            logger.info("session expired", metadata: ["session.id": "\(id)"])
+            store.submit(.closeSession(id)) { [sessions, connections] _ in
+                sessions.remove(id)
+                if let connection, let handle = connections.handle(connection) {
+                    var w = JSONWriter()
+                    w.beginObject()
+                    w.string("event", "session_expired")
+                    w.string("session_id", id.hex)
+                    w.endObject()
+                    handle.sendAndClose([w.line()])
+                }
+            }
+        }
+    }
+
+    private func reap() {
+        store.submit(.reap(now: Int64(SystemClock.wallMilliseconds()))) { [logger] result in
+            if case .success(let committed) = result, let change = committed.change {
+                logger.debug("reaped", metadata: ["zxid": "\(change.zxid)", "count": "\(change.effects.count)"])
+            }
+        }
+    }
+}

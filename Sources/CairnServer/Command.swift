@@ -1,0 +1,25 @@
+import CairnCore
+import CairnStore
+
+/// A parsed, validated request.
+enum Command: Sendable {
+    case connect(timeoutMilliseconds: Int64, resume: (id: SessionID, password: [UInt8])?)
+    case ping
+    case close
+    /// A change for the store's group commit.
+    case change(Request)
+    case get(ZNodePath, watch: Bool)
+    case exists(ZNodePath, watch: Bool)
+    case children(ZNodePath, watch: Bool)
+    case sync(ZNodePath)
+    case addWatch(ZNodePath, recursive: Bool, since: Zxid?)
+    case removeWatch(ZNodePath)
+    case stats
+
+    /// Changes may be in flight together (the store keeps their order); everything else waits for the
+    /// changes before it, so a read sees the writes sent ahead of it on the same connection.
+    var isPipelined: Bool {
+        if case .change = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,319 @@
+import CairnCore
+import CairnProtocol
+import CairnStore
+import FoundationEssentials
+import NIOCore
+import NIOPosix
+
+/// One client connection: parses request lines, runs them in order, writes replies.
+///
+/// Ordering: changes are pipelined into the store (which keeps their order); every other request waits
+/// until the changes sent before it have completed, so replies come in request order and a read sees
+/// the writes sent ahead of it. Event-loop confined.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = JSONLineDecoder.Frame
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var id: Int64?
+        var command: Result<Command, CairnError>
+    }
+
+    let server: CairnServer
+    private var context: ChannelHandlerContext!
+    private var handle: ConnectionHandle?
+    private var session: SessionID?
+    private var queue = CircularBuffer<Pending>()
+    /// Changes submitted to the store and not yet completed.
+    private var changesInFlight = 0
+    /// A non-pipelined request that completes later (connect, close, a history replay) is running.
+    private var waiting = false
+    private var closing = false
+
+    init(server: CairnServer) { self.server = server }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard let handle = server.connections.add(context.channel, limit: server.configuration.maxConnections) else {
+            server.logger.warning("connection refused: limit reached", metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+            write(JSONWriter.error(id: nil, .unavailable("the server has \(server.configuration.maxConnections) connections, its limit")))
+            close()
+            return
+        }
+        self.handle = handle
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        if let handle {
+            server.connections.remove(handle.id)
+            server.watches.removeConnection(handle.id)
+            if let session { server.sessions.detach(session, from: handle.id) }
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable && !closing {
+            server.logger.warning(
+                "disconnecting a client that does not read its replies",
+                metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
+                           "limit.bytes": "\(server.configuration.maxOutboundBytes)"])
+            close()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .tooLong:
+            queue.append(Pending(id: nil, command: .failure(.tooLarge(
+                "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"))))
+            queue.append(Pending(id: nil, command: .success(.close)))
+        case .line(let buffer):
+            let line = Array(buffer.readableBytesView)
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return }
+            let (id, command) = server.parser.parse(line)
+            queue.append(Pending(id: id, command: command))
+        }
+        pump()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        server.logger.debug("connection error", metadata: ["error": "\(error)"])
+        close()
+    }
+
+    // MARK: Running requests in order
+
+    private func pump() {
+        while !closing, !waiting, let next = queue.first {
+            switch next.command {
+            case .success(let command) where command.isPipelined:
+                guard case .change(let request) = command, let session = liveSession(orReplyTo: next.id, canReplyNow: changesInFlight == 0) else {
+                    if changesInFlight > 0 { return }
+                    queue.removeFirst()
+                    continue
+                }
+                queue.removeFirst()
+                submit(request, id: next.id, session: session)
+            default:
+                guard changesInFlight == 0 else { return }
+                queue.removeFirst()
+                switch next.command {
+                case .success(let command): run(command, id: next.id)
+                case .failure(let error): write(JSONWriter.error(id: next.id, error))
+                }
+            }
+        }
+        context.flush()
+    }
+
+    /// The connection's session after touching it; nil (having replied when `canReplyNow`) when there is none.
+    private func liveSession(orReplyTo id: Int64?, canReplyNow: Bool) -> SessionID? {
+        guard let session else {
+            if canReplyNow { write(JSONWriter.error(id: id, .sessionRequired)) }
+            return nil
+        }
+        guard server.sessions.touch(session, now: Int64(SystemClock.wallMilliseconds())) else {
+            if canReplyNow {
+                write(JSONWriter.error(id: id, .sessionExpired(session)))
+                close()
+            }
+            return nil
+        }
+        return session
+    }
+
+    private func submit(_ request: Request, id: Int64?, session: SessionID) {
+        changesInFlight += 1
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        server.store.submit(request, session: session) { result in
+            eventLoop.execute {
+                let handler = bound.value
+                handler.changesInFlight -= 1
+                if case .multi = request {
+                    handler.write(Replies.change(id: id, multi: true, result))
+                } else {
+                    handler.write(Replies.change(id: id, result))
+                }
+                handler.pump()
+            }
+        }
+    }
+
+    private func run(_ command: Command, id: Int64?) {
+        if case .connect(let timeout, let resume) = command {
+            return connect(id: id, timeout: timeout, resume: resume)
+        }
+        guard let session = liveSession(orReplyTo: id, canReplyNow: true) else { return }
+        do {
+            switch command {
+            case .connect, .change: break
+            case .ping: write(Replies.ok(id: id, zxid: try currentZxid()))
+            case .close: closeSession(session, id: id)
+            case .get(let path, let watch): write(try get(id: id, path: path, watch: watch))
+            case .exists(let path, let watch): write(try exists(id: id, path: path, watch: watch))
+            case .children(let path, let watch): write(try children(id: id, path: path, watch: watch))
+            case .sync(let path): write(Replies.ok(id: id, zxid: try currentZxid()) { $0.string("path", path.string) })
+            case .addWatch(let path, let recursive, let since): try addWatch(path, recursive: recursive, since: since, id: id)
+            case .removeWatch(let path):
+                let removed = server.watches.remove(on: path, for: connectionID)
+                write(Replies.ok(id: id, zxid: try currentZxid()) { $0.int("removed", removed) })
+            case .stats: write(try Replies.stats(id: id, server: server))
+            }
+        } catch {
+            write(JSONWriter.error(id: id, (error as? CairnError) ?? .internal("\(error)")))
+        }
+    }
+
+    var connectionID: ConnectionID { handle?.id ?? 0 }
+
+    func currentZxid() throws -> Zxid { try server.store.read { try $0.zxid } }
+
+    // MARK: Requests that complete later
+
+    /// A completion callable from any thread: runs `body` on this connection's event loop, then lets the
+    /// requests queued behind it go on.
+    private func later<T: Sendable>(_ body: @escaping (ConnectionHandler, T) -> Void) -> @Sendable (T) -> Void {
+        let bound = NIOLoopBound((handler: self, body: body), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        waiting = true
+        return { value in
+            eventLoop.execute {
+                let (handler, body) = bound.value
+                body(handler, value)
+                handler.waiting = false
+                handler.pump()
+            }
+        }
+    }
+
+    private func connect(id: Int64?, timeout requested: Int64, resume: (id: SessionID, password: [UInt8])?) {
+        guard session == nil else {
+            write(JSONWriter.error(id: id, .badArguments("this connection already has a session")))
+            return
+        }
+        let now = Int64(SystemClock.wallMilliseconds())
+        if let resume {
+            let resumed = server.sessions.resume(resume.id, password: resume.password, connection: connectionID, now: now)
+            guard let (timeout, previous) = resumed else {
+                write(JSONWriter.error(id: id, .sessionExpired(resume.id)))
+                return
+            }
+            if let previous, previous != connectionID { server.connections.handle(previous)?.channel.close(promise: nil) }
+            session = resume.id
+            write(Replies.connected(id: id, zxid: (try? currentZxid()) ?? 0, session: resume.id, password: nil, timeout: timeout))
+            return
+        }
+        let configuration = server.configuration
+        let timeout = min(
+            max(requested, configuration.minSessionTimeoutMilliseconds), configuration.maxSessionTimeoutMilliseconds)
+        var generator = SystemRandomNumberGenerator()
+        let newID = SessionID(rawValue: UInt64.random(in: 1...UInt64.max, using: &generator))
+        let password = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let hash = SessionTable.hash(password)
+        let connection = connectionID
+        let sessions = server.sessions
+        let finish = later { (handler, result: Result<Committed, CairnError>) in
+            switch result {
+            case .success(let committed):
+                handler.session = newID
+                handler.write(Replies.connected(id: id, zxid: committed.zxid, session: newID, password: password, timeout: timeout))
+            case .failure(let error):
+                handler.write(JSONWriter.error(id: id, error))
+            }
+        }
+        server.store.submit(.createSession(id: newID, timeoutMilliseconds: timeout, passwordHash: hash)) { result in
+            // In the table even if the connection is gone by now: the session must still expire.
+            if case .success = result {
+                sessions.insert(
+                    newID,
+                    .init(timeoutMilliseconds: timeout, passwordHash: hash, deadline: now + timeout, graceGranted: false,
+                          connection: connection))
+            }
+            finish(result)
+        }
+    }
+
+    private func closeSession(_ session: SessionID, id: Int64?) {
+        _ = server.sessions.beginClose(session)
+        let sessions = server.sessions
+        let finish = later { (handler, result: Result<Committed, CairnError>) in
+            handler.write(Replies.change(id: id, result))
+            handler.session = nil
+            handler.close()
+        }
+        server.store.submit(.closeSession(session)) { result in
+            sessions.remove(session)
+            finish(result)
+        }
+    }
+
+    private func addWatch(_ path: ZNodePath, recursive: Bool, since: Zxid?, id: Int64?) throws {
+        let limit = server.configuration.maxWatchesPerConnection
+        let connection = connectionID
+        let watches = server.watches
+        guard let since, since < (try currentZxid()) else {
+            let zxid = try watches.addPersistent(on: path, recursive: recursive, for: connection, limit: limit, buffering: false)
+            write(Replies.ok(id: id, zxid: zxid) { $0.int("replayed", 0) })
+            return
+        }
+        // Live events after `firedZxid` wait in the watch while history up to it is replayed.
+        let firedZxid = try watches.addPersistent(on: path, recursive: recursive, for: connection, limit: limit, buffering: true)
+        let finish = later { (handler, outcome: Result<[[UInt8]], CairnError>) in
+            switch outcome {
+            case .success(let lines):
+                for line in lines { handler.write(line) }
+                handler.write(Replies.ok(id: id, zxid: firedZxid) { $0.int("replayed", lines.count) })
+                for line in watches.finishReplay(on: path, for: connection) { handler.write(line) }
+            case .failure(let error):
+                watches.remove(on: path, for: connection)
+                handler.write(JSONWriter.error(id: id, error))
+            }
+        }
+        let store = server.store
+        NIOThreadPool.singleton.submit { _ in
+            do {
+                var lines: [[UInt8]] = []
+                for change in try store.history(after: since) where change.zxid <= firedZxid {
+                    for effect in change.effects {
+                        for notification in WatchNotification.of(effect)
+                        where notification.reaches(persistentWatchOn: path, recursive: recursive) {
+                            lines.append(notification.line(zxid: change.zxid))
+                        }
+                    }
+                }
+                finish(.success(lines))
+            } catch {
+                finish(.failure((error as? CairnError) ?? .internal("reading history: \(error)")))
+            }
+        }
+    }
+
+    // MARK: Output
+
+    func write(_ line: [UInt8]) {
+        var buffer = context.channel.allocator.buffer(capacity: line.count)
+        buffer.writeBytes(line)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func close() {
+        guard !closing else { return }
+        closing = true
+        context.flush()
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionHandler: Sendable {}

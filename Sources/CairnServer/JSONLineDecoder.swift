@@ -1,0 +1,58 @@
+import NIOCore
+
+/// Splits the inbound byte stream into lines (`\n`-terminated; a trailing `\r` is dropped). A line longer
+/// than `maxLength` becomes `.tooLong` once, and its bytes are discarded up to its newline.
+struct JSONLineDecoder: ByteToMessageDecoder {
+    enum Frame {
+        case line(ByteBuffer)
+        case tooLong
+    }
+
+    typealias InboundOut = Frame
+
+    let maxLength: Int
+    private var discarding = false
+    private var scanned = 0
+
+    init(maxLength: Int) { self.maxLength = maxLength }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let view = buffer.readableBytesView
+        guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
+            scanned = view.count
+            if discarding {
+                buffer.moveReaderIndex(forwardBy: view.count)
+                scanned = 0
+            } else if view.count > maxLength {
+                discarding = true
+                buffer.moveReaderIndex(forwardBy: view.count)
+                scanned = 0
+                context.fireChannelRead(Self.wrapInboundOut(.tooLong))
+            }
+            return .needMoreData
+        }
+        let length = newline - view.startIndex
+        scanned = 0
+        if discarding {
+            discarding = false
+            buffer.moveReaderIndex(forwardBy: length + 1)
+            return .continue
+        }
+        if length > maxLength {
+            buffer.moveReaderIndex(forwardBy: length + 1)
+            context.fireChannelRead(Self.wrapInboundOut(.tooLong))
+            return .continue
+        }
+        var line = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
+        context.fireChannelRead(Self.wrapInboundOut(.line(line)))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A last line without its newline is incomplete: dropped, as the connection is closing.
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        return .needMoreData
+    }
+}

@@ -1,0 +1,115 @@
+import CairnCore
+import CairnProtocol
+import CairnStore
+import FoundationEssentials
+
+/// Turns a request line into a `Command`, or the error to reply with. Never throws anything else.
+struct RequestParser: Sendable {
+    let maxOpsPerMulti: Int
+    private let decoder = JSONDecoder()
+
+    init(maxOpsPerMulti: Int) { self.maxOpsPerMulti = maxOpsPerMulti }
+
+    /// The request's id (when it has a readable one) and its command or error.
+    func parse(_ line: [UInt8]) -> (id: Int64?, command: Result<Command, CairnError>) {
+        let data = Data(line)
+        let id = (try? decoder.decode(WireRequestID.self, from: data))?.id
+        let request: WireRequest
+        do {
+            request = try decoder.decode(WireRequest.self, from: data)
+        } catch {
+            return (id, .failure(.malformed(Self.describe(error))))
+        }
+        do {
+            return (id, .success(try command(request)))
+        } catch {
+            return (id, .failure(error))
+        }
+    }
+
+    private func command(_ r: WireRequest) throws(CairnError) -> Command {
+        guard let op = r.op else { throw .badArguments("a request needs an \"op\"") }
+        switch op {
+        case "connect":
+            let timeout = r.timeoutMs ?? 10_000
+            switch (r.sessionId, r.password) {
+            case (nil, nil): return .connect(timeoutMilliseconds: timeout, resume: nil)
+            case (let hex?, let password?):
+                guard let id = SessionID(hex: hex) else { throw .badArguments("session_id must be 16 hex digits") }
+                guard let bytes = Data(base64Encoded: password) else { throw .badArguments("password must be base64") }
+                return .connect(timeoutMilliseconds: timeout, resume: (id, Array(bytes)))
+            default: throw .badArguments("resuming a session needs both session_id and password")
+            }
+        case "ping": return .ping
+        case "close": return .close
+        case "create", "set", "delete", "check": return .change(.operation(try operation(op, r)))
+        case "multi":
+            guard let ops = r.ops else { throw .badArguments("multi needs \"ops\"") }
+            guard ops.count <= maxOpsPerMulti else {
+                throw .tooLarge("multi has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
+            }
+            var operations: [Operation] = []
+            for (index, sub) in ops.enumerated() {
+                do throws(CairnError) {
+                    guard let subOp = sub.op, ["create", "set", "delete", "check"].contains(subOp) else {
+                        throw CairnError.badArguments("a multi op must be create, set, delete or check")
+                    }
+                    operations.append(try operation(subOp, sub))
+                } catch {
+                    throw .multiFailed(index: index, cause: error)
+                }
+            }
+            return .change(.multi(operations))
+        case "get": return .get(try path(r), watch: r.watch ?? false)
+        case "exists": return .exists(try path(r), watch: r.watch ?? false)
+        case "children": return .children(try path(r), watch: r.watch ?? false)
+        case "sync": return .sync(r.path == nil ? .root : try path(r))
+        case "add_watch": return .addWatch(try path(r), recursive: r.recursive ?? false, since: r.sinceZxid)
+        case "remove_watch": return .removeWatch(try path(r))
+        case "stats": return .stats
+        default: throw .unknownOp(op)
+        }
+    }
+
+    private func operation(_ op: String, _ r: WireRequest) throws(CairnError) -> Operation {
+        switch op {
+        case "create":
+            guard let raw = r.path else { throw .badArguments("create needs a \"path\"") }
+            return .create(path: raw, data: try requestData(r), kind: try kind(r), sequential: r.sequential ?? false)
+        case "set": return .setData(path: try path(r), data: try requestData(r), version: r.version ?? -1)
+        case "delete": return .delete(path: try path(r), version: r.version ?? -1)
+        default:
+            guard let version = r.version else { throw .badArguments("check needs a \"version\"") }
+            return .check(path: try path(r), version: version)
+        }
+    }
+
+    private func kind(_ r: WireRequest) throws(CairnError) -> NodeKind {
+        let ephemeral = r.ephemeral ?? false
+        let container = r.container ?? false
+        switch (ephemeral, container, r.ttlMs) {
+        case (false, false, nil): return .persistent
+        case (true, false, nil): return .ephemeral
+        case (false, true, nil): return .container
+        case (false, false, let ttl?): return .persistentWithTTL(ttlMilliseconds: ttl)
+        default: throw .badArguments("ephemeral, container and ttl_ms exclude each other")
+        }
+    }
+
+    private func path(_ r: WireRequest) throws(CairnError) -> ZNodePath {
+        guard let raw = r.path else { throw .badArguments("this op needs a \"path\"") }
+        return try ZNodePath(raw)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return field.isEmpty ? "a request must be a JSON object" : "field \"\(field)\" has the wrong type"
+        case DecodingError.dataCorrupted(let context):
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return field.isEmpty ? "not valid JSON" : "field \"\(field)\" is invalid"
+        default: return "not a valid request"
+        }
+    }
+}

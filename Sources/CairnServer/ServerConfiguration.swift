@@ -1,0 +1,27 @@
+import CairnStore
+
+/// Everything `cairn serve` can be told. Every field has a documented default (docs/protocol.md, Limits).
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (printed at start).
+    public var port = 4181
+    public var store: Store.Configuration
+    /// Negotiated session timeouts are clamped into [min, max].
+    public var minSessionTimeoutMilliseconds: Int64 = 1000
+    public var maxSessionTimeoutMilliseconds: Int64 = 60000
+    /// Longest request line: room for 1 MiB of data as base64, plus the rest of the request.
+    public var maxLineBytes = 1_500_000
+    public var maxConnections = 10_000
+    public var maxWatchesPerConnection = 10_000
+    public var maxOpsPerMulti = 1000
+    /// Bytes queued to one client before it is disconnected as too slow.
+    public var maxOutboundBytes = 8 << 20
+    /// How often empty containers and expired TTL nodes are reaped.
+    public var reapIntervalMilliseconds = 1000
+    /// How often session deadlines are recorded in the store (also at clean shutdown).
+    public var sessionCheckpointMilliseconds = 5000
+
+    public init(dataDirectory: String) {
+        store = Store.Configuration(dataDirectory: dataDirectory)
+    }
+}

@@ -1,0 +1,93 @@
+import CairnCore
+import CairnStore
+import Crypto
+import Synchronization
+
+/// Live sessions: their timeouts, deadlines (wall-clock ms) and the connection each is attached to.
+///
+/// A session expires when its deadline passes with no request or ping; a dropped connection does not
+/// end it. Deadlines are persisted at checkpoints, not per ping (see `SessionRestore`).
+final class SessionTable: Sendable {
+    struct Entry: Sendable {
+        var timeoutMilliseconds: Int64
+        var passwordHash: [UInt8]
+        var deadline: Int64
+        /// A restart granted the reconnect grace and the session has not been heard from since.
+        var graceGranted: Bool
+        /// Expiry was submitted; no request may revive it.
+        var expiring = false
+        var connection: ConnectionID?
+    }
+
+    private let entries = Mutex<[SessionID: Entry]>([:])
+
+    var count: Int { entries.withLock { $0.count } }
+
+    func insert(_ id: SessionID, _ entry: Entry) { entries.withLock { $0[id] = entry } }
+
+    /// Pushes the deadline out by one timeout; false when the session is unknown or expiring.
+    func touch(_ id: SessionID, now: Int64) -> Bool {
+        entries.withLock { entries in
+            guard var entry = entries[id], !entry.expiring else { return false }
+            entry.deadline = now + entry.timeoutMilliseconds
+            entry.graceGranted = false
+            entries[id] = entry
+            return true
+        }
+    }
+
+    /// Checks the password and attaches the session to `connection`; returns the timeout and the
+    /// connection it was attached to before, or nil when the session is gone or the password is wrong.
+    func resume(_ id: SessionID, password: [UInt8], connection: ConnectionID, now: Int64)
+        -> (timeout: Int64, previous: ConnectionID?)?
+    {
+        let hash = Self.hash(password)
+        return entries.withLock { entries in
+            guard var entry = entries[id], !entry.expiring, entry.passwordHash == hash else { return nil }
+            let previous = entry.connection
+            entry.connection = connection
+            entry.deadline = now + entry.timeoutMilliseconds
+            entry.graceGranted = false
+            entries[id] = entry
+            return (entry.timeoutMilliseconds, previous)
+        }
+    }
+
+    func detach(_ id: SessionID, from connection: ConnectionID) {
+        entries.withLock { entries in
+            if entries[id]?.connection == connection { entries[id]?.connection = nil }
+        }
+    }
+
+    /// Sessions past their deadline, now marked expiring, with the connection each was attached to.
+    func expire(now: Int64) -> [(SessionID, ConnectionID?)] {
+        entries.withLock { entries in
+            var due: [(SessionID, ConnectionID?)] = []
+            for (id, entry) in entries where !entry.expiring && entry.deadline <= now {
+                entries[id]?.expiring = true
+                due.append((id, entry.connection))
+            }
+            return due
+        }
+    }
+
+    /// Marks a session expiring (its client closed it); false when it already was or is unknown.
+    func beginClose(_ id: SessionID) -> Bool {
+        entries.withLock { entries in
+            guard let entry = entries[id], !entry.expiring else { return false }
+            entries[id]?.expiring = true
+            return true
+        }
+    }
+
+    func remove(_ id: SessionID) { entries.withLock { _ = $0.removeValue(forKey: id) } }
+
+    /// What to persist at a checkpoint.
+    func times() -> [SessionTimes] {
+        entries.withLock { entries in
+            entries.map { SessionTimes(id: $0.key, deadline: $0.value.deadline, graceGranted: $0.value.graceGranted) }
+        }
+    }
+
+    static func hash(_ password: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: password)) }
+}

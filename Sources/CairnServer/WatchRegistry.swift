@@ -1,0 +1,150 @@
+import CairnCore
+import Synchronization
+
+/// Every watch, in memory: one-shot data and child watches (ZooKeeper's), and persistent ones
+/// (`add_watch`, optionally recursive). Watches belong to a connection and go with it.
+///
+/// `fire` runs on the store's writer thread for each committed batch, before that batch's replies are
+/// queued, so a client sees an event before any later reply that reflects the change.
+final class WatchRegistry: Sendable {
+    enum OneShot { case data, child }
+
+    private struct Persistent {
+        var recursive: Bool
+        /// While history is being replayed to the watcher, live events wait here (in order).
+        var buffered: [[UInt8]]?
+    }
+
+    private struct State {
+        var data: [ZNodePath: Set<ConnectionID>] = [:]
+        var child: [ZNodePath: Set<ConnectionID>] = [:]
+        var persistent: [ZNodePath: [ConnectionID: Persistent]] = [:]
+        var perConnection: [ConnectionID: Int] = [:]
+        /// The zxid of the last batch whose events were handed out.
+        var firedZxid: Zxid = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(zxid: Zxid) { state = Mutex(State(firedZxid: zxid)) }
+
+    var count: Int { state.withLock { $0.perConnection.values.reduce(0, +) } }
+
+    func addOneShot(_ kind: OneShot, on path: ZNodePath, for connection: ConnectionID, limit: Int) throws(CairnError) {
+        try state.withLock { (s) throws(CairnError) in
+            let present = kind == .data ? s.data[path]?.contains(connection) : s.child[path]?.contains(connection)
+            guard present != true else { return }
+            try Self.count(&s, connection, limit: limit)
+            switch kind {
+            case .data: s.data[path, default: []].insert(connection)
+            case .child: s.child[path, default: []].insert(connection)
+            }
+        }
+    }
+
+    /// Adds a persistent watch and returns the zxid up to which events were already handed out. With
+    /// `buffering`, live events after that zxid are held until `finishReplay`.
+    func addPersistent(
+        on path: ZNodePath, recursive: Bool, for connection: ConnectionID, limit: Int, buffering: Bool
+    ) throws(CairnError) -> Zxid {
+        try state.withLock { (s) throws(CairnError) -> Zxid in
+            if s.persistent[path]?[connection] == nil { try Self.count(&s, connection, limit: limit) }
+            s.persistent[path, default: [:]][connection] = Persistent(recursive: recursive, buffered: buffering ? [] : nil)
+            return s.firedZxid
+        }
+    }
+
+    /// Ends the buffering of a persistent watch; returns the events held meanwhile, to send after the replay.
+    func finishReplay(on path: ZNodePath, for connection: ConnectionID) -> [[UInt8]] {
+        state.withLock { s in
+            let held = s.persistent[path]?[connection]?.buffered ?? []
+            s.persistent[path]?[connection]?.buffered = nil
+            return held
+        }
+    }
+
+    /// Removes every watch `connection` has on `path`; returns how many there were.
+    @discardableResult
+    func remove(on path: ZNodePath, for connection: ConnectionID) -> Int {
+        state.withLock { s in
+            var removed = 0
+            if s.data[path]?.remove(connection) != nil { removed += 1 }
+            if s.child[path]?.remove(connection) != nil { removed += 1 }
+            if s.persistent[path]?.removeValue(forKey: connection) != nil { removed += 1 }
+            if s.data[path]?.isEmpty == true { s.data[path] = nil }
+            if s.child[path]?.isEmpty == true { s.child[path] = nil }
+            if s.persistent[path]?.isEmpty == true { s.persistent[path] = nil }
+            s.perConnection[connection, default: 0] -= removed
+            return removed
+        }
+    }
+
+    func removeConnection(_ connection: ConnectionID) {
+        state.withLock { s in
+            for path in Array(s.data.keys) where s.data[path]!.remove(connection) != nil {
+                if s.data[path]!.isEmpty { s.data[path] = nil }
+            }
+            for path in Array(s.child.keys) where s.child[path]!.remove(connection) != nil {
+                if s.child[path]!.isEmpty { s.child[path] = nil }
+            }
+            for path in Array(s.persistent.keys) where s.persistent[path]!.removeValue(forKey: connection) != nil {
+                if s.persistent[path]!.isEmpty { s.persistent[path] = nil }
+            }
+            s.perConnection[connection] = nil
+        }
+    }
+
+    /// The event lines each connection must get for a committed batch; one-shot watches that fired are removed.
+    func fire(_ changes: [Change]) -> [ConnectionID: [[UInt8]]] {
+        state.withLock { s in
+            var out: [ConnectionID: [[UInt8]]] = [:]
+            for change in changes {
+                for effect in change.effects {
+                    for notification in WatchNotification.of(effect) {
+                        Self.fire(notification, zxid: change.zxid, &s, into: &out)
+                    }
+                }
+                s.firedZxid = change.zxid
+            }
+            return out
+        }
+    }
+
+    private static func fire(
+        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [[UInt8]]]
+    ) {
+        var audience = Set<ConnectionID>()
+        let path = notification.path
+        if notification.reachesDataWatch, let watchers = s.data.removeValue(forKey: path) { audience.formUnion(watchers) }
+        if notification.reachesChildWatch, let watchers = s.child.removeValue(forKey: path) {
+            audience.formUnion(watchers)
+        }
+        for connection in audience { s.perConnection[connection, default: 0] -= 1 }
+        // A watcher with both a data and a child watch on the path hears the event once.
+        var line: [UInt8]?
+        var candidate: ZNodePath? = path
+        while let watchPath = candidate {
+            if let persistent = s.persistent[watchPath] {
+                for (connection, watch) in persistent
+                where notification.reaches(persistentWatchOn: watchPath, recursive: watch.recursive) {
+                    if line == nil { line = notification.line(zxid: zxid) }
+                    if watch.buffered != nil {
+                        s.persistent[watchPath]![connection]!.buffered!.append(line!)
+                    } else {
+                        audience.insert(connection)
+                    }
+                }
+            }
+            candidate = watchPath.parent
+        }
+        guard !audience.isEmpty else { return }
+        let event = line ?? notification.line(zxid: zxid)
+        for connection in audience { out[connection, default: []].append(event) }
+    }
+
+    private static func count(_ s: inout State, _ connection: ConnectionID, limit: Int) throws(CairnError) {
+        let current = s.perConnection[connection, default: 0]
+        guard current < limit else { throw .tooLarge("this connection already has \(limit) watches, the limit") }
+        s.perConnection[connection] = current + 1
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `cairn`: the Cairn server executable.
+@main
+struct Cairn: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cairn: a durable coordination service with ZooKeeper's semantics.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
