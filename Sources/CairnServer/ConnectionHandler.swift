@@ -17,6 +17,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private struct Pending {
         var id: Int64?
         var command: Result<Command, CairnError>
+        /// Close the connection after replying (an oversized line: the stream cannot be trusted after it).
+        var closesConnection = false
     }
 
     let server: CairnServer
@@ -70,9 +72,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .tooLong:
-            queue.append(Pending(id: nil, command: .failure(.tooLarge(
-                "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"))))
-            queue.append(Pending(id: nil, command: .success(.close)))
+            let error = CairnError.tooLarge(
+                "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
+            queue.append(Pending(id: nil, command: .failure(error), closesConnection: true))
         case .line(let buffer):
             let line = Array(buffer.readableBytesView)
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return }
@@ -109,7 +111,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 queue.removeFirst()
                 switch next.command {
                 case .success(let command): run(command, id: next.id)
-                case .failure(let error): write(JSONWriter.error(id: next.id, error))
+                case .failure(let error):
+                    write(JSONWriter.error(id: next.id, error))
+                    if next.closesConnection { closeAfterReplies() }
                 }
             }
         }
@@ -312,6 +316,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         closing = true
         context.flush()
         context.close(promise: nil)
+    }
+
+    /// Shuts our side down so the replies reach the client even though it is still sending (closing
+    /// with unread input would reset the connection and lose them), discards what it sends, and closes
+    /// for good when it does or after two seconds.
+    private func closeAfterReplies() {
+        guard !closing else { return }
+        closing = true
+        context.flush()
+        context.close(mode: .output, promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 }
 

@@ -1,0 +1,61 @@
+import Foundation
+
+/// The real `cairn` binary serving a temp data directory on a free loopback port.
+public final class ServerProcess: Sendable {
+    public let dataDirectory: String
+    public let extraArguments: [String]
+    public let port: Int
+    private let process: ChildProcess
+
+    /// Starts `cairn serve --listen 127.0.0.1:0` (or `port`) and waits for its listening line.
+    public init(dataDirectory: String, port: Int = 0, arguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        self.extraArguments = arguments
+        let process = try ChildProcess(
+            BuiltProducts.path(of: "cairn"),
+            ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "info"] + arguments)
+        var found: Int?
+        _ = process.waitForOutput(seconds: 60) { lines in
+            for line in lines where line.contains("cairn listening") {
+                if let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    found = Int(line[range].split(separator: ":").last!)
+                }
+            }
+            return found != nil
+        }
+        guard let found else {
+            process.kill()
+            throw ServerError.didNotStart(process.output.joined(separator: "\n") + process.errorOutput)
+        }
+        self.port = found
+        self.process = process
+    }
+
+    public enum ServerError: Error { case didNotStart(String) }
+
+    /// Log lines so far.
+    public var log: [String] { process.output }
+
+    /// SIGKILL: no shutdown work at all.
+    public func kill() {
+        process.kill(signal: SIGKILL)
+        process.wait()
+    }
+
+    /// SIGTERM and wait: the graceful stop.
+    @discardableResult
+    public func stop() -> Int32 {
+        process.kill(signal: SIGTERM)
+        return process.wait()
+    }
+
+    /// A new process on the same data directory and port.
+    public func restarted() throws -> ServerProcess {
+        try ServerProcess(dataDirectory: dataDirectory, port: port, arguments: extraArguments)
+    }
+
+    /// A connected line client.
+    public func client() throws -> LineClient { try LineClient(port: port) }
+
+    deinit { process.kill(signal: SIGKILL) }
+}

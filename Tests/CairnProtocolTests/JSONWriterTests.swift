@@ -1,0 +1,53 @@
+import CairnCore
+import CairnProtocol
+import Foundation
+import Testing
+
+@Suite("JSONWriter: hand-written replies parse back as the same JSON")
+struct JSONWriterTests {
+    @Test("strings with quotes, backslashes, control characters and non-ASCII round-trip", arguments: [
+        "plain", "quote \" inside", "back\\slash", "new\nline\ttab\r", "\u{01}\u{1F}", "ünïcödé 名前 🚀", "",
+    ])
+    func strings(value: String) throws {
+        var w = JSONWriter()
+        w.beginObject()
+        w.string("s", value)
+        w.beginArray("a")
+        w.element(value)
+        w.element("second")
+        w.endArray()
+        w.int("n", -42)
+        w.bool("b", true)
+        w.null("z")
+        w.endObject()
+        let line = w.line()
+        #expect(line.last == 10)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropLast())) as? [String: Any])
+        #expect(object["s"] as? String == value)
+        #expect(object["a"] as? [String] == [value, "second"])
+        #expect(object["n"] as? Int == -42 && object["b"] as? Bool == true && object["z"] is NSNull)
+    }
+
+    @Test("data is text when it is UTF-8 and base64 otherwise; stats carry every field")
+    func dataAndStat() throws {
+        var w = JSONWriter()
+        w.beginSuccess(id: 3, zxid: 9)
+        w.data([0xFF, 0x01])
+        w.stat("stat", .created(zxid: 9, time: 1000, owner: SessionID(rawValue: 255), dataLength: 2))
+        w.endObject()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(w.line())) as? [String: Any])
+        #expect(object["data_b64"] as? String == Data([0xFF, 0x01]).base64EncodedString())
+        let stat = try #require(object["stat"] as? [String: Any])
+        #expect(Set(stat.keys) == ["czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "ephemeral_owner", "data_length", "num_children"])
+        #expect(stat["ephemeral_owner"] as? String == "00000000000000ff")
+    }
+
+    @Test("error replies carry the code, a message, and the multi index")
+    func errors() throws {
+        let line = JSONWriter.error(id: nil, .multiFailed(index: 4, cause: .noNode(try ZNodePath("/x"))))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+        let error = try #require(object["error"] as? [String: Any])
+        #expect(object["id"] is NSNull && object["ok"] as? Bool == false)
+        #expect(error["code"] as? String == "no_node" && error["index"] as? Int == 4)
+    }
+}
