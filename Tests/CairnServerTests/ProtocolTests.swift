@@ -181,3 +181,26 @@ struct ProtocolTests {
         #expect(try d.call(["op": "exists", "path": "/eph"])["stat"] is NSNull)
     }
 }
+
+@Suite("Slow consumers")
+struct SlowConsumerTests {
+    @Test("a client that stops reading is disconnected past the outbound bound; others keep being served")
+    func slowReaderIsDisconnected() throws {
+        let directory = TemporaryDirectory("cairn-slow")
+        let server = try ServerProcess(dataDirectory: directory.appending("data"), arguments: ["--max-outbound-bytes", "1048576"])
+        let good = try server.client()
+        try good.connect()
+        try good.call(["op": "create", "path": "/big", "data": String(repeating: "b", count: 500_000)])
+        let slow = try server.client()
+        try slow.connect()
+        for _ in 0..<200 { try slow.send(["op": "get", "path": "/big"]) }  // ~100 MB of replies, never read
+        var disconnected = false
+        for _ in 0..<100 where !disconnected {
+            usleep(50_000)
+            disconnected = server.log.contains { $0.contains("disconnecting a client that does not read") }
+        }
+        #expect(disconnected)
+        #expect(try good.call(["op": "stats"])["connections"] as? Int == 1)
+        #expect(try good.call(["op": "get", "path": "/big"])["stat"] != nil)
+    }
+}
