@@ -40,7 +40,10 @@ let package = Package(
             ]
         ),
         // The JSON-lines wire format shared by server and client.
-        .target(name: "CairnProtocol", dependencies: ["CairnCore"]),
+        .target(
+            name: "CairnProtocol",
+            dependencies: ["CairnCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The server: listener, connections, sessions, watches, over the store's group commit.
         .target(
             name: "CairnServer",

@@ -1,8 +1,9 @@
 import CairnCore
 
-/// A request line as sent by a client: `{"id": <int>, "op": "<name>", ...}`. Every field but `op` is
-/// optional here; `RequestParser` checks which ones each op needs. Unknown fields are ignored.
-public struct WireRequest: Decodable, Sendable {
+/// A request line: `{"id": <int>, "op": "<name>", ...}`. The client encodes it; the server decodes it,
+/// where every field is optional and its parser checks which ones each op needs. Unknown fields are
+/// ignored; absent ones are not encoded.
+public struct WireRequest: Codable, Sendable {
     public var id: Int64?
     public var op: String?
     public var path: String?

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnProtocol
 import Synchronization
 
 /// Every watch, in memory: one-shot data and child watches (ZooKeeper's), and persistent ones

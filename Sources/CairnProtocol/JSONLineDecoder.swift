@@ -2,21 +2,21 @@ import NIOCore
 
 /// Splits the inbound byte stream into lines (`\n`-terminated; a trailing `\r` is dropped). A line longer
 /// than `maxLength` becomes `.tooLong` once, and its bytes are discarded up to its newline.
-struct JSONLineDecoder: ByteToMessageDecoder {
-    enum Frame {
+public struct JSONLineDecoder: ByteToMessageDecoder {
+    public enum Frame {
         case line(ByteBuffer)
         case tooLong
     }
 
-    typealias InboundOut = Frame
+    public typealias InboundOut = Frame
 
-    let maxLength: Int
+    public let maxLength: Int
     private var discarding = false
     private var scanned = 0
 
-    init(maxLength: Int) { self.maxLength = maxLength }
+    public init(maxLength: Int) { self.maxLength = maxLength }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
             scanned = view.count
@@ -50,7 +50,7 @@ struct JSONLineDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A last line without its newline is incomplete: dropped, as the connection is closing.
         buffer.moveReaderIndex(to: buffer.writerIndex)
         return .needMoreData

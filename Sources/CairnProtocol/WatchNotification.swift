@@ -1,14 +1,18 @@
 import CairnCore
-import CairnProtocol
 
 /// What one effect of a change tells watchers: an event type at a path.
-struct WatchNotification: Hashable, Sendable {
-    var type: WatchEventType
-    var path: ZNodePath
+public struct WatchNotification: Hashable, Sendable {
+    public var type: WatchEventType
+    public var path: ZNodePath
+
+    public init(type: WatchEventType, path: ZNodePath) {
+        self.type = type
+        self.path = path
+    }
 
     /// The notifications of an effect, ZooKeeper's way: a create tells `created` at the node and
     /// `children_changed` at its parent; a delete `deleted` and `children_changed`; a set `data_changed`.
-    static func of(_ effect: Change.Effect) -> [WatchNotification] {
+    public static func of(_ effect: Change.Effect) -> [WatchNotification] {
         switch effect {
         case .createNode(let path, _, _, _):
             [WatchNotification(type: .created, path: path)] + parentChange(path)
@@ -27,18 +31,18 @@ struct WatchNotification: Hashable, Sendable {
 
     /// Whether a persistent watch on `watchPath` hears this: an exact watch hears every type at its path;
     /// a recursive one hears created, deleted and data_changed at its path and below.
-    func reaches(persistentWatchOn watchPath: ZNodePath, recursive: Bool) -> Bool {
+    public func reaches(persistentWatchOn watchPath: ZNodePath, recursive: Bool) -> Bool {
         recursive ? type != .childrenChanged && path.isDescendant(ofOrEqualTo: watchPath) : path == watchPath
     }
 
     /// Whether a one-shot data watch (from get/exists) hears this.
-    var reachesDataWatch: Bool { type != .childrenChanged }
+    public var reachesDataWatch: Bool { type != .childrenChanged }
 
     /// Whether a one-shot child watch (from children) hears this: child changes, and the node's deletion.
-    var reachesChildWatch: Bool { type == .childrenChanged || type == .deleted }
+    public var reachesChildWatch: Bool { type == .childrenChanged || type == .deleted }
 
     /// The pushed line: `{"event":"watch","type":...,"path":...,"zxid":N}`.
-    func line(zxid: Zxid) -> [UInt8] {
+    public func line(zxid: Zxid) -> [UInt8] {
         var w = JSONWriter(capacity: 96 + path.string.utf8.count)
         w.beginObject()
         w.string("event", "watch")

@@ -1,0 +1,18 @@
+/// The protocol's error codes (docs/protocol.md), one per `CairnError` case.
+public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
+    case noNode = "no_node"
+    case nodeExists = "node_exists"
+    case badVersion = "bad_version"
+    case notEmpty = "not_empty"
+    case noChildrenForEphemerals = "no_children_for_ephemerals"
+    case invalidPath = "invalid_path"
+    case badArguments = "bad_arguments"
+    case malformed
+    case unknownOp = "unknown_op"
+    case tooLarge = "too_large"
+    case sessionRequired = "session_required"
+    case sessionExpired = "session_expired"
+    case compacted
+    case unavailable
+    case `internal`
+}
