@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnProtocol", targets: ["CairnProtocol"]),
         .library(name: "CairnServer", targets: ["CairnServer"]),
+        .library(name: "Cairn", targets: ["Cairn"]),
+        .library(name: "CairnRecipes", targets: ["CairnRecipes"]),
         .executable(name: "cairn", targets: ["cairn"]),
         .executable(name: "cairn-store-bench", targets: ["cairn-store-bench"]),
     ],
@@ -56,6 +58,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The client library: sessions, reconnects, watches as async sequences.
+        .target(
+            name: "Cairn",
+            dependencies: [
+                "CairnProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Service registry, leader election and lock, built on the client.
+        .target(
+            name: "CairnRecipes",
+            dependencies: ["Cairn", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         // `cairn serve`: the server executable.
         .executableTarget(
             name: "cairn",
@@ -87,6 +105,7 @@ let package = Package(
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnTesting", "cairn"]),
+        .testTarget(name: "CairnClientTests", dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
         .testTarget(
             name: "CairnStoreTests",

@@ -1,0 +1,379 @@
+import CairnCore
+import CairnProtocol
+import FoundationEssentials
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// An async client for a Cairn server: one session, kept alive by pings, resumed after reconnects (and
+/// server restarts), with watches and a connection-state stream.
+///
+/// Run it as a `Service` (its `run()` owns the connection) or with `CairnClient.withClient`.
+public final class CairnClient: Service, Sendable {
+    public struct Address: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct Configuration: Sendable {
+        /// Tried in turn when connecting and reconnecting.
+        public var addresses: [Address]
+        /// Asked for at connect; the server clamps it into its bounds.
+        public var sessionTimeout: Duration = .seconds(10)
+        public var connectTimeout: Duration = .seconds(2)
+        /// How long a request waits for a connection before failing with `timedOut`.
+        public var requestTimeout: Duration = .seconds(10)
+        public var initialBackoff: Duration = .milliseconds(50)
+        public var maxBackoff: Duration = .seconds(2)
+        /// Longest line accepted from the server.
+        public var maxLineBytes = 4 << 20
+
+        public init(addresses: [Address]) { self.addresses = addresses }
+
+        public init(host: String = "127.0.0.1", port: Int = 4181) { self.init(addresses: [Address(host: host, port: port)]) }
+    }
+
+    struct Session: Sendable {
+        var id: String
+        var password: String
+        var timeoutMilliseconds: Int64
+    }
+
+    struct State: Sendable {
+        /// The connection once its session is established; requests go there.
+        var channel: (any Channel)?
+        var handshakeChannel: (any Channel)?
+        var waitingForChannel: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
+        var nextWaiter: UInt64 = 0
+        var pending: [Int64: CheckedContinuation<WireReply, any Error>] = [:]
+        var nextID: Int64 = 1
+        var session: Session?
+        var oneShots: [ObjectIdentifier: OneShotWatch] = [:]
+        var persistent: [UInt64: PersistentWatch] = [:]
+        var nextPersistent: UInt64 = 0
+        var stateListeners: [UInt64: AsyncStream<ConnectionState>.Continuation] = [:]
+        var nextListener: UInt64 = 0
+        var lastHeard = ContinuousClock.now
+        var closed = false
+        var watchEventsReceived = 0
+    }
+
+    public let configuration: Configuration
+    public let logger: Logger
+    let state = Mutex(State())
+    private let group: any EventLoopGroup
+
+    public init(configuration: Configuration, logger: Logger = Logger(label: "cairn.client")) {
+        precondition(!configuration.addresses.isEmpty, "a client needs at least one address")
+        self.configuration = configuration
+        self.logger = logger
+        group = MultiThreadedEventLoopGroup.singleton
+    }
+
+    /// Runs a client for the duration of `body`, then closes its session.
+    public static func withClient<T: Sendable>(
+        _ configuration: Configuration, logger: Logger = Logger(label: "cairn.client"),
+        _ body: (CairnClient) async throws -> T
+    ) async throws -> T {
+        let client = CairnClient(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            do {
+                let result = try await body(client)
+                await client.close()
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// Watch events this client has received from the server so far (to see herd effects).
+    public var watchEventsReceived: Int { state.withLock { $0.watchEventsReceived } }
+
+    /// The current session's id, once one is open.
+    public var sessionID: String? { state.withLock { $0.session?.id } }
+
+    /// Connection states from now on (connected, suspended, reconnected, expired).
+    public func states() -> AsyncStream<ConnectionState> {
+        let (stream, continuation) = AsyncStream<ConnectionState>.makeStream()
+        let id = state.withLock { s in
+            defer { s.nextListener += 1 }
+            s.stateListeners[s.nextListener] = continuation
+            return s.nextListener
+        }
+        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.stateListeners.removeValue(forKey: id) } }
+        return stream
+    }
+
+    /// Ends the session (its ephemerals go) and stops the client.
+    public func close() async {
+        if state.withLock({ $0.channel != nil }) { _ = try? await call(WireRequest(op: "close")) }
+        let (channel, waiters) = state.withLock { s in
+            s.closed = true
+            defer { s.waitingForChannel = [:] }
+            return (s.channel ?? s.handshakeChannel, Array(s.waitingForChannel.values))
+        }
+        for waiter in waiters { waiter.resume(throwing: ClientError.closed) }
+        try? await channel?.close()
+    }
+
+    // MARK: The connection loop
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown { await self.connectionLoop() }
+        let listeners = state.withLock { s in
+            s.closed = true
+            return Array(s.stateListeners.values) + []
+        }
+        for listener in listeners { listener.finish() }
+        for watch in state.withLock({ Array($0.persistent.values) }) { watch.finish(throwing: ClientError.closed) }
+    }
+
+    private func connectionLoop() async {
+        var backoff = configuration.initialBackoff
+        var index = 0
+        while !Task.isCancelled && !state.withLock({ $0.closed }) {
+            let address = configuration.addresses[index % configuration.addresses.count]
+            index += 1
+            do {
+                let channel = try await open(address)
+                try await establishSession(on: channel)
+                backoff = configuration.initialBackoff
+                await reRegisterWatches()
+                await keepAlive(channel)
+            } catch {
+                logger.debug("connection attempt failed", metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
+            }
+            if Task.isCancelled || state.withLock({ $0.closed }) { break }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, configuration.maxBackoff)
+        }
+    }
+
+    private func open(_ address: Address) async throws -> any Channel {
+        let maxLine = configuration.maxLineBytes
+        let handler = ClientChannelHandler(
+            received: { [weak self] line in self?.received(line) },
+            closed: { [weak self] in self?.connectionClosed() })
+        let timeout = configuration.connectTimeout.components.seconds * 1000
+            + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
+        return try await ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(timeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(JSONLineDecoder(maxLength: maxLine)))
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: address.host, port: address.port).get()
+    }
+
+    /// Resumes the session on `channel`, or opens a new one when there is none or it expired.
+    private func establishSession(on channel: any Channel) async throws {
+        state.withLock { $0.handshakeChannel = channel }
+        let previous = state.withLock { $0.session }
+        var events: [ConnectionState] = []
+        if let previous {
+            var request = WireRequest(op: "connect")
+            request.sessionId = previous.id
+            request.password = previous.password
+            do {
+                _ = try await send(request, on: channel)
+                events.append(.reconnected)
+            } catch ClientError.server(.sessionExpired, _, _, _) {
+                sessionExpired()
+            }
+        }
+        if events.isEmpty {
+            var request = WireRequest(op: "connect")
+            request.timeoutMs = configuration.sessionTimeout.components.seconds * 1000
+            let reply = try await send(request, on: channel)
+            guard let id = reply.sessionId, let password = reply.password, let timeout = reply.timeoutMs else {
+                throw ClientError.server(code: .internal, message: "connect reply without a session")
+            }
+            state.withLock { $0.session = Session(id: id, password: password, timeoutMilliseconds: timeout) }
+            events.append(.connected)
+        }
+        let waiters = state.withLock { s in
+            s.channel = channel
+            s.handshakeChannel = nil
+            s.lastHeard = .now
+            defer { s.waitingForChannel = [:] }
+            return Array(s.waitingForChannel.values)
+        }
+        for waiter in waiters { waiter.resume(returning: channel) }
+        for event in events { publish(event) }
+    }
+
+    /// The session is gone: one-shot watches fail, listeners hear `expired`.
+    private func sessionExpired() {
+        let watches = state.withLock { s in
+            s.session = nil
+            defer { s.oneShots = [:] }
+            return Array(s.oneShots.values)
+        }
+        for watch in watches { watch.complete(.failure(.sessionExpired)) }
+        publish(.expired)
+    }
+
+    /// Pings every third of the session timeout; closes the connection when the server is silent for
+    /// two thirds of it. Returns when the connection is gone.
+    private func keepAlive(_ channel: any Channel) async {
+        let timeout = Duration.milliseconds(state.withLock { $0.session?.timeoutMilliseconds } ?? 10_000)
+        while channel.isActive && !Task.isCancelled {
+            try? await Task.sleep(for: timeout / 3)
+            guard channel.isActive else { break }
+            if ContinuousClock.now - state.withLock({ $0.lastHeard }) > timeout * 2 / 3 {
+                logger.info("server silent, reconnecting")
+                try? await channel.close()
+                break
+            }
+            // Its reply only refreshes `lastHeard`.
+            post(WireRequest(op: "ping"), on: channel)
+        }
+        try? await channel.closeFuture.get()
+    }
+
+    private func publish(_ event: ConnectionState) {
+        logger.debug("connection state", metadata: ["state": "\(event)"])
+        for listener in state.withLock({ Array($0.stateListeners.values) }) { listener.yield(event) }
+    }
+
+    // MARK: Requests
+
+    /// Sends `request` once a session is established and returns its reply; throws the server's error.
+    func call(_ request: WireRequest) async throws -> WireReply {
+        try await send(request, on: try await connectedChannel())
+    }
+
+    private func connectedChannel() async throws -> any Channel {
+        if let channel = state.withLock({ $0.channel }) { return channel }
+        let timeout = configuration.requestTimeout
+        return try await withThrowingTaskGroup(of: (any Channel).self) { group in
+            group.addTask {
+                try await withCheckedThrowingContinuation { continuation in
+                    let ready: Result<any Channel, ClientError>? = self.state.withLock { s in
+                        if s.closed { return .failure(.closed) }
+                        if let channel = s.channel { return .success(channel) }
+                        s.waitingForChannel[s.nextWaiter] = continuation
+                        s.nextWaiter += 1
+                        return nil
+                    }
+                    if let ready { continuation.resume(with: ready.mapError { $0 }) }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw ClientError.timedOut
+            }
+            defer { group.cancelAll() }
+            guard let channel = try await group.next() else { throw ClientError.timedOut }
+            return channel
+        }
+    }
+
+    private func send(_ request: WireRequest, on channel: any Channel) async throws -> WireReply {
+        let encoder = JSONEncoder()
+        return try await withCheckedThrowingContinuation { continuation in
+            var request = request
+            let id = state.withLock { s in
+                defer { s.nextID += 1 }
+                s.pending[s.nextID] = continuation
+                return s.nextID
+            }
+            request.id = id
+            do {
+                var line = try encoder.encode(request)
+                line.append(UInt8(ascii: "\n"))
+                var buffer = channel.allocator.buffer(capacity: line.count)
+                buffer.writeBytes(line)
+                channel.writeAndFlush(buffer).whenFailure { [weak self] _ in self?.fail(id, .connectionLoss) }
+            } catch {
+                fail(id, .server(code: .internal, message: "cannot encode request: \(error)"))
+            }
+        }
+    }
+
+    /// Sends `request` with id 0, which no awaited request uses: its reply is read and dropped.
+    func post(_ request: WireRequest, on channel: (any Channel)? = nil) {
+        guard let channel = channel ?? state.withLock({ $0.channel }) else { return }
+        var request = request
+        request.id = 0
+        guard var line = try? JSONEncoder().encode(request) else { return }
+        line.append(UInt8(ascii: "\n"))
+        var buffer = channel.allocator.buffer(capacity: line.count)
+        buffer.writeBytes(line)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    private func fail(_ id: Int64, _ error: ClientError) {
+        state.withLock { $0.pending.removeValue(forKey: id) }?.resume(throwing: error)
+    }
+
+    // MARK: Inbound
+
+    private func received(_ line: [UInt8]) {
+        guard let reply = try? JSONDecoder().decode(WireReply.self, from: Data(line)) else {
+            logger.warning("unreadable line from the server")
+            return
+        }
+        state.withLock { $0.lastHeard = .now }
+        if let event = reply.event {
+            if event == "watch" { deliver(reply) }
+            if event == "session_expired" { sessionExpired() }
+            return
+        }
+        guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        if let error = reply.error {
+            continuation.resume(throwing: ClientError(error))
+        } else {
+            continuation.resume(returning: reply)
+        }
+    }
+
+    private func deliver(_ reply: WireReply) {
+        guard let type = reply.type.flatMap(WatchEventType.init(rawValue:)), let raw = reply.path,
+            let path = try? ZNodePath(raw), let zxid = reply.zxid
+        else { return }
+        let notification = WatchNotification(type: type, path: path)
+        let event = WatchEvent(type: type, path: raw, zxid: zxid)
+        let (oneShots, persistent) = state.withLock { s in
+            s.watchEventsReceived += 1
+            let fired = s.oneShots.filter { $0.value.matches(notification) }
+            for key in fired.keys { s.oneShots[key] = nil }
+            return (Array(fired.values), Array(s.persistent.values))
+        }
+        for watch in oneShots { watch.complete(.success(event)) }
+        for watch in persistent { watch.deliver(notification, event) }
+    }
+
+    private func connectionClosed() {
+        let (pending, oneShots, hadSession) = state.withLock { s in
+            let hadSession = s.channel != nil
+            s.channel = nil
+            s.handshakeChannel = nil
+            defer {
+                s.pending = [:]
+                s.oneShots = [:]
+            }
+            return (Array(s.pending.values), Array(s.oneShots.values), hadSession)
+        }
+        for continuation in pending { continuation.resume(throwing: ClientError.connectionLoss) }
+        for watch in oneShots { watch.complete(.failure(.connectionLoss)) }
+        if hadSession { publish(.suspended) }
+    }
+
+    func register(_ watch: OneShotWatch) { state.withLock { $0.oneShots[ObjectIdentifier(watch)] = watch } }
+
+    func unregister(_ watch: OneShotWatch) { state.withLock { _ = $0.oneShots.removeValue(forKey: ObjectIdentifier(watch)) } }
+}

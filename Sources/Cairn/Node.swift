@@ -1,0 +1,95 @@
+import CairnCore
+import CairnProtocol
+import FoundationEssentials
+
+/// How long a created node lives.
+public enum CreateMode: Sendable, Hashable {
+    case persistent
+    case ephemeral
+    case container
+    case persistentWithTTL(Duration)
+}
+
+/// A node's data and stat.
+public struct NodeData: Sendable, Hashable {
+    public var data: [UInt8]
+    public var stat: Stat
+
+    /// The data as UTF-8 text (lossy).
+    public var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+/// One op of a multi.
+public enum MultiOp: Sendable, Hashable {
+    case create(String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false)
+    case set(String, data: [UInt8], version: Int32 = -1)
+    case delete(String, version: Int32 = -1)
+    case check(String, version: Int32)
+}
+
+/// What one op of a multi did.
+public enum MultiResult: Sendable, Hashable {
+    case created(path: String, stat: Stat)
+    case set(stat: Stat)
+    case deleted
+    case checked
+}
+
+/// The server's `stats`.
+public struct ServerStats: Sendable, Hashable {
+    public var zxid: UInt64
+    public var znodes: Int
+    public var sessions: Int
+    public var watches: Int
+    public var connections: Int
+    public var walBytes: Int
+    public var lastSnapshotZxid: UInt64?
+    public var uptimeMilliseconds: Int64
+    public var version: String
+}
+
+/// A watch event: what changed, where, at which zxid.
+public struct WatchEvent: Sendable, Hashable {
+    public var type: WatchEventType
+    public var path: String
+    public var zxid: UInt64
+}
+
+extension Stat {
+    init(_ wire: WireReply.WireStat) {
+        self.init(
+            czxid: wire.czxid, mzxid: wire.mzxid, pzxid: wire.pzxid, ctime: wire.ctime, mtime: wire.mtime,
+            version: wire.version, cversion: wire.cversion, aversion: 0,
+            ephemeralOwner: wire.ephemeralOwner.flatMap(SessionID.init(hex:)), dataLength: wire.dataLength,
+            numChildren: wire.numChildren)
+    }
+}
+
+extension WireRequest {
+    mutating func setData(_ bytes: [UInt8]) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            data = text
+        } else {
+            dataB64 = Data(bytes).base64EncodedString()
+        }
+    }
+
+    mutating func setMode(_ mode: CreateMode, sequential: Bool) {
+        switch mode {
+        case .persistent: break
+        case .ephemeral: ephemeral = true
+        case .container: container = true
+        case .persistentWithTTL(let ttl): ttlMs = ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        }
+        if sequential { self.sequential = true }
+    }
+}
+
+extension WireReply {
+    /// The data of a get reply.
+    var bytes: [UInt8] {
+        if let data { return Array(data.utf8) }
+        if let dataB64, let decoded = Data(base64Encoded: dataB64) { return Array(decoded) }
+        return []
+    }
+}
