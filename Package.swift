@@ -74,6 +74,24 @@ let package = Package(
             name: "CairnRecipes",
             dependencies: ["Cairn", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // Examples: executables with a README each.
+        .executableTarget(
+            name: "election-demo",
+            dependencies: ["CairnRecipes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/election-demo",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "registry-demo",
+            dependencies: [
+                "CairnRecipes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Examples/registry-demo",
+            exclude: ["README.md"]
+        ),
         // `cairn serve`: the server executable.
         .executableTarget(
             name: "cairn",
@@ -105,7 +123,10 @@ let package = Package(
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnTesting", "cairn"]),
-        .testTarget(name: "CairnClientTests", dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn"]),
+        .testTarget(
+            name: "CairnClientTests",
+            dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo"]
+        ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
         .testTarget(
             name: "CairnStoreTests",

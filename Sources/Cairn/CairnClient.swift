@@ -260,18 +260,7 @@ public final class CairnClient: Service, Sendable {
         if let channel = state.withLock({ $0.channel }) { return channel }
         let timeout = configuration.requestTimeout
         return try await withThrowingTaskGroup(of: (any Channel).self) { group in
-            group.addTask {
-                try await withCheckedThrowingContinuation { continuation in
-                    let ready: Result<any Channel, ClientError>? = self.state.withLock { s in
-                        if s.closed { return .failure(.closed) }
-                        if let channel = s.channel { return .success(channel) }
-                        s.waitingForChannel[s.nextWaiter] = continuation
-                        s.nextWaiter += 1
-                        return nil
-                    }
-                    if let ready { continuation.resume(with: ready.mapError { $0 }) }
-                }
-            }
+            group.addTask { try await self.nextChannel() }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 throw ClientError.timedOut
@@ -279,6 +268,28 @@ public final class CairnClient: Service, Sendable {
             defer { group.cancelAll() }
             guard let channel = try await group.next() else { throw ClientError.timedOut }
             return channel
+        }
+    }
+
+    /// Waits for the next established connection; cancelling the task ends the wait.
+    private func nextChannel() async throws -> any Channel {
+        let waiter = state.withLock { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<any Channel, any Error>? = state.withLock { s in
+                    if s.closed { return .failure(ClientError.closed) }
+                    if let channel = s.channel { return .success(channel) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    s.waitingForChannel[waiter] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            state.withLock { $0.waitingForChannel.removeValue(forKey: waiter) }?.resume(throwing: CancellationError())
         }
     }
 

@@ -17,14 +17,23 @@ public final class OneShotWatch: Sendable {
 
     /// Waits for the event. Throws `ClientError.connectionLoss` when the connection (and so the server's
     /// watch) went first: read again and set a new watch.
+    /// Cancelling the waiting task ends the wait with `CancellationError`.
     public func fired() async throws -> WatchEvent {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<WatchEvent, ClientError>? in
-                if let result = state.result { return result }
-                state.waiter = continuation
-                return nil
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready = state.withLock { state -> Result<WatchEvent, any Error>? in
+                    if let result = state.result { return result.mapError { $0 } }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
             }
-            if let ready { continuation.resume(with: ready) }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume(throwing: CancellationError())
         }
     }
 

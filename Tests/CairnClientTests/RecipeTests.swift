@@ -1,0 +1,175 @@
+import Cairn
+import CairnRecipes
+import CairnTesting
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("Recipes against the real server: election, lock, registry")
+struct RecipeTests {
+    let directory = TemporaryDirectory("cairn-recipes")
+    let server: ServerProcess
+
+    init() throws { server = try ServerProcess(dataDirectory: directory.appending("data")) }
+
+    @Test("election: the leader is killed (SIGKILL) and another takes over within its session timeout plus a small margin")
+    func leaderFailover() throws {
+        let demo = BuiltProducts.path(of: "election-demo")
+        let candidates = try ["a", "b", "c"].map { id in
+            try ChildProcess(demo, ["--port", "\(server.port)", "--id", id, "--session-timeout-ms", "2000"])
+        }
+        var leader: Int?
+        let found = candidates[0].waitForOutput(seconds: 20) { _ in
+            leader = candidates.firstIndex { $0.output.contains { $0.hasPrefix("leader") } }
+            return leader != nil
+        }
+        try #require(found)
+        let killedAt = Date()
+        candidates[leader!].kill()
+        var successor: Int?
+        _ = candidates[0].waitForOutput(seconds: 20) { _ in
+            successor = candidates.indices.first { $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") } }
+            return successor != nil
+        }
+        let takeover = Date().timeIntervalSince(killedAt)
+        #expect(successor != nil)
+        #expect(takeover < 2.0 + 1.5, "took \(takeover) s with a 2 s session timeout")
+        let leaders = candidates.indices.filter { $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") } }
+        #expect(leaders.count == 1, "exactly one new leader")
+    }
+
+    @Test("election: when the leader steps down exactly one other candidate hears of it (no herd)")
+    func noHerd() async throws {
+        let configuration = clientConfiguration(server)
+        let clients = (0..<5).map { _ in CairnClient(configuration: configuration) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { try await client.run() } }
+            let elections = clients.enumerated().map { LeaderElection(client: $1, name: "herd", candidate: "c\($0)") }
+            var runs: [Task<Void, any Error>] = []
+            for election in elections {
+                runs.append(Task { try await election.run() })
+                // Join in order, so candidate 0 leads.
+                try await waitUntil { (try? await clients[0].children("/election/herd"))?.count == runs.count }
+            }
+            try await waitUntil { elections[0].isLeader }
+            let before = clients.map(\.watchEventsReceived).reduce(0, +)
+            runs[0].cancel()
+            try await waitUntil { elections[1].isLeader }
+            try await Task.sleep(for: .milliseconds(300))
+            let after = clients.map(\.watchEventsReceived).reduce(0, +)
+            #expect(after - before == 1, "one watch event for one leader change")
+            #expect(elections.dropFirst(2).allSatisfy { !$0.isLeader })
+            for run in runs { run.cancel() }
+            for client in clients { await client.close() }
+            group.cancelAll()
+        }
+    }
+
+    @Test("lock: 4 clients x 10 increments of a counter znode under the lock end exactly at 40")
+    func lockExcludes() async throws {
+        let configuration = clientConfiguration(server)
+        _ = try await CairnClient.withClient(configuration) { setup in
+            try await setup.create("/counter", data: Array("0".utf8))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await CairnClient.withClient(configuration) { client in
+                        let lock = DistributedLock(client: client, name: "counter")
+                        for _ in 0..<10 {
+                            try await lock.withLock(timeout: .seconds(30)) {
+                                let value = Int(try await client.get("/counter").text)!
+                                try await Task.sleep(for: .milliseconds(2))  // widen the race a lock must close
+                                try await client.set("/counter", data: Array("\(value + 1)".utf8))
+                            }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try await CairnClient.withClient(configuration) { try await $0.get("/counter").text }
+        #expect(final == "40")
+    }
+
+    @Test("lock: acquire gives up after its timeout and leaves no node behind")
+    func lockTimeout() async throws {
+        let configuration = clientConfiguration(server)
+        try await CairnClient.withClient(configuration) { (holder: CairnClient) async throws -> Void in
+            let held = DistributedLock(client: holder, name: "t")
+            try await held.acquire(timeout: .seconds(5))
+            try await CairnClient.withClient(configuration) { (waiter: CairnClient) async throws -> Void in
+                let wanted = DistributedLock(client: waiter, name: "t")
+                await #expect(throws: DistributedLock.Error.timedOut) { try await wanted.acquire(timeout: .milliseconds(300)) }
+                #expect(try await waiter.children("/locks/t").count == 1)
+            }
+            await held.release()
+            #expect(try await holder.children("/locks/t").isEmpty)
+        }
+    }
+
+    @Test("registry: the cached view follows instances appearing, marking themselves down, and disappearing")
+    func registryView() async throws {
+        let configuration = clientConfiguration(server)
+        let a = CairnClient(configuration: configuration)
+        let b = CairnClient(configuration: configuration)
+        let watcher = CairnClient(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in [a, b, watcher] { group.addTask { try await client.run() } }
+            let cache = ServiceCache(registry: ServiceRegistry(client: watcher), service: "web")
+            group.addTask { try await cache.run() }
+            let ra = try await ServiceRegistry(client: a).register("web", ServiceInstance(address: "10.0.0.1", port: 80))
+            let rb = try await ServiceRegistry(client: b).register("web", ServiceInstance(address: "10.0.0.2", port: 80))
+            try await waitUntil { cache.instances.count == 2 }
+            #expect(Set((0..<4).compactMap { _ in cache.next()?.address }) == ["10.0.0.1", "10.0.0.2"], "round robin uses both")
+            try await ra.markDown()
+            try await waitUntil { cache.instances.map(\.address) == ["10.0.0.2"] }
+            #expect(try await ServiceRegistry(client: watcher).discover("web").map(\.address) == ["10.0.0.2"])
+            try await ra.markUp()
+            try await waitUntil { cache.instances.count == 2 }
+            await b.close()  // its session ends: its instance goes
+            try await waitUntil { cache.instances.map(\.address) == ["10.0.0.1"] }
+            _ = rb
+            try await ra.withdraw()
+            try await waitUntil { cache.instances.isEmpty }
+            #expect(cache.next() == nil)
+            await a.close()
+            await watcher.close()
+            group.cancelAll()
+        }
+    }
+
+    @Test("registry demo: a killed instance stops being chosen within the session timeout")
+    func registryDemoFailover() throws {
+        let demo = BuiltProducts.path(of: "registry-demo")
+        let port = "\(server.port)"
+        let one = try ChildProcess(demo, ["instance", "--port", port])
+        let two = try ChildProcess(demo, ["instance", "--port", port])
+        for instance in [one, two] { #expect(instance.waitForOutput(seconds: 20) { $0.contains { $0.hasPrefix("registered") } }) }
+        let servingPort = { (p: ChildProcess) in p.output.first { $0.hasPrefix("registered") }!.split(separator: " ").last.map(String.init)! }
+        let (onePort, twoPort) = (servingPort(one), servingPort(two))
+        let client = try ChildProcess(demo, ["client", "--port", port, "--calls", "60", "--interval-ms", "100"])
+        #expect(client.waitForOutput(seconds: 20) { lines in
+            lines.contains { $0.hasPrefix("called \(onePort): hello") } && lines.contains { $0.hasPrefix("called \(twoPort): hello") }
+        }, "calls are balanced over both")
+        one.kill()
+        let killedAt = Date()
+        #expect(client.waitForOutput(seconds: 10) { $0.contains("instances \(twoPort)") })
+        #expect(Date().timeIntervalSince(killedAt) < 2.0 + 1.5)
+        let marker = client.output.count
+        _ = client.waitForOutput(seconds: 2) { $0.count >= marker + 10 }
+        #expect(!client.output.dropFirst(marker).contains { $0.hasPrefix("called \(onePort)") }, "no longer chosen")
+        client.kill()
+        two.kill()
+    }
+}
+
+/// Polls `condition` every 20 ms for up to 10 s.
+func waitUntil(_ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("condition not met within 10 s")
+}
