@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Cairn", targets: ["Cairn"]),
         .library(name: "CairnRecipes", targets: ["CairnRecipes"]),
         .executable(name: "cairn", targets: ["cairn"]),
+        .executable(name: "cairnctl", targets: ["cairnctl"]),
         .executable(name: "cairn-store-bench", targets: ["cairn-store-bench"]),
     ],
     dependencies: [
@@ -100,6 +101,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `cairnctl`: the operator CLI (live commands through the client, offline ones on the store).
+        .executableTarget(
+            name: "cairnctl",
+            dependencies: [
+                "Cairn", "CairnStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Engine-only benchmark: changes/s at several batch sizes next to the raw fdatasync rate.

@@ -62,6 +62,8 @@ public final class CairnClient: Service, Sendable {
         var lastHeard = ContinuousClock.now
         var closed = false
         var watchEventsReceived = 0
+        /// Receives pushed lines other than watch and session events while a streaming op runs.
+        var streamSink: (@Sendable (WireReply) -> Void)?
     }
 
     public let configuration: Configuration
@@ -315,6 +317,14 @@ public final class CairnClient: Service, Sendable {
         }
     }
 
+    /// Runs an op whose answer is a stream of pushed lines before its reply (`dump`, `snapshot`),
+    /// handing each line to `lines`. For tools (cairnctl); one such op at a time per client.
+    public func streaming(_ request: WireRequest, lines: @escaping @Sendable (WireReply) -> Void) async throws -> WireReply {
+        state.withLock { $0.streamSink = lines }
+        defer { state.withLock { $0.streamSink = nil } }
+        return try await call(request)
+    }
+
     /// Sends `request` with id 0, which no awaited request uses: its reply is read and dropped.
     func post(_ request: WireRequest, on channel: (any Channel)? = nil) {
         guard let channel = channel ?? state.withLock({ $0.channel }) else { return }
@@ -342,6 +352,7 @@ public final class CairnClient: Service, Sendable {
         if let event = reply.event {
             if event == "watch" { deliver(reply) }
             if event == "session_expired" { sessionExpired() }
+            if event != "watch" && event != "session_expired" { state.withLock { $0.streamSink }?(reply) }
             return
         }
         guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }

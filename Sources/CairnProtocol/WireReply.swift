@@ -64,10 +64,25 @@ public struct WireReply: Decodable, Sendable {
     public var lastSnapshotZxid: UInt64?
     public var uptimeMs: Int64?
     public var version: String?
+    /// A node of a `dump` stream (`{"event":"dump","node":{…}}`).
+    public var node: DumpFormat.Node?
+    /// A `snapshot` stream's chunk, and the snapshot's size and checksum in its reply.
+    public var size: Int?
+    public var crc32c: UInt32?
+    public var nodes: Int?
+    public var root: String?
+    public var snapshots: [WireSnapshot]?
+
+    public struct WireSnapshot: Decodable, Sendable {
+        public var zxid: UInt64
+        public var size: Int
+        public var crc32c: UInt32
+        public var created: Int64
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
-        case znodes, sessions, watches, connections, version
+        case znodes, sessions, watches, connections, version, node, size, crc32c, nodes, root, snapshots
         case sessionId = "session_id"
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"

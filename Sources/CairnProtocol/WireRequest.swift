@@ -21,9 +21,11 @@ public struct WireRequest: Codable, Sendable {
     public var timeoutMs: Int64?
     public var sessionId: String?
     public var password: String?
+    /// dump: include each node's stat.
+    public var stat: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password
+        case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
         case dataB64 = "data_b64"
         case ttlMs = "ttl_ms"
         case sinceZxid = "since_zxid"

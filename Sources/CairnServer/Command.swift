@@ -15,6 +15,11 @@ enum Command: Sendable {
     case addWatch(ZNodePath, recursive: Bool, since: Zxid?)
     case removeWatch(ZNodePath)
     case stats
+    /// Streams the subtree at the path from one read transaction (a consistent point-in-time dump).
+    case dump(ZNodePath, stat: Bool)
+    /// Takes a snapshot and streams its file.
+    case snapshot
+    case listSnapshots
 
     /// Changes may be in flight together (the store keeps their order); everything else waits for the
     /// changes before it, so a read sees the writes sent ahead of it on the same connection.

@@ -22,7 +22,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     let server: CairnServer
-    private var context: ChannelHandlerContext!
+    private(set) var context: ChannelHandlerContext!
     private var handle: ConnectionHandle?
     private var session: SessionID?
     private var queue = CircularBuffer<Pending>()
@@ -173,6 +173,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 let removed = server.watches.remove(on: path, for: connectionID)
                 write(Replies.ok(id: id, zxid: try currentZxid()) { $0.int("removed", removed) })
             case .stats: write(try Replies.stats(id: id, server: server))
+            case .dump(let path, let stat): dump(path, stat: stat, id: id)
+            case .snapshot: snapshot(id: id)
+            case .listSnapshots: write(try Replies.snapshots(id: id, server: server))
             }
         } catch {
             write(JSONWriter.error(id: id, (error as? CairnError) ?? .internal("\(error)")))
@@ -187,7 +190,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// A completion callable from any thread: runs `body` on this connection's event loop, then lets the
     /// requests queued behind it go on.
-    private func later<T: Sendable>(_ body: @escaping (ConnectionHandler, T) -> Void) -> @Sendable (T) -> Void {
+    func later<T: Sendable>(_ body: @escaping (ConnectionHandler, T) -> Void) -> @Sendable (T) -> Void {
         let bound = NIOLoopBound((handler: self, body: body), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         waiting = true

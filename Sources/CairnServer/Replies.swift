@@ -59,6 +59,22 @@ enum Replies {
         }
     }
 
+    static func snapshots(id: Int64?, server: CairnServer) throws -> [UInt8] {
+        let snapshots = try server.store.listSnapshots()
+        return ok(id: id, zxid: try server.store.read { try $0.zxid }) { w in
+            w.beginArray("snapshots")
+            for info in snapshots {
+                w.beginElementObject()
+                w.int("zxid", info.zxid)
+                w.int("size", info.size)
+                w.int("crc32c", info.checksum)
+                w.int("created", info.created)
+                w.endObject()
+            }
+            w.endArray()
+        }
+    }
+
     static func stats(id: Int64?, server: CairnServer) throws -> [UInt8] {
         let (zxid, znodes) = try server.store.read { view in (try view.zxid, try view.nodeCount) }
         let lastSnapshot = try server.store.listSnapshots().first?.zxid

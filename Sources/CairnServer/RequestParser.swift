@@ -67,6 +67,9 @@ struct RequestParser: Sendable {
         case "add_watch": return .addWatch(try path(r), recursive: r.recursive ?? false, since: r.sinceZxid)
         case "remove_watch": return .removeWatch(try path(r))
         case "stats": return .stats
+        case "dump": return .dump(r.path == nil ? .root : try path(r), stat: r.stat ?? false)
+        case "snapshot": return .snapshot
+        case "snapshots": return .listSnapshots
         default: throw .unknownOp(op)
         }
     }

@@ -56,6 +56,18 @@ struct SnapshotStore: Sendable {
         return info
     }
 
+    /// Adds a snapshot file made elsewhere (a downloaded backup), with a manifest of its own.
+    @available(*, noasync)
+    func adopt(_ file: String) throws -> SnapshotInfo {
+        let zxid = try Self.appliedZxid(ofCopy: file)
+        try FileSystem.copy(file, to: path(zxid), directory: directory)
+        let info = SnapshotInfo(
+            zxid: zxid, size: try FileSystem.size(path(zxid)), checksum: try Self.checksum(path(zxid)),
+            created: Int64(SystemClock.wallMilliseconds()), path: path(zxid))
+        try FileSystem.writeAtomically(Array(manifestText(info).utf8), to: manifestPath(zxid), directory: directory)
+        return info
+    }
+
     /// Throws `StoreError.corruptSnapshot` unless the file has the manifest's size and checksum.
     func verify(_ info: SnapshotInfo) throws {
         let size = try FileSystem.size(info.path)
@@ -126,5 +138,59 @@ struct SnapshotStore: Sendable {
             guard let meta = try txn.openExistingDatabase("meta") else { return 0 }
             return try txn.withValue(meta, key: MetaKey.appliedZxid) { $0.loadUnaligned(as: UInt64.self) } ?? 0
         }
+    }
+}
+
+extension Store {
+    /// Streams a snapshot's file in chunks (for download); the bytes are checked against the manifest's
+    /// checksum by whoever receives them.
+    public func readSnapshot(_ info: SnapshotInfo, chunkSize: Int, _ body: ([UInt8]) throws -> Void) throws {
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(chunkSize)
+        try FileSystem.forEachChunk(of: info.path) { bytes in
+            var rest = bytes[...]
+            while !rest.isEmpty {
+                let take = min(chunkSize - chunk.count, rest.count)
+                chunk.append(contentsOf: rest.prefix(take))
+                rest = rest.dropFirst(take)
+                if chunk.count == chunkSize {
+                    try body(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !chunk.isEmpty { try body(chunk) }
+    }
+}
+
+extension Store {
+    /// Makes a new data directory from a snapshot file (e.g. one `cairnctl snapshot save` downloaded):
+    /// the file must open as a Cairn store; it is added as the directory's snapshot, the store is
+    /// recovered from it, and every node is read back. Returns the snapshot's zxid.
+    @available(*, noasync)
+    public static func restore(snapshotFile: String, into directory: DataDirectory, logger: Logger) throws -> Zxid {
+        if FileSystem.exists(directory.storeData) || !((try? WALSegment.list(in: directory.wal)) ?? []).isEmpty {
+            throw StoreError.noRecoverableState(
+                "\(directory.path) already holds a store or a WAL; restore into a new, empty data directory")
+        }
+        let zxid: Zxid
+        do {
+            zxid = try SnapshotStore.appliedZxid(ofCopy: snapshotFile)
+        } catch {
+            throw StoreError.corruptSnapshot(file: snapshotFile, reason: "it does not open as a Cairn store (\(error))")
+        }
+        try directory.create()
+        do {
+            let lock = try DataDirectoryLock(directory)
+            defer { lock.release(clean: true) }
+            _ = try SnapshotStore(directory: directory.snapshots, logger: logger).adopt(snapshotFile)
+        }
+        let store = try Store.open(Configuration(dataDirectory: directory.path), logger: logger)
+        defer { store.close() }
+        guard store.recovery.source == .snapshot(zxid: zxid) else {
+            throw StoreError.corruptSnapshot(file: snapshotFile, reason: "the restored store did not come from it")
+        }
+        try store.read { view in try view.visit { _ in } }
+        return zxid
     }
 }

@@ -17,15 +17,20 @@ struct WALScan {
 
     let appliedZxid: Zxid
     let logger: Logger
+    /// false: report a torn tail in `tornTail` but leave the file as it is (inspection tools).
+    let cutsTornTail: Bool
+    /// A torn tail found in the last segment: where it starts and how many bytes it holds.
+    private(set) var tornTail: (file: String, offset: Int, bytes: Int)?
     /// The zxid of the last whole record seen so far.
     private(set) var lastZxid: Zxid = 0
     /// Where the valid bytes of the last segment end (after any cut).
     private(set) var lastSegmentEnd = WALSegment.headerSize
     private var started = false
 
-    init(appliedZxid: Zxid, logger: Logger) {
+    init(appliedZxid: Zxid, logger: Logger, cutsTornTail: Bool = true) {
         self.appliedZxid = appliedZxid
         self.logger = logger
+        self.cutsTornTail = cutsTornTail
     }
 
     mutating func read(_ segment: WALSegment, isLast: Bool, replay: (Change) throws -> Void) throws {
@@ -44,7 +49,12 @@ struct WALScan {
         let end = try bytes.withUnsafeBytes { raw in try scan(raw, segment: segment, isLast: isLast, replay: replay) }
         if isLast {
             lastSegmentEnd = end
-            if end != bytes.count { try cut(segment, at: end, from: bytes.count, header: end == WALSegment.headerSize && !hasHeader(bytes)) }
+            if end != bytes.count {
+                tornTail = (segment.path, end, bytes.count - end)
+                if cutsTornTail {
+                    try cut(segment, at: end, from: bytes.count, header: end == WALSegment.headerSize && !hasHeader(bytes))
+                }
+            }
         }
     }
 

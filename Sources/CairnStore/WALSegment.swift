@@ -38,5 +38,12 @@ struct WALSegment: Hashable, Sendable, Comparable {
         return w.bytes
     }
 
+    /// The segments in `directory`, oldest first.
+    static func list(in directory: String) throws -> [WALSegment] {
+        try FileSystem.list(directory).compactMap { name in
+            firstZxid(fileName: name).map { WALSegment(firstZxid: $0, directory: directory) }
+        }.sorted()
+    }
+
     static func < (lhs: WALSegment, rhs: WALSegment) -> Bool { lhs.firstZxid < rhs.firstZxid }
 }

@@ -39,9 +39,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.segmentSize = segmentSize
         self.logger = logger
         try FileSystem.makeDirectory(directory)
-        var segments = try FileSystem.list(directory).compactMap { name in
-            WALSegment.firstZxid(fileName: name).map { WALSegment(firstZxid: $0, directory: directory) }
-        }.sorted()
+        var segments = try WALSegment.list(in: directory)
 
         if segments.isEmpty {
             let segment = WALSegment(firstZxid: appliedZxid + 1, directory: directory)

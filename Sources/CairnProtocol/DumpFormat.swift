@@ -1,0 +1,75 @@
+import CairnCore
+import FoundationEssentials
+
+/// The dump format (docs/dump-format.md): JSON lines, a header then one line per node, parents before
+/// children. The server's live dump and `cairnctl dump --data-dir` write the same lines.
+public enum DumpFormat {
+    public static let name = "cairn-dump"
+    public static let version = 1
+
+    /// `{"format":"cairn-dump","version":1,"zxid":…,"created":…,"root":"/"}`
+    public static func header(zxid: Zxid, created: Int64, root: ZNodePath) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.string("format", name)
+        w.int("version", version)
+        w.int("zxid", zxid)
+        w.int("created", created)
+        w.string("root", root.string)
+        w.endObject()
+        return w.line()
+    }
+
+    /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"stat":{…}]}`
+    public static func line(_ node: ZNode, stat: Bool) -> [UInt8] {
+        var w = JSONWriter(capacity: 128 + node.data.count)
+        w.beginObject()
+        w.string("path", node.path.string)
+        w.data(node.data)
+        switch node.kind {
+        case .persistent: w.string("kind", "persistent")
+        case .container: w.string("kind", "container")
+        case .persistentWithTTL(let ttl):
+            w.string("kind", "ttl")
+            w.int("ttl_ms", ttl)
+        case .ephemeral:
+            w.string("kind", "ephemeral")
+            if let owner = node.stat.ephemeralOwner { w.string("owner", owner.hex) }
+        }
+        if stat { w.stat("stat", node.stat) }
+        w.endObject()
+        return w.line()
+    }
+
+    /// The header line, decoded.
+    public struct Header: Decodable, Sendable {
+        public var format: String
+        public var version: Int
+        public var zxid: UInt64
+        public var created: Int64
+        public var root: String
+    }
+
+    /// A node line, decoded.
+    public struct Node: Decodable, Sendable {
+        public var path: String
+        public var data: String?
+        public var dataB64: String?
+        public var kind: String
+        public var ttlMs: Int64?
+        public var owner: String?
+        public var stat: WireReply.WireStat?
+
+        enum CodingKeys: String, CodingKey {
+            case path, data, kind, owner, stat
+            case dataB64 = "data_b64"
+            case ttlMs = "ttl_ms"
+        }
+
+        public var bytes: [UInt8] {
+            if let data { return Array(data.utf8) }
+            if let dataB64, let decoded = Data(base64Encoded: dataB64) { return Array(decoded) }
+            return []
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Cairn
+import CairnCore
+import CairnProtocol
+import CairnStore
+import Foundation
+import Logging
+import Synchronization
+
+struct Dump: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent point-in-time dump of a tree (docs/dump-format.md).",
+        discussion: """
+            Live, the server reads the whole tree in one read transaction and streams it: memory stays bounded
+            however large the tree. With --data-dir, the data directory is read directly (no server may use it).
+            """)
+    @OptionGroup var options: LiveOptions
+    @Option(help: "Read this data directory instead of asking a server.") var dataDir: String?
+    @Option(name: .short, help: "Write to FILE instead of stdout.") var output: String?
+    @Flag(help: "Include each node's stat.") var stat = false
+    @Argument(help: "The subtree to dump.") var path = "/"
+
+    func run() async throws {
+        let root = try ZNodePath(path)
+        let sink = try DumpSink(output)
+        if let dataDir {
+            try dumpOffline(dataDir, root: root, into: sink)
+        } else {
+            let stat = self.stat
+            var request = WireRequest(op: "dump")
+            request.path = path
+            request.stat = stat
+            let reply = try await options.withClient { client in
+                try await client.streaming(request) { line in
+                    if line.event == "dump_start", let zxid = line.zxid {
+                        sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+                    } else if line.event == "dump", let node = line.node, let znode = try? ZNode(node) {
+                        sink.write(DumpFormat.line(znode, stat: stat))
+                    }
+                }
+            }
+            sink.close()
+            if output != nil { report(nodes: reply.nodes ?? 0, zxid: reply.zxid ?? 0) }
+        }
+    }
+
+    private func dumpOffline(_ dataDir: String, root: ZNodePath, into sink: DumpSink) throws {
+        let store = try openOffline(dataDir)
+        defer { store.close() }
+        let (zxid, nodes) = try store.read { view in
+            let zxid = try view.zxid
+            sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+            var nodes = 0
+            try view.visit(from: root) { node in
+                sink.write(DumpFormat.line(node, stat: stat))
+                nodes += 1
+            }
+            return (zxid, nodes)
+        }
+        sink.close()
+        if output != nil { report(nodes: nodes, zxid: zxid) }
+    }
+
+    private func report(nodes: Int, zxid: UInt64) {
+        if options.json { printJSON(["nodes": nodes, "zxid": zxid]) } else { print("dumped \(nodes) nodes at zxid \(zxid)") }
+    }
+}
+
+/// Where dump lines go: a file (through a temporary name, renamed when complete) or stdout.
+final class DumpSink: Sendable {
+    private let handle: FileHandle
+    private let path: String?
+
+    init(_ path: String?) throws {
+        self.path = path
+        if let path {
+            FileManager.default.createFile(atPath: path + ".partial", contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: path + ".partial") else {
+                throw ValidationError("cannot write \(path)")
+            }
+            self.handle = handle
+        } else {
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    func write(_ line: [UInt8]) { handle.write(Data(line)) }
+
+    func close() {
+        guard let path else { return }
+        try? handle.synchronize()
+        try? handle.close()
+        _ = rename(path + ".partial", path)
+    }
+}
+
+extension ZNode {
+    /// A node as the dump format carries it.
+    init(_ node: DumpFormat.Node) throws {
+        let kind: NodeKind =
+            switch node.kind {
+            case "ephemeral": .ephemeral
+            case "container": .container
+            case "ttl": .persistentWithTTL(ttlMilliseconds: node.ttlMs ?? 0)
+            default: .persistent
+            }
+        let data = node.bytes
+        let owner = node.owner.flatMap(SessionID.init(hex:))
+        var stat = Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data.count)
+        if let wire = node.stat {
+            stat = Stat(
+                czxid: wire.czxid, mzxid: wire.mzxid, pzxid: wire.pzxid, ctime: wire.ctime, mtime: wire.mtime,
+                version: wire.version, cversion: wire.cversion, aversion: 0,
+                ephemeralOwner: wire.ephemeralOwner.flatMap(SessionID.init(hex:)), dataLength: wire.dataLength,
+                numChildren: wire.numChildren)
+        }
+        self.init(path: try ZNodePath(node.path), data: data, stat: stat, kind: kind)
+    }
+}
+
+/// Opens a data directory for an offline command; a server holding it makes this fail with a clear message.
+func openOffline(_ dataDir: String) throws -> Store {
+    var configuration = Store.Configuration(dataDirectory: dataDir)
+    configuration.snapshotEveryChanges = 0
+    configuration.snapshotEveryMilliseconds = 0
+    do {
+        return try Store.open(configuration, logger: silentLogger)
+    } catch let error as StoreError {
+        if case .corruptWAL = error { fail("\(error)", code: .damaged) }
+        if case .walGap = error { fail("\(error)", code: .damaged) }
+        fail("\(error)", code: .failed)
+    }
+}

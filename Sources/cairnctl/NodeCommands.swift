@@ -1,0 +1,135 @@
+import ArgumentParser
+import Cairn
+import CairnCore
+import Foundation
+
+struct Ls: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a node's children (-R: the whole subtree).")
+    @OptionGroup var options: LiveOptions
+    @Flag(name: .customShort("R"), help: "Recursive: every node below PATH, depth first.") var recursive = false
+    @Flag(help: "Show each node's version, data length and children count.") var stat = false
+    @Argument(help: "The node.") var path = "/"
+
+    func run() async throws {
+        try await options.withClient { client in
+            try await list(client, path, depth: 0)
+        }
+    }
+
+    private func list(_ client: CairnClient, _ path: String, depth: Int) async throws {
+        for name in try await client.children(path) {
+            let child = path == "/" ? "/" + name : path + "/" + name
+            let shown = recursive ? child : name
+            if stat || options.json {
+                let s = try await client.exists(child)
+                if options.json {
+                    printJSON(["path": child, "version": s?.version ?? 0, "data_length": s?.dataLength ?? 0, "num_children": s?.numChildren ?? 0])
+                } else {
+                    print("\(shown)  v\(s?.version ?? 0) \(s?.dataLength ?? 0)B \(s?.numChildren ?? 0) children")
+                }
+            } else {
+                print(shown)
+            }
+            if recursive { try await list(client, child, depth: depth + 1) }
+        }
+    }
+}
+
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a node's data.")
+    @OptionGroup var options: LiveOptions
+    @Argument var path: String
+
+    func run() async throws {
+        let node = try await options.withClient { try await $0.get(path) }
+        if options.json {
+            var object: [String: Any] = ["path": path, "stat": statObject(node.stat)]
+            if let text = String(validating: node.data, as: UTF8.self) { object["data"] = text } else { object["data_b64"] = Data(node.data).base64EncodedString() }
+            printJSON(object)
+        } else {
+            FileHandle.standardOutput.write(Data(node.data))
+            if node.data.last != 10 && !node.data.isEmpty && isatty(1) != 0 { print() }
+        }
+    }
+}
+
+struct StatCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Print a node's stat.")
+    @OptionGroup var options: LiveOptions
+    @Argument var path: String
+
+    func run() async throws {
+        guard let stat = try await options.withClient({ try await $0.exists(path) }) else {
+            fail("no node at \(path)", code: .failed)
+        }
+        if options.json {
+            printJSON(statObject(stat))
+        } else {
+            for (key, value) in statObject(stat).sorted(by: { $0.key < $1.key }) { print("\(key) = \(value)") }
+        }
+    }
+}
+
+struct Create: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a node; prints its path.")
+    @OptionGroup var options: LiveOptions
+    @Flag(name: .short, help: "Ephemeral (goes with this command's session: mostly for tests).") var ephemeral = false
+    @Flag(name: .short, help: "Sequential: append the parent's counter.") var sequential = false
+    @Flag(name: .short, help: "Container: deleted by the server once emptied.") var container = false
+    @Option(help: "Persistent with a TTL, in ms.") var ttl: Int64?
+    @Argument var path: String
+    @Argument var data: String = ""
+
+    func run() async throws {
+        let mode: CreateMode = ephemeral ? .ephemeral : container ? .container : ttl.map { .persistentWithTTL(.milliseconds($0)) } ?? .persistent
+        let created = try await options.withClient { try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential) }
+        if options.json { printJSON(["path": created]) } else { print(created) }
+    }
+}
+
+struct SetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a node's data.")
+    @OptionGroup var options: LiveOptions
+    @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
+    @Argument var path: String
+    @Argument var data: String
+
+    func run() async throws {
+        let stat = try await options.withClient { try await $0.set(path, data: Array(data.utf8), version: version) }
+        if options.json { printJSON(statObject(stat)) } else { print("version \(stat.version)") }
+    }
+}
+
+struct Rm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a node (-R: with everything below it).")
+    @OptionGroup var options: LiveOptions
+    @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
+    @Flag(name: .customShort("R"), help: "Recursive: delete the subtree, children first.") var recursive = false
+    @Argument var path: String
+
+    func run() async throws {
+        let deleted = try await options.withClient { client in
+            try await remove(client, path, version: version)
+        }
+        if options.json { printJSON(["deleted": deleted]) }
+    }
+
+    private func remove(_ client: CairnClient, _ path: String, version: Int32) async throws -> Int {
+        var count = 0
+        if recursive {
+            for name in try await client.children(path) {
+                count += try await remove(client, (path == "/" ? "" : path) + "/" + name, version: -1)
+            }
+        }
+        try await client.delete(path, version: version)
+        return count + 1
+    }
+}
+
+func statObject(_ s: Stat) -> [String: Any] {
+    [
+        "czxid": s.czxid, "mzxid": s.mzxid, "pzxid": s.pzxid, "ctime": s.ctime, "mtime": s.mtime, "version": s.version,
+        "cversion": s.cversion, "ephemeral_owner": s.ephemeralOwner?.hex ?? NSNull(), "data_length": s.dataLength,
+        "num_children": s.numChildren,
+    ]
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Cairn
+import Foundation
+import Logging
+
+/// Where the server is, and how to print.
+struct LiveOptions: ParsableArguments {
+    @Option(help: "Server address HOST:PORT (default: $CAIRN_SERVER or 127.0.0.1:4181).")
+    var server: String = ProcessInfo.processInfo.environment["CAIRN_SERVER"] ?? "127.0.0.1:4181"
+    @Flag(help: "Machine-readable JSON output.") var json = false
+
+    var configuration: CairnClient.Configuration {
+        get throws {
+            guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+                throw ValidationError("--server must be HOST:PORT")
+            }
+            var configuration = CairnClient.Configuration(host: String(server[..<colon]), port: port)
+            configuration.requestTimeout = .seconds(5)
+            configuration.sessionTimeout = .seconds(30)
+            return configuration
+        }
+    }
+
+    /// Runs `body` with a connected client; maps failures onto the exit codes.
+    func withClient<T: Sendable>(_ body: (CairnClient) async throws -> T) async throws -> T {
+        do {
+            return try await CairnClient.withClient(try configuration, logger: silentLogger) { client in
+                try await body(client)
+            }
+        } catch let error as ClientError {
+            switch error {
+            case .server: fail("\(error)", code: .failed)
+            default: fail("cannot reach the server at \(server): \(error)", code: .unreachable)
+            }
+        }
+    }
+}
+
+/// Exit codes scripts can rely on (see `cairnctl --help`).
+enum Exit: Int32 {
+    case failed = 1
+    case unreachable = 2
+    case damaged = 3
+}
+
+/// Prints `message` to stderr and exits with `code`.
+func fail(_ message: String, code: Exit) -> Never {
+    FileHandle.standardError.write(Data(("cairnctl: " + message + "\n").utf8))
+    exit(code.rawValue)
+}
+
+/// Prints one JSON object (keys sorted) as a line.
+func printJSON(_ object: Any) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+    emit(String(decoding: data, as: UTF8.self))
+}
+
+/// Writes a line to stdout at once (no buffering: `watch` output must show as it happens).
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// The library logs nothing in a CLI: failures reach the user as messages and exit codes.
+let silentLogger = Logger(label: "cairnctl") { _ in SwiftLogNoOpLogHandler() }

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Cairn
+import CairnProtocol
+import CairnStore
+import Foundation
+import Logging
+import Synchronization
+
+struct Snapshot: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take, list and restore snapshots.", subcommands: [Save.self, List.self, Restore.self])
+
+    struct Save: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Have the server take a fresh snapshot and download it (checksum verified).")
+        @OptionGroup var options: LiveOptions
+        @Option(name: .short, help: "Where to write the snapshot.") var output: String
+
+        func run() async throws {
+            let partial = output + ".partial"
+            FileManager.default.createFile(atPath: partial, contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: partial) else { throw ValidationError("cannot write \(output)") }
+            let received = Mutex((crc: CRC32C(), size: 0))
+            let reply = try await options.withClient { client in
+                try await client.streaming(WireRequest(op: "snapshot")) { line in
+                    guard line.event == "snapshot_chunk", let text = line.dataB64, let chunk = Data(base64Encoded: text) else { return }
+                    handle.write(chunk)
+                    received.withLock {
+                        $0.crc.update(Array(chunk))
+                        $0.size += chunk.count
+                    }
+                }
+            }
+            try handle.synchronize()
+            try handle.close()
+            let (crc, size) = received.withLock { ($0.crc.value, $0.size) }
+            guard crc == reply.crc32c, size == reply.size else {
+                try? FileManager.default.removeItem(atPath: partial)
+                fail("the downloaded snapshot does not match its checksum (\(size) bytes received, \(reply.size ?? 0) sent)", code: .damaged)
+            }
+            _ = rename(partial, output)
+            if options.json {
+                printJSON(["file": output, "zxid": reply.zxid ?? 0, "size": size, "crc32c": crc])
+            } else {
+                print("snapshot at zxid \(reply.zxid ?? 0) saved to \(output) (\(size) bytes, crc32c \(String(crc, radix: 16)))")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the server's snapshots, newest first.")
+        @OptionGroup var options: LiveOptions
+
+        func run() async throws {
+            let reply = try await options.withClient { try await $0.streaming(WireRequest(op: "snapshots")) { _ in } }
+            for s in reply.snapshots ?? [] {
+                if options.json {
+                    printJSON(["zxid": s.zxid, "size": s.size, "crc32c": s.crc32c, "created": s.created])
+                } else {
+                    print("zxid \(s.zxid)  \(s.size) bytes  created \(s.created)")
+                }
+            }
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new data directory from a snapshot file, verified first.")
+        @Option(help: "The new data directory.") var dataDir: String
+        @Flag(help: "Machine-readable JSON output.") var json = false
+        @Argument(help: "The snapshot file (from `snapshot save`).") var file: String
+
+        func run() throws {
+            do {
+                let zxid = try Store.restore(
+                    snapshotFile: file, into: DataDirectory(dataDir), logger: silentLogger)
+                if json { printJSON(["data_dir": dataDir, "zxid": zxid]) } else { print("restored \(dataDir) at zxid \(zxid)") }
+            } catch let error as StoreError {
+                if case .corruptSnapshot = error { fail("\(error)", code: .damaged) }
+                fail("\(error)", code: .failed)
+            }
+        }
+    }
+}
