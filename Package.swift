@@ -133,6 +133,7 @@ let package = Package(
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
         .testTarget(name: "CairnServerTests", dependencies: ["CairnTesting", "cairn"]),
+        .testTarget(name: "CairnctlTests", dependencies: ["CairnTesting", "cairn", "cairnctl"]),
         .testTarget(
             name: "CairnClientTests",
             dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo"]

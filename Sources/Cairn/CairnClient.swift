@@ -92,6 +92,7 @@ public final class CairnClient: Service, Sendable {
                 group.cancelAll()
                 return result
             } catch {
+                await client.close()
                 group.cancelAll()
                 throw error
             }
@@ -243,6 +244,7 @@ public final class CairnClient: Service, Sendable {
             // Its reply only refreshes `lastHeard`.
             post(WireRequest(op: "ping"), on: channel)
         }
+        if Task.isCancelled { try? await channel.close() }
         try? await channel.closeFuture.get()
     }
 

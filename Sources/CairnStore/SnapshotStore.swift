@@ -9,6 +9,14 @@ import Glibc
 /// A snapshot on disk: `<zxid, 20 digits>.mdb` (a compact LMDB copy) and its manifest
 /// `<zxid>.manifest`, whose presence means the copy is complete.
 public struct SnapshotInfo: Hashable, Sendable {
+    public init(zxid: Zxid, size: Int, checksum: UInt32, created: Int64, path: String) {
+        self.zxid = zxid
+        self.size = size
+        self.checksum = checksum
+        self.created = created
+        self.path = path
+    }
+
     /// The last zxid the copy holds.
     public var zxid: Zxid
     public var size: Int
@@ -102,11 +110,10 @@ struct SnapshotStore: Sendable {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
-    private func manifestText(_ info: SnapshotInfo) -> String {
-        "cairn-snapshot 1\nzxid=\(info.zxid)\nsize=\(info.size)\ncrc32c=\(info.checksum)\ncreated=\(info.created)\n"
-    }
+    func manifestText(_ info: SnapshotInfo) -> String { info.manifest }
 
-    private func manifest(at path: String) -> SnapshotInfo? {
+    /// The snapshot a manifest describes; its data file is `<zxid>.mdb` here unless `dataFile` says otherwise.
+    func manifest(at path: String, dataFile: String? = nil) -> SnapshotInfo? {
         guard let bytes = try? FileSystem.readAll(path) else { return nil }
         var fields: [Substring: Substring] = [:]
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
@@ -119,7 +126,7 @@ struct SnapshotStore: Sendable {
             logger.warning("unreadable snapshot manifest ignored", metadata: ["snapshot.manifest": "\(path)"])
             return nil
         }
-        return SnapshotInfo(zxid: zxid, size: size, checksum: checksum, created: created, path: self.path(zxid))
+        return SnapshotInfo(zxid: zxid, size: size, checksum: checksum, created: created, path: dataFile ?? self.path(zxid))
     }
 
     static func checksum(_ path: String) throws -> UInt32 {
@@ -165,13 +172,23 @@ extension Store {
 
 extension Store {
     /// Makes a new data directory from a snapshot file (e.g. one `cairnctl snapshot save` downloaded):
-    /// the file must open as a Cairn store; it is added as the directory's snapshot, the store is
+    /// its size and checksum must match `<file>.manifest` when there is one; the file must open as a Cairn store; it is added as the directory's snapshot, the store is
     /// recovered from it, and every node is read back. Returns the snapshot's zxid.
     @available(*, noasync)
     public static func restore(snapshotFile: String, into directory: DataDirectory, logger: Logger) throws -> Zxid {
         if FileSystem.exists(directory.storeData) || !((try? WALSegment.list(in: directory.wal)) ?? []).isEmpty {
             throw StoreError.noRecoverableState(
                 "\(directory.path) already holds a store or a WAL; restore into a new, empty data directory")
+        }
+        let manifestFile = snapshotFile + ".manifest"
+        if FileSystem.exists(manifestFile) {
+            let snapshots = SnapshotStore(directory: ".", logger: logger)
+            guard let info = snapshots.manifest(at: manifestFile, dataFile: snapshotFile) else {
+                throw StoreError.corruptSnapshot(file: manifestFile, reason: "the manifest is unreadable")
+            }
+            try snapshots.verify(info)
+        } else {
+            logger.warning("no manifest next to the snapshot: only its structure can be checked", metadata: ["snapshot.file": "\(snapshotFile)"])
         }
         let zxid: Zxid
         do {
@@ -192,5 +209,13 @@ extension Store {
         }
         try store.read { view in try view.visit { _ in } }
         return zxid
+    }
+}
+
+extension SnapshotInfo {
+    /// The manifest's text (`cairn-snapshot 1`, zxid, size, crc32c, created), as written next to a
+    /// snapshot file: `cairnctl snapshot save` writes one beside what it downloads.
+    public var manifest: String {
+        "cairn-snapshot 1\nzxid=\(zxid)\nsize=\(size)\ncrc32c=\(checksum)\ncreated=\(created)\n"
     }
 }

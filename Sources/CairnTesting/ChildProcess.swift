@@ -10,6 +10,9 @@ public final class ChildProcess: Sendable {
         func stdout(_ data: Data) {
             state.withLock { state in
                 if data.isEmpty {
+                    // A last line without a newline still counts.
+                    if !state.partial.isEmpty { state.lines.append(state.partial) }
+                    state.partial = ""
                     state.closed = true
                     return
                 }
@@ -78,5 +81,21 @@ public final class ChildProcess: Sendable {
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// What a finished command printed and how it exited.
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var output: [String]
+    public var errorOutput: String
+}
+
+extension ChildProcess {
+    /// Runs a built executable to completion.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
+        let child = try ChildProcess(BuiltProducts.path(of: executable), arguments)
+        let status = child.wait()
+        return CommandResult(status: status, output: child.output, errorOutput: child.errorOutput)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cairn
+import CairnCore
 import CairnProtocol
 import CairnStore
 import Foundation
@@ -11,7 +12,9 @@ struct Snapshot: AsyncParsableCommand {
         abstract: "Take, list and restore snapshots.", subcommands: [Save.self, List.self, Restore.self])
 
     struct Save: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Have the server take a fresh snapshot and download it (checksum verified).")
+        static let configuration = CommandConfiguration(
+            abstract: "Have the server take a fresh snapshot and download it (checksum verified).",
+            discussion: "Writes FILE and FILE.manifest (zxid, size, CRC-32C), which `snapshot restore` checks.")
         @OptionGroup var options: LiveOptions
         @Option(name: .short, help: "Where to write the snapshot.") var output: String
 
@@ -38,6 +41,9 @@ struct Snapshot: AsyncParsableCommand {
                 fail("the downloaded snapshot does not match its checksum (\(size) bytes received, \(reply.size ?? 0) sent)", code: .damaged)
             }
             _ = rename(partial, output)
+            let info = SnapshotInfo(
+                zxid: reply.zxid ?? 0, size: size, checksum: crc, created: Int64(SystemClock.wallMilliseconds()), path: output)
+            try info.manifest.write(toFile: output + ".manifest", atomically: true, encoding: .utf8)
             if options.json {
                 printJSON(["file": output, "zxid": reply.zxid ?? 0, "size": size, "crc32c": crc])
             } else {

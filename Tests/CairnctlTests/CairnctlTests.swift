@@ -1,0 +1,156 @@
+import CairnTesting
+import Foundation
+import Testing
+
+/// The repository's fixtures/ directory.
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("fixtures").path
+
+/// A copy of a fixture data directory in `directory`, so tests may damage or repair it.
+func copyFixture(_ name: String, into directory: TemporaryDirectory) throws -> String {
+    let target = directory.appending(name)
+    try FileManager.default.copyItem(atPath: fixtures + "/" + name, toPath: target)
+    return target
+}
+
+/// The node lines of a dump (the header, with its zxid and time, left out).
+func nodeLines(_ file: String) throws -> [String] {
+    Array(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init))
+}
+
+@Suite("cairnctl against a live server")
+struct CairnctlLiveTests {
+    let directory = TemporaryDirectory("cairnctl")
+    let server: ServerProcess
+
+    init() throws { server = try ServerProcess(dataDirectory: directory.appending("data")) }
+
+    func ctl(_ arguments: String...) throws -> CommandResult {
+        try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
+    }
+
+    @Test("dump, load into a fresh server, dump again: the same tree")
+    func dumpLoadRoundTrip() throws {
+        #expect(try ctl("load", fixtures + "/registry.jsonl").status == 0)
+        #expect(try ctl("load", fixtures + "/config-binary.jsonl").status == 0)
+        let first = directory.appending("first.jsonl")
+        #expect(try ctl("dump", "-o", first).status == 0)
+        let other = try ServerProcess(dataDirectory: directory.appending("other"))
+        #expect(try ChildProcess.run("cairnctl", ["load", first, "--server", "127.0.0.1:\(other.port)"]).status == 0)
+        let second = directory.appending("second.jsonl")
+        #expect(try ChildProcess.run("cairnctl", ["dump", "-o", second, "--server", "127.0.0.1:\(other.port)"]).status == 0)
+        let lines = try nodeLines(first)
+        #expect(lines.count == 2 + 50 * 21 + 14, "root, /services, 50 services with 20 instances, the config tree; no ephemerals")
+        #expect(try nodeLines(second) == lines)
+        #expect(lines.contains { $0.contains("\"data_b64\"") }, "binary values travel as base64")
+    }
+
+    @Test("a live dump equals an offline dump of the same data directory")
+    func liveEqualsOffline() throws {
+        #expect(try ctl("load", fixtures + "/registry.jsonl").status == 0)
+        let live = directory.appending("live.jsonl")
+        #expect(try ctl("dump", "--stat", "-o", live).status == 0)
+        let refused = try ChildProcess.run("cairnctl", ["dump", "--data-dir", server.dataDirectory])
+        #expect(refused.status == 1 && refused.errorOutput.contains("in use by another process"), "offline commands wait for the server to stop")
+        server.stop()
+        let offline = directory.appending("offline.jsonl")
+        #expect(try ChildProcess.run("cairnctl", ["dump", "--stat", "--data-dir", server.dataDirectory, "-o", offline]).status == 0)
+        #expect(try nodeLines(offline) == nodeLines(live))
+    }
+
+    @Test("a snapshot saved live and restored offline holds the tree at its zxid")
+    func snapshotSaveRestore() throws {
+        #expect(try ctl("load", fixtures + "/config-binary.jsonl").status == 0)
+        let snapshot = directory.appending("backup.mdb")
+        let saved = try ctl("snapshot", "save", "-o", snapshot, "--json")
+        #expect(saved.status == 0)
+        let before = directory.appending("before.jsonl")
+        #expect(try ctl("dump", "-o", before).status == 0)
+        #expect(try ctl("set", "/config/text", "changed after the snapshot").status == 0)
+        #expect(try ctl("snapshot", "list").output.count >= 1)
+        let restored = directory.appending("restored")
+        let restore = try ChildProcess.run("cairnctl", ["snapshot", "restore", snapshot, "--data-dir", restored])
+        #expect(restore.status == 0)
+        let after = directory.appending("after.jsonl")
+        #expect(try ChildProcess.run("cairnctl", ["dump", "--data-dir", restored, "-o", after]).status == 0)
+        #expect(try nodeLines(after) == nodeLines(before))
+        let again = try ChildProcess.run("cairnctl", ["snapshot", "restore", snapshot, "--data-dir", restored])
+        #expect(again.status == 1, "restore only fills a new data directory")
+    }
+
+    @Test("load conflict modes: fail names the path and the count, skip leaves, overwrite replaces")
+    func conflicts() throws {
+        #expect(try ctl("load", fixtures + "/config-binary.jsonl").status == 0)
+        #expect(try ctl("set", "/config/text", "local edit").status == 0)
+        let failed = try ctl("load", fixtures + "/config-binary.jsonl")
+        #expect(failed.status == 1)
+        #expect(failed.errorOutput.contains("loading /config failed: node_exists") && failed.errorOutput.contains("0 nodes were loaded"))
+        let skipped = try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "skip")
+        #expect(skipped.status == 0 && skipped.output.last == "loaded 0 nodes, skipped 14")
+        #expect(try ctl("get", "/config/text").output == ["local edit"])
+        let dry = try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "overwrite", "--dry-run")
+        #expect(dry.output.last == "would load 14 nodes, skipped 0")
+        #expect(try ctl("get", "/config/text").output == ["local edit"], "a dry run changes nothing")
+        #expect(try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "overwrite").status == 0)
+        #expect(try ctl("get", "/config/text").output == ["plain text, ünïcode"])
+        let relocated = try ctl("load", fixtures + "/config-binary.jsonl", "--at", "/copy")
+        #expect(relocated.status == 0)
+        #expect(try ctl("ls", "/copy/config").output.count == 13)
+    }
+
+    @Test("exit codes: 0 done, 1 failed operation, 2 unreachable, 64 bad usage; health probes writes")
+    func exitCodes() throws {
+        #expect(try ctl("create", "/x", "1").output == ["/x"])
+        #expect(try ctl("get", "/missing").status == 1)
+        #expect(try ctl("rm", "/missing").status == 1)
+        #expect(try ctl("health").status == 0)
+        #expect(try ChildProcess.run("cairnctl", ["health", "--server", "127.0.0.1:1"]).status == 2)
+        #expect(try ChildProcess.run("cairnctl", ["get"]).status == 64)
+        #expect(try ctl("create", "/x/a").status == 0)
+        #expect(try ctl("rm", "-R", "/x").status == 0)
+        #expect(try ctl("stat", "/x").status == 1)
+    }
+}
+
+@Suite("cairnctl on damaged fixtures")
+struct CairnctlFixtureTests {
+    let directory = TemporaryDirectory("cairnctl-fix")
+
+    @Test("a torn tail verifies as repairable, and the data directory opens")
+    func tornTail() throws {
+        let dir = try copyFixture("torn-tail", into: directory)
+        let verify = try ChildProcess.run("cairnctl", ["wal", "verify", "--data-dir", dir])
+        #expect(verify.status == 0 && verify.output.contains { $0.hasPrefix("torn tail") })
+        #expect(try ChildProcess.run("cairnctl", ["dump", "--data-dir", dir]).status == 0)
+    }
+
+    @Test("a corrupt record stops verify and dump with file and offset; repair cuts it and keeps the bytes")
+    func corruptMiddle() throws {
+        let dir = try copyFixture("corrupt-middle", into: directory)
+        let damage = try String(contentsOfFile: dir + "/DAMAGE", encoding: .utf8).split(separator: " ")
+        let (file, offset) = (String(damage[0]), damage[1].trimmingCharacters(in: .whitespacesAndNewlines))
+        let verify = try ChildProcess.run("cairnctl", ["wal", "verify", "--data-dir", dir])
+        #expect(verify.status == 3)
+        #expect(verify.errorOutput.contains(file) && verify.errorOutput.contains("byte offset \(offset)"))
+        #expect(verify.errorOutput.contains("cairnctl wal repair --data-dir"))
+        #expect(try ChildProcess.run("cairnctl", ["dump", "--data-dir", dir]).status == 3)
+        let inspect = try ChildProcess.run("cairnctl", ["wal", "inspect", "--data-dir", dir])
+        #expect(inspect.status == 3 && !inspect.output.isEmpty, "inspect prints the records before the damage")
+        let repair = try ChildProcess.run("cairnctl", ["wal", "repair", "--data-dir", dir])
+        #expect(repair.status == 0)
+        let side = try #require(repair.output.first { $0.hasPrefix("cut bytes kept in") }).split(separator: " ").last.map(String.init)!
+        #expect(FileManager.default.fileExists(atPath: side))
+        #expect(try ChildProcess.run("cairnctl", ["wal", "verify", "--data-dir", dir]).status == 0)
+        let dump = try ChildProcess.run("cairnctl", ["dump", "--data-dir", dir])
+        #expect(dump.status == 0 && dump.output.count > 1)
+    }
+
+    @Test("a damaged snapshot is refused by restore with exit 3")
+    func damagedSnapshot() throws {
+        let result = try ChildProcess.run(
+            "cairnctl", ["snapshot", "restore", fixtures + "/damaged-snapshot.mdb", "--data-dir", directory.appending("new")])
+        #expect(result.status == 3)
+        #expect(result.errorOutput.contains("damaged-snapshot.mdb") && result.errorOutput.contains("checksum"))
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("new/store/data.mdb")), "nothing restored")
+    }
+}
