@@ -24,10 +24,12 @@ struct ElectionDemo: AsyncParsableCommand {
         try await CairnClient.withClient(configuration) { client in
             let election = LeaderElection(client: client, name: name, candidate: id)
             say("candidate \(id) joined")
+            // Subscribed before the election runs, so no change is missed.
+            let changes = election.leadership()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await election.run() }
                 group.addTask {
-                    for await leading in election.leadership().dropFirst() {
+                    for await leading in changes {
                         say(leading ? "leader \(id)" : "follower \(id)")
                     }
                 }

@@ -8,8 +8,9 @@ public final class LeaderElection: Sendable {
     private let client: CairnClient
     private let queue: SequentialQueue
     private let candidate: [UInt8]
-    private let leader = Mutex(false)
-    private let listeners = Mutex<[AsyncStream<Bool>.Continuation]>([])
+    /// Whether this candidate leads, and who is told of changes: one lock, so a new listener gets the
+    /// current value and every change after it, none missed.
+    private let state = Mutex<(leader: Bool, listeners: [AsyncStream<Bool>.Continuation])>((false, []))
 
     /// `candidate` is stored in the candidate's node (who is running, e.g. host:port).
     public init(client: CairnClient, name: String, candidate: String) {
@@ -18,13 +19,15 @@ public final class LeaderElection: Sendable {
         self.candidate = Array(candidate.utf8)
     }
 
-    public var isLeader: Bool { leader.withLock { $0 } }
+    public var isLeader: Bool { state.withLock { $0.leader } }
 
     /// true when this candidate becomes leader, false when it stops being (or is not known to be) leader.
     public func leadership() -> AsyncStream<Bool> {
         let (stream, continuation) = AsyncStream<Bool>.makeStream()
-        continuation.yield(isLeader)
-        listeners.withLock { $0.append(continuation) }
+        state.withLock { state in
+            continuation.yield(state.leader)
+            state.listeners.append(continuation)
+        }
         return stream
     }
 
@@ -63,11 +66,10 @@ public final class LeaderElection: Sendable {
     }
 
     private func set(_ value: Bool) {
-        let changed = leader.withLock { current in
-            defer { current = value }
-            return current != value
+        state.withLock { state in
+            guard state.leader != value else { return }
+            state.leader = value
+            for listener in state.listeners { listener.yield(value) }
         }
-        guard changed else { return }
-        for listener in listeners.withLock({ $0 }) { listener.yield(value) }
     }
 }

@@ -8,8 +8,9 @@ public final class ServiceCache: Sendable {
 
     private let registry: ServiceRegistry
     public let service: String
-    private let state = Mutex<(instances: [ServiceInstance], turn: Int)>(([], 0))
-    private let listeners = Mutex<[AsyncStream<[ServiceInstance]>.Continuation]>([])
+    /// The view, the round-robin turn, and who is told of changes, under one lock so a new listener
+    /// misses nothing.
+    private let state = Mutex<(instances: [ServiceInstance], turn: Int, listeners: [AsyncStream<[ServiceInstance]>.Continuation])>(([], 0, []))
 
     public init(registry: ServiceRegistry, service: String) {
         self.registry = registry
@@ -22,8 +23,10 @@ public final class ServiceCache: Sendable {
     /// Every new set of healthy instances, starting with the current one.
     public func updates() -> AsyncStream<[ServiceInstance]> {
         let (stream, continuation) = AsyncStream<[ServiceInstance]>.makeStream()
-        continuation.yield(instances)
-        listeners.withLock { $0.append(continuation) }
+        state.withLock { state in
+            continuation.yield(state.instances)
+            state.listeners.append(continuation)
+        }
         return stream
     }
 
@@ -53,10 +56,10 @@ public final class ServiceCache: Sendable {
 
     private func reload() async throws {
         let healthy = try await registry.instances(of: service).filter(\.healthy)
-        let changed = state.withLock { s in
-            defer { s.instances = healthy }
-            return s.instances != healthy
+        state.withLock { s in
+            guard s.instances != healthy else { return }
+            s.instances = healthy
+            for listener in s.listeners { listener.yield(healthy) }
         }
-        if changed { for listener in listeners.withLock({ $0 }) { listener.yield(healthy) } }
     }
 }
