@@ -166,7 +166,7 @@ public final class CairnClient: Service, Sendable {
         let maxLine = configuration.maxLineBytes
         let handler = ClientChannelHandler(
             received: { [weak self] line in self?.received(line) },
-            closed: { [weak self] in self?.connectionClosed() })
+            closed: { [weak self] channel in self?.connectionClosed(channel) })
         let timeout = configuration.connectTimeout.components.seconds * 1000
             + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
         return try await ClientBootstrap(group: group)
@@ -381,8 +381,14 @@ public final class CairnClient: Service, Sendable {
         for watch in persistent { watch.deliver(notification, event) }
     }
 
-    private func connectionClosed() {
+    /// A connection closed. Only the current one matters: an older one closing late must not undo the
+    /// connection that replaced it.
+    private func connectionClosed(_ closed: any Channel) {
         let (pending, oneShots, hadSession) = state.withLock { s in
+            let current = s.channel ?? s.handshakeChannel
+            guard let current, current === closed else {
+                return ([CheckedContinuation<WireReply, any Error>](), [OneShotWatch](), false)
+            }
             let hadSession = s.channel != nil
             s.channel = nil
             s.handshakeChannel = nil

@@ -6,9 +6,9 @@ final class ClientChannelHandler: ChannelInboundHandler {
     typealias InboundIn = JSONLineDecoder.Frame
 
     private let received: @Sendable ([UInt8]) -> Void
-    private let closed: @Sendable () -> Void
+    private let closed: @Sendable (any Channel) -> Void
 
-    init(received: @escaping @Sendable ([UInt8]) -> Void, closed: @escaping @Sendable () -> Void) {
+    init(received: @escaping @Sendable ([UInt8]) -> Void, closed: @escaping @Sendable (any Channel) -> Void) {
         self.received = received
         self.closed = closed
     }
@@ -18,7 +18,7 @@ final class ClientChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed()
+        closed(context.channel)
         context.fireChannelInactive()
     }
 

@@ -75,7 +75,7 @@ public final class ChildProcess: Sendable {
     @discardableResult
     public func wait() -> Int32 {
         process.waitUntilExit()
-        _ = waitForOutput(seconds: 2) { _ in captured.state.withLock { $0.closed } }
+        _ = waitForOutput(seconds: 10) { _ in captured.state.withLock { $0.closed } }
         return process.terminationStatus
     }
 
