@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "cairn", targets: ["cairn"]),
         .executable(name: "cairnctl", targets: ["cairnctl"]),
         .executable(name: "cairn-store-bench", targets: ["cairn-store-bench"]),
+        .executable(name: "cairn-bench", targets: ["cairn-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Debian's liblmdb-dev, found through pkg-config.
@@ -109,6 +111,18 @@ let package = Package(
             dependencies: [
                 "Cairn", "CairnStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Load generator for a running server (tools/bench).
+        .executableTarget(
+            name: "cairn-bench",
+            dependencies: [
+                "Cairn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Cairn
+import Logging
+import CairnCore
+import Foundation
+import Histogram
+import NIOCore
+import NIOPosix
+
+/// `cairn-bench`: a load generator for a Cairn server. Pipelined, pre-encoded requests on a few event-loop
+/// threads, so most of the machine is left to the server.
+@main
+struct CairnBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-bench", abstract: "Load a Cairn server and report throughput, latency, CPU and memory.")
+
+    @Option(help: "Server HOST:PORT.") var server = "127.0.0.1:4181"
+    @Option(help: "Workload: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")).") var workload: Workload = .get
+    @Option(help: "Connections.") var connections = 16
+    @Option(help: "Requests in flight per connection.") var outstanding = 64
+    @Option(help: "Seconds to measure.") var duration: Double = 10
+    @Option(help: "Seconds of warm-up before measuring.") var warmup: Double = 2
+    @Option(help: "Bytes of data per write.") var dataSize = 256
+    @Option(help: "Preloaded keys for set, get, exists, mixed.") var keys = 10_000
+    @Option(help: "Share of reads in the mixed workload.") var readRatio = 0.9
+    @Option(help: "Watchers in the watch workload.") var watchers = 16
+    @Option(help: "Server process id, for CPU and RSS (from /proc; the server must be local).") var serverPid: Int32?
+    @Option(help: "Event-loop threads of the load generator.") var threads = 1
+    @Flag(help: "JSON output.") var json = false
+
+    func run() async throws {
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            throw ValidationError("--server must be HOST:PORT")
+        }
+        let host = String(server[..<colon])
+        try await prepare(host: host, port: port)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let phase = RunPhase()
+        let lines = RequestLines(dataSize: dataSize)
+        var roles: [BenchConnection.Role] = []
+        if workload == .watch {
+            roles = Array(repeating: .watcher, count: watchers) + [.changer]
+        } else {
+            roles = Array(repeating: .load(workload), count: connections)
+        }
+        var results: [EventLoopFuture<ConnectionResult>] = []
+        for (index, role) in roles.enumerated() {
+            let loop = group.next()
+            let finished = loop.makePromise(of: ConnectionResult.self)
+            results.append(finished.futureResult)
+            let handler = NIOLoopBound(
+                BenchConnection(
+                    role: role, index: index, outstanding: outstanding, keys: keys, readRatio: readRatio, lines: lines,
+                    phase: phase, finished: finished), eventLoop: loop)
+            _ = try await ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in channel.pipeline.addHandler(handler.value) }
+                .connect(host: host, port: port).get()
+        }
+        try await Task.sleep(for: .seconds(warmup))
+        let before = serverPid.flatMap(ProcessSample.init(pid:))
+        let started = SystemClock.monotonicNanoseconds()
+        phase.value.store(RunPhase.measuring, ordering: .relaxed)
+        try await Task.sleep(for: .seconds(duration))
+        phase.value.store(RunPhase.stopping, ordering: .relaxed)
+        let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
+        let after = serverPid.flatMap(ProcessSample.init(pid:))
+        var total = ConnectionResult()
+        for future in results {
+            let one = try await future.get()
+            total.histogram.add(one.histogram)
+            total.operations += one.operations
+            total.errors += one.errors
+        }
+        try await group.shutdownGracefully()
+        report(total, elapsed: elapsed, before: before, after: after)
+    }
+
+    /// Creates what the workload reads: parents, preloaded keys, a node with 100 children.
+    private func prepare(host: String, port: Int) async throws {
+        var configuration = CairnClient.Configuration(host: host, port: port)
+        configuration.requestTimeout = .seconds(30)
+        let (workload, keys, dataSize) = (self.workload, self.keys, self.dataSize)
+        _ = try await CairnClient.withClient(configuration, logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }) { client in
+            for parent in ["/bench/c", "/bench/svc", "/bench/k", "/bench/dir"] { try await client.createParents(parent) }
+            if try await client.exists("/bench/w") == nil { try await client.create("/bench/w") }
+            if try await client.children("/bench/dir").count < 100 {
+                for start in stride(from: 0, to: 100, by: 50) {
+                    try? await client.multi((start..<start + 50).map { .create("/bench/dir/child-\($0)") })
+                }
+            }
+            guard workload.needsKeys else { return }
+            let data = [UInt8](repeating: 0x6B, count: dataSize)
+            if try await client.children("/bench/k").count < keys {
+                for start in stride(from: 0, to: keys, by: 500) {
+                    let ops = (start..<min(start + 500, keys)).map { MultiOp.create("/bench/k/\($0)", data: data) }
+                    do { try await client.multi(ops) } catch let error as ClientError where error.code == .nodeExists { continue }
+                }
+            }
+        }
+    }
+
+    private func report(_ total: ConnectionResult, elapsed: Double, before: ProcessSample?, after: ProcessSample?) {
+        let h = total.histogram
+        let rate = Double(total.operations) / elapsed
+        let cycles = workload == .registry ? rate / 2 : rate
+        var cpuPer100k: Double?
+        if let before, let after, total.operations > 0 {
+            cpuPer100k = (after.cpuSeconds - before.cpuSeconds) / Double(total.operations) * 100_000
+        }
+        let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9)]
+        if json {
+            var object: [String: Any] = [
+                "workload": workload.rawValue, "connections": workload == .watch ? watchers : connections,
+                "outstanding": workload == .watch ? 1 : outstanding, "duration_s": elapsed, "operations": total.operations,
+                "ops_per_s": rate, "errors": total.errors, "latency_us_max": h.max, "data_size": dataSize,
+            ]
+            if workload == .registry { object["cycles_per_s"] = cycles }
+            for (name, p) in percentiles { object["latency_us_\(name)"] = h.valueAtPercentile(p) }
+            object["server_cpu_s_per_100k_ops"] = cpuPer100k
+            object["server_rss_bytes"] = after?.rssBytes
+            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("workload \(workload.rawValue): \(workload == .watch ? "\(watchers) watchers" : "\(connections) connections × \(outstanding) outstanding"), \(String(format: "%.1f", elapsed)) s")
+        print(String(format: "  %.0f ops/s%@, %d errors", rate, workload == .registry ? String(format: " (%.0f cycles/s)", cycles) : "", total.errors))
+        print("  latency µs: " + percentiles.map { "\($0.0) \(h.valueAtPercentile($0.1))" }.joined(separator: "  ") + "  max \(h.max)")
+        if let cpuPer100k { print(String(format: "  server CPU: %.2f s per 100k ops", cpuPer100k)) }
+        if let after { print(String(format: "  server RSS: %.1f MB", Double(after.rssBytes) / 1e6)) }
+    }
+}

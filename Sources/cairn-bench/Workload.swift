@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// What a benchmark run does.
+enum Workload: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Creates of unique paths.
+    case create
+    /// setData on a preloaded key chosen at random.
+    case set
+    /// getData on a preloaded key chosen at random.
+    case get
+    case exists
+    /// Children of a node with 100 children.
+    case children
+    /// Ephemeral sequential create, then delete of the same node: service-registry churn (one cycle = both).
+    case registry
+    /// get or set by --read-ratio.
+    case mixed
+    /// Time from a set to its event at every watcher.
+    case watch
+
+    var needsKeys: Bool { [.set, .get, .exists, .mixed].contains(self) }
+}
