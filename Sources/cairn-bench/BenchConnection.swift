@@ -24,7 +24,7 @@ final class BenchConnection: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum Role {
+    enum Role: Sendable {
         /// Sends the workload's requests.
         case load(Workload)
         /// Watch workload: holds a persistent watch and times events.
@@ -53,6 +53,8 @@ final class BenchConnection: ChannelInboundHandler {
     private var connected = false
     private var sequence = 0
     private var generator = SystemRandomNumberGenerator()
+    /// Makes create paths unique across runs against the same server.
+    private let runID = String(SystemClock.wallMilliseconds(), radix: 36)
 
     init(role: Role, index: Int, outstanding: Int, keys: Int, readRatio: Double, lines: RequestLines, phase: RunPhase,
          finished: EventLoopPromise<ConnectionResult>) {
@@ -146,7 +148,7 @@ final class BenchConnection: ChannelInboundHandler {
             switch workload {
             case .create:
                 sequence += 1
-                send(lines.create("/bench/c/\(index)-\(sequence)"), context: context, isCreate: true)
+                send(lines.create("/bench/c/\(runID)-\(index)-\(sequence)"), context: context, isCreate: true)
             case .set: send(lines.set(randomKey()), context: context, isCreate: false)
             case .get: send(RequestLines.get(randomKey()), context: context, isCreate: false)
             case .exists: send(RequestLines.exists(randomKey()), context: context, isCreate: false)

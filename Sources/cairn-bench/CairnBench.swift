@@ -48,13 +48,17 @@ struct CairnBench: AsyncParsableCommand {
             let loop = group.next()
             let finished = loop.makePromise(of: ConnectionResult.self)
             results.append(finished.futureResult)
-            let handler = NIOLoopBound(
-                BenchConnection(
-                    role: role, index: index, outstanding: outstanding, keys: keys, readRatio: readRatio, lines: lines,
-                    phase: phase, finished: finished), eventLoop: loop)
+            let (outstanding, keys, readRatio) = (self.outstanding, self.keys, self.readRatio)
             _ = try await ClientBootstrap(group: loop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in channel.pipeline.addHandler(handler.value) }
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            BenchConnection(
+                                role: role, index: index, outstanding: outstanding, keys: keys, readRatio: readRatio,
+                                lines: lines, phase: phase, finished: finished))
+                    }
+                }
                 .connect(host: host, port: port).get()
         }
         try await Task.sleep(for: .seconds(warmup))
