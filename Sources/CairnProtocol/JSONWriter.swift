@@ -52,9 +52,32 @@ public struct JSONWriter: Sendable {
         appendString(value)
     }
 
-    public mutating func int<T: BinaryInteger>(_ key: String, _ value: T) {
+    public mutating func int(_ key: String, _ value: Int64) {
         self.key(key)
-        bytes.append(contentsOf: String(value).utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
+    public mutating func int(_ key: String, _ value: UInt64) {
+        self.key(key)
+        appendDigits(value)
+    }
+
+    public mutating func int(_ key: String, _ value: Int) { int(key, Int64(value)) }
+    public mutating func int(_ key: String, _ value: Int32) { int(key, Int64(value)) }
+    public mutating func int(_ key: String, _ value: UInt32) { int(key, UInt64(value)) }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var rest = value
+            var start = 20
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     public mutating func bool(_ key: String, _ value: Bool) {
@@ -84,6 +107,12 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)

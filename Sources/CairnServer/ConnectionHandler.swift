@@ -31,6 +31,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A non-pipelined request that completes later (connect, close, a history replay) is running.
     private var waiting = false
     private var closing = false
+    /// A flush is queued on the event loop: replies written meanwhile go out with it (one syscall for a
+    /// batch of completions, not one per reply).
+    private var flushQueued = false
 
     init(server: CairnServer) { self.server = server }
 
@@ -117,7 +120,6 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
-        context.flush()
     }
 
     /// The connection's session after touching it; nil (having replied when `canReplyNow`) when there is none.
@@ -144,6 +146,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             eventLoop.execute {
                 let handler = bound.value
                 handler.changesInFlight -= 1
+                handler.flushSoon()
                 if case .multi = request {
                     handler.write(Replies.change(id: id, multi: true, result))
                 } else {
@@ -197,6 +200,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         return { value in
             eventLoop.execute {
                 let (handler, body) = bound.value
+                handler.flushSoon()
                 body(handler, value)
                 handler.waiting = false
                 handler.pump()
@@ -307,6 +311,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     // MARK: Output
+
+    /// Flushes after the tasks already queued on the event loop (the rest of a batch's completions).
+    func flushSoon() {
+        guard !flushQueued else { return }
+        flushQueued = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushQueued = false
+            handler.context.flush()
+        }
+    }
 
     func write(_ line: [UInt8]) {
         var buffer = context.channel.allocator.buffer(capacity: line.count)

@@ -13,17 +13,18 @@ struct RequestParser: Sendable {
     /// The request's id (when it has a readable one) and its command or error.
     func parse(_ line: [UInt8]) -> (id: Int64?, command: Result<Command, CairnError>) {
         let data = Data(line)
-        let id = (try? decoder.decode(WireRequestID.self, from: data))?.id
         let request: WireRequest
         do {
             request = try decoder.decode(WireRequest.self, from: data)
         } catch {
+            // Only a request that does not decode is read a second time, for the id its error reply carries.
+            let id = (try? decoder.decode(WireRequestID.self, from: data))?.id
             return (id, .failure(.malformed(Self.describe(error))))
         }
         do {
-            return (id, .success(try command(request)))
+            return (request.id, .success(try command(request)))
         } catch {
-            return (id, .failure(error))
+            return (request.id, .failure(error))
         }
     }
 
