@@ -12,11 +12,15 @@ struct RequestParser: Sendable {
 
     /// The request's id (when it has a readable one) and its command or error.
     func parse(_ line: [UInt8]) -> (id: Int64?, command: Result<Command, CairnError>) {
-        let data = Data(line)
         let request: WireRequest
         do {
-            request = try decoder.decode(WireRequest.self, from: data)
+            if let scanned = line.withUnsafeBytes(RequestScanner.parse) {
+                request = scanned
+            } else {
+                request = try decoder.decode(WireRequest.self, from: Data(line))
+            }
         } catch {
+            let data = Data(line)
             // Only a request that does not decode is read a second time, for the id its error reply carries.
             let id = (try? decoder.decode(WireRequestID.self, from: data))?.id
             return (id, .failure(.malformed(Self.describe(error))))

@@ -1,0 +1,181 @@
+/// A fast reader for the common shape of request lines: one JSON object whose values are strings
+/// without `\u` escapes, integers, booleans, null, and (for `ops`) an array of such objects. It returns
+/// nil for anything else — other JSON, and every malformed line — and the caller then decodes with
+/// `JSONDecoder`, which also words the errors. So it only ever speeds up; it never decides.
+public enum RequestScanner {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
+        var scanner = Scanner(bytes: bytes)
+        guard let request = scanner.object(depth: 0) else { return nil }
+        scanner.skipWhitespace()
+        return scanner.atEnd ? request : nil
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeRawBufferPointer
+        var offset = 0
+
+        var atEnd: Bool { offset == bytes.count }
+
+        mutating func skipWhitespace() {
+            while offset < bytes.count, bytes[offset] == 0x20 || bytes[offset] == 0x09 || bytes[offset] == 0x0A || bytes[offset] == 0x0D {
+                offset += 1
+            }
+        }
+
+        mutating func consume(_ byte: UInt8) -> Bool {
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == byte else { return false }
+            offset += 1
+            return true
+        }
+
+        mutating func peek() -> UInt8? {
+            skipWhitespace()
+            return offset < bytes.count ? bytes[offset] : nil
+        }
+
+        mutating func object(depth: Int) -> WireRequest? {
+            guard consume(UInt8(ascii: "{")) else { return nil }
+            var request = WireRequest()
+            if consume(UInt8(ascii: "}")) { return request }
+            repeat {
+                guard let key = string(), consume(UInt8(ascii: ":")) else { return nil }
+                guard field(key, into: &request, depth: depth) else { return nil }
+            } while consume(UInt8(ascii: ","))
+            return consume(UInt8(ascii: "}")) ? request : nil
+        }
+
+        /// Reads the value of `key` into `request`; false when its type is not the field's (or not simple).
+        mutating func field(_ key: String, into r: inout WireRequest, depth: Int) -> Bool {
+            switch key {
+            case "id": return read(&r.id) { $0.integer() }
+            case "op": return read(&r.op) { $0.string() }
+            case "path": return read(&r.path) { $0.string() }
+            case "data": return read(&r.data) { $0.string() }
+            case "data_b64": return read(&r.dataB64) { $0.string() }
+            case "version": return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
+            case "ephemeral": return read(&r.ephemeral) { $0.boolean() }
+            case "sequential": return read(&r.sequential) { $0.boolean() }
+            case "container": return read(&r.container) { $0.boolean() }
+            case "ttl_ms": return read(&r.ttlMs) { $0.integer() }
+            case "watch": return read(&r.watch) { $0.boolean() }
+            case "recursive": return read(&r.recursive) { $0.boolean() }
+            case "since_zxid": return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
+            case "timeout_ms": return read(&r.timeoutMs) { $0.integer() }
+            case "session_id": return read(&r.sessionId) { $0.string() }
+            case "password": return read(&r.password) { $0.string() }
+            case "stat": return read(&r.stat) { $0.boolean() }
+            case "ops":
+                guard depth == 0, !null() else { return depth == 0 }
+                guard consume(UInt8(ascii: "[")) else { return false }
+                var ops: [WireRequest] = []
+                if !consume(UInt8(ascii: "]")) {
+                    repeat {
+                        guard let op = object(depth: depth + 1) else { return false }
+                        ops.append(op)
+                    } while consume(UInt8(ascii: ","))
+                    guard consume(UInt8(ascii: "]")) else { return false }
+                }
+                r.ops = ops
+                return true
+            default:
+                return skipSimpleValue()
+            }
+        }
+
+        /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).
+        mutating func read<T>(_ field: inout T?, _ value: (inout Scanner) -> T?) -> Bool {
+            if null() {
+                field = nil
+                return true
+            }
+            guard let value = value(&self) else { return false }
+            field = value
+            return true
+        }
+
+        mutating func null() -> Bool { literal("null") }
+
+        mutating func boolean() -> Bool? {
+            if literal("true") { return true }
+            if literal("false") { return false }
+            return nil
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            skipWhitespace()
+            let count = word.utf8CodeUnitCount
+            guard bytes.count - offset >= count else { return false }
+            for i in 0..<count where bytes[offset + i] != word.utf8Start[i] { return false }
+            offset += count
+            return true
+        }
+
+        /// `-?[0-9]+` only (no fraction or exponent), within Int64.
+        mutating func integer() -> Int64? {
+            skipWhitespace()
+            var negative = false
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") {
+                negative = true
+                offset += 1
+            }
+            var value: Int64 = 0
+            let start = offset
+            while offset < bytes.count, bytes[offset] >= 0x30, bytes[offset] <= 0x39 {
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (plus, o2) = times.addingReportingOverflow(Int64(bytes[offset] - 0x30))
+                guard !o1, !o2 else { return nil }
+                value = plus
+                offset += 1
+            }
+            guard offset > start else { return nil }
+            if offset < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[offset]) { return nil }
+            return negative ? -value : value
+        }
+
+        /// A string with no `\u` escape, as valid UTF-8.
+        mutating func string() -> String? {
+            guard consume(UInt8(ascii: "\"")) else { return nil }
+            var decoded: [UInt8]?
+            let start = offset
+            while offset < bytes.count {
+                let byte = bytes[offset]
+                if byte == UInt8(ascii: "\"") {
+                    let raw = decoded ?? Array(bytes[start..<offset])
+                    offset += 1
+                    return String(validating: raw, as: UTF8.self)
+                }
+                if byte < 0x20 { return nil }
+                if byte == UInt8(ascii: "\\") {
+                    if decoded == nil { decoded = Array(bytes[start..<offset]) }
+                    guard offset + 1 < bytes.count else { return nil }
+                    let escaped: UInt8
+                    switch bytes[offset + 1] {
+                    case UInt8(ascii: "\""): escaped = UInt8(ascii: "\"")
+                    case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
+                    case UInt8(ascii: "/"): escaped = UInt8(ascii: "/")
+                    case UInt8(ascii: "n"): escaped = 0x0A
+                    case UInt8(ascii: "t"): escaped = 0x09
+                    case UInt8(ascii: "r"): escaped = 0x0D
+                    case UInt8(ascii: "b"): escaped = 0x08
+                    case UInt8(ascii: "f"): escaped = 0x0C
+                    default: return nil
+                    }
+                    decoded!.append(escaped)
+                    offset += 2
+                    continue
+                }
+                decoded?.append(byte)
+                offset += 1
+            }
+            return nil
+        }
+
+        /// Skips an unknown field's value when it is a string, integer, boolean or null.
+        mutating func skipSimpleValue() -> Bool {
+            if null() || boolean() != nil { return true }
+            if peek() == UInt8(ascii: "\"") { return string() != nil }
+            return integer() != nil
+        }
+    }
+}
