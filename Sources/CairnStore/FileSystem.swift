@@ -76,22 +76,13 @@ enum FileSystem {
 
     /// Copies `source` to `destination` through a temporary file, fsynced and renamed into place.
     static func copy(_ source: String, to destination: String, directory: String) throws {
-        let temporary = destination + ".tmp"
-        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
+        try replace(destination, directory: directory) { fd, temporary in
             var offset = 0
             try forEachChunk(of: source) { chunk in
                 try write(fd: fd, chunk, at: offset, path: temporary)
                 offset += chunk.count
             }
-            try sync(fd: fd, path: temporary)
-        } catch {
-            close(fd)
-            throw error
         }
-        close(fd)
-        try rename(temporary, destination)
-        try syncDirectory(directory)
     }
 
     static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
@@ -138,10 +129,18 @@ enum FileSystem {
 
     /// Writes `bytes` to `path` through a temporary file, fsynced and renamed, then fsyncs the directory.
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
+        try replace(path, directory: directory) { fd, temporary in
+            try bytes.withUnsafeBytes { try write(fd: fd, $0, at: 0, path: temporary) }
+        }
+    }
+
+    /// Fills `<path>.tmp` with `fill`, fsyncs it, renames it over `path` and fsyncs the directory: readers
+    /// see the old file or the whole new one, also after a power cut.
+    private static func replace(_ path: String, directory: String, _ fill: (Int32, String) throws -> Void) throws {
         let temporary = path + ".tmp"
         let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
-            try bytes.withUnsafeBytes { try write(fd: fd, $0, at: 0, path: temporary) }
+            try fill(fd, temporary)
             try sync(fd: fd, path: temporary)
         } catch {
             close(fd)

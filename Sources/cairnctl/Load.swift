@@ -49,7 +49,7 @@ struct Load: AsyncParsableCommand {
         var skipped = 0
         var batch: [ZNode] = []
         do {
-            for node in reader.nodes() {
+            for node in IteratorSequence(reader.nodes()) {
                 guard let target = try plan.target(try node.get()) else {
                     skipped += 1
                     continue
@@ -83,16 +83,16 @@ struct Load: AsyncParsableCommand {
     }
 }
 
-/// Reads a dump file: the header, then node lines.
-struct DumpReader {
+/// Reads a dump file a chunk at a time: the header, then node lines, so a dump of any size loads in
+/// bounded memory.
+final class DumpReader {
     let header: DumpFormat.Header
-    private let lines: [Substring]
+    private let lines: LineReader
 
     init(_ path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-        let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard let first = lines.first, let header = try? JSONDecoder().decode(DumpFormat.Header.self, from: Data(first.utf8)),
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("cannot read \(path)") }
+        lines = LineReader(handle)
+        guard let first = lines.next(), let header = try? JSONDecoder().decode(DumpFormat.Header.self, from: Data(first)),
             header.format == DumpFormat.name
         else {
             fail("\(path) is not a Cairn dump (its first line is not a cairn-dump header)", code: .failed)
@@ -101,13 +101,49 @@ struct DumpReader {
             fail("\(path) is dump format version \(header.version); this cairnctl reads up to \(DumpFormat.version)", code: .failed)
         }
         self.header = header
-        self.lines = Array(lines.dropFirst())
     }
 
-    func nodes() -> [Result<DumpFormat.Node, any Error>] {
-        lines.enumerated().map { index, line in
-            Result { try JSONDecoder().decode(DumpFormat.Node.self, from: Data(line.utf8)) }
-                .mapError { _ in ValidationError("line \(index + 2) of the dump is not a node") }
+    /// The node lines in file order, each decoded or the error naming its line number.
+    func nodes() -> AnyIterator<Result<DumpFormat.Node, any Error>> {
+        var number = 1
+        let decoder = JSONDecoder()
+        return AnyIterator { [lines] in
+            while let line = lines.next() {
+                number += 1
+                if line.isEmpty { continue }
+                let lineNumber = number
+                return Result { try decoder.decode(DumpFormat.Node.self, from: Data(line)) }
+                    .mapError { _ in ValidationError("line \(lineNumber) of the dump is not a node") }
+            }
+            return nil
+        }
+    }
+}
+
+/// Lines of a file, read in 1 MiB chunks.
+final class LineReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    func next() -> [UInt8]? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 10) {
+                defer { start = newline + 1 }
+                return Array(buffer[start..<newline])
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                defer { start = buffer.count }
+                return Array(buffer[start...])
+            }
+            buffer.removeSubrange(0..<start)
+            start = 0
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }
     }
 }
