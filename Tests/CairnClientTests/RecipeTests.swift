@@ -176,3 +176,51 @@ func waitUntil(_ what: String = "condition", _ condition: () async throws -> Boo
     }
     Issue.record("\(what): not within 10 s")
 }
+
+@Suite("Registry across a session expiry")
+struct RegistryExpiryTests {
+    @Test("an instance whose session expired is registered again, and the client is told expired then connected")
+    func reRegistersAfterExpiry() async throws {
+        let directory = TemporaryDirectory("cairn-expiry")
+        let data = directory.appending("data")
+        var server = try ServerProcess(dataDirectory: data)
+        let port = server.port
+        var configuration = clientConfiguration(server, sessionTimeout: .seconds(1))
+        configuration.maxBackoff = .milliseconds(200)
+        let client = CairnClient(configuration: configuration)
+        let registry = ServiceRegistry(client: client)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            group.addTask { try await registry.run() }
+            let registration = try await registry.register("web", ServiceInstance(address: "10.1.1.1", port: 80))
+            let first = try #require(registration.path)
+            let states = client.states()
+            // The server dies, and comes back where the client cannot reach it long enough for the session to
+            // expire there (its timeout plus the one-timeout grace); then it returns on its own port.
+            server.kill()
+            let hidden = try ServerProcess(dataDirectory: data)
+            let probe = try hidden.client()
+            try probe.connect()
+            for _ in 0..<100 {
+                if try probe.call(["op": "exists", "path": first])["stat"] is NSNull { break }
+                usleep(50_000)
+            }
+            #expect(try probe.call(["op": "exists", "path": first])["stat"] is NSNull, "the session expired while away")
+            hidden.stop()
+            server = try ServerProcess(dataDirectory: data, port: port)
+            var seen: [ConnectionState] = []
+            for await state in states {
+                seen.append(state)
+                if state == .connected { break }
+            }
+            #expect(seen.suffix(2) == [.expired, .connected])
+            try await waitUntil("registered again") { registration.path != first && registration.path != nil }
+            let instances = try await registry.discover("web")
+            #expect(instances.map(\.address) == ["10.1.1.1"])
+            #expect(instances.first?.id == registration.path?.split(separator: "/").last.map(String.init))
+            await client.close()
+            group.cancelAll()
+        }
+        withExtendedLifetime(server) {}
+    }
+}
