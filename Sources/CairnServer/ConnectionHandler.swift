@@ -216,10 +216,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         let now = Int64(SystemClock.wallMilliseconds())
         if let resume {
             let resumed = server.sessions.resume(resume.id, password: resume.password, connection: connectionID, now: now)
-            guard let (timeout, previous) = resumed else {
+            guard let (timeout, previous, endedGrace) = resumed else {
                 write(JSONWriter.error(id: id, .sessionExpired(resume.id)))
                 return
             }
+            if let endedGrace { server.store.recordSessionTimes([endedGrace]) { _ in } }
             if let previous, previous != connectionID { server.connections.handle(previous)?.channel.close(promise: nil) }
             session = resume.id
             write(Replies.connected(id: id, zxid: (try? currentZxid()) ?? 0, session: resume.id, password: nil, timeout: timeout))

@@ -36,20 +36,24 @@ final class SessionTable: Sendable {
         }
     }
 
-    /// Checks the password and attaches the session to `connection`; returns the timeout and the
-    /// connection it was attached to before, or nil when the session is gone or the password is wrong.
+    /// Checks the password and attaches the session to `connection`; returns the timeout, the
+    /// connection it was attached to before, and the times to persist when this ends a restart's grace
+    /// (so that a crash right after the reconnect cannot take the session's next grace away); nil when
+    /// the session is gone or the password is wrong.
     func resume(_ id: SessionID, password: [UInt8], connection: ConnectionID, now: Int64)
-        -> (timeout: Int64, previous: ConnectionID?)?
+        -> (timeout: Int64, previous: ConnectionID?, endedGrace: SessionTimes?)?
     {
         let hash = Self.hash(password)
         return entries.withLock { entries in
             guard var entry = entries[id], !entry.expiring, entry.passwordHash == hash else { return nil }
             let previous = entry.connection
+            let wasInGrace = entry.graceGranted
             entry.connection = connection
             entry.deadline = now + entry.timeoutMilliseconds
             entry.graceGranted = false
             entries[id] = entry
-            return (entry.timeoutMilliseconds, previous)
+            let times = wasInGrace ? SessionTimes(id: id, deadline: entry.deadline, graceGranted: false) : nil
+            return (entry.timeoutMilliseconds, previous, times)
         }
     }
 

@@ -113,20 +113,25 @@ public final class Store: Sendable {
 
     /// Persists sessions' deadlines and grace flags (bookkeeping, not changes: no zxid, no WAL record).
     public func recordSessionTimes(_ times: [SessionTimes]) async throws(CairnError) {
-        let applier = self.applier
         let error: CairnError? = await withCheckedContinuation { continuation in
-            writer.submit(
-                .maintenance(
-                    { txn in
-                        for time in times {
-                            guard var record = try applier.session(time.id, txn) else { continue }
-                            record.deadline = time.deadline
-                            record.graceGranted = time.graceGranted
-                            try txn.put(applier.db.sessions, key: SessionRecord.key(time.id), value: record.encoded())
-                        }
-                    }, completion: { continuation.resume(returning: $0) }))
+            recordSessionTimes(times) { continuation.resume(returning: $0) }
         }
         if let error { throw error }
+    }
+
+    /// `recordSessionTimes`, calling `completion` on the writer thread once written.
+    public func recordSessionTimes(_ times: [SessionTimes], completion: @escaping @Sendable (CairnError?) -> Void) {
+        let applier = self.applier
+        writer.submit(
+            .maintenance(
+                { txn in
+                    for time in times {
+                        guard var record = try applier.session(time.id, txn) else { continue }
+                        record.deadline = time.deadline
+                        record.graceGranted = time.graceGranted
+                        try txn.put(applier.db.sessions, key: SessionRecord.key(time.id), value: record.encoded())
+                    }
+                }, completion: completion))
     }
 
     /// Finishes queued writes, syncs LMDB, marks the shutdown clean and releases the data directory.

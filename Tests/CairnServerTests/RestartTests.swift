@@ -75,6 +75,26 @@ struct RestartTests {
         #expect(try probe.call(["op": "exists", "path": "/ghost"])["stat"] is NSNull)
     }
 
+    @Test("a session that reconnected after a restart gets a fresh grace at the next one, even right after a crash")
+    func reconnectEndsGrace() throws {
+        let server = try start()
+        let c = try server.client()
+        let session = try c.connect(timeoutMilliseconds: 2000)
+        try c.call(["op": "create", "path": "/mine", "ephemeral": true])
+        server.kill()
+        let second = try server.restarted()
+        let again = try second.client()
+        #expect(try again.call(["op": "connect", "session_id": session.id, "password": session.password]).ok)
+        usleep(200_000)
+        second.kill()  // before any periodic checkpoint could record the reconnect
+        usleep(2_500_000)  // past the first restart's grace window
+        let third = try second.restarted()
+        usleep(300_000)  // let the expiry check run first: a session without a new grace would be gone now
+        let last = try third.client()
+        #expect(try last.call(["op": "connect", "session_id": session.id, "password": session.password]).ok)
+        #expect(try last.call(["op": "exists", "path": "/mine"])["stat"] is [String: Any])
+    }
+
     @Test("SIGTERM stops gracefully: exit 0, then sessions resume and data is there")
     func gracefulStop() throws {
         let server = try start()
