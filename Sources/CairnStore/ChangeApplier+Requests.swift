@@ -3,8 +3,11 @@ import LMDB
 
 extension ChangeApplier {
     /// Checks `request` against the current state and applies it, returning the effects to log and the
-    /// per-operation results. Throws a `CairnError` (nothing logged) when it cannot be applied; the caller
-    /// runs it in a nested transaction so a failure leaves nothing behind.
+    /// per-operation results. Throws a `CairnError` (nothing logged) when it cannot be applied.
+    ///
+    /// Invariant: every request but a multi throws its `CairnError` before its first write, so it can run
+    /// in the batch's transaction as it is; a multi (whose later op may fail after earlier ones wrote) must
+    /// run in a nested transaction (`needsNestedTransaction`).
     func execute(
         _ request: Request, session: SessionID?, zxid: Zxid, time: Int64, _ txn: Transaction
     ) throws -> (effects: [Change.Effect], results: [OperationResult]) {
@@ -39,6 +42,12 @@ extension ChangeApplier {
             }
         }
         return (effects, results)
+    }
+
+    /// Whether `request` can fail after writing, and so must run in a nested transaction.
+    static func needsNestedTransaction(_ request: Request) -> Bool {
+        if case .multi = request { return true }
+        return false
     }
 
     private func execute(

@@ -194,9 +194,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                     case .request(let request, let session, _):
                         let next = zxid + 1
                         do {
-                            let (effects, results) = try txn.nested { child in
-                                try applier.execute(request, session: session, zxid: next, time: time, child)
-                            }
+                            // A nested transaction costs a copy of LMDB's dirty-page list: only a multi needs one.
+                            let (effects, results) =
+                                ChangeApplier.needsNestedTransaction(request)
+                                ? try txn.nested { child in
+                                    try applier.execute(request, session: session, zxid: next, time: time, child)
+                                }
+                                : try applier.execute(request, session: session, zxid: next, time: time, txn)
                             guard !effects.isEmpty else {
                                 result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: nil)))
                                 continue

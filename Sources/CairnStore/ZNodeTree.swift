@@ -83,11 +83,13 @@ struct ZNodeTree: Sendable {
         var parent = found.record
         if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(parentPath) }
         let name = path.name
+        // Every check comes before the first write: a failed create leaves nothing behind.
+        if try child(of: parentID, named: name, txn) != nil { throw CairnError.nodeExists(path) }
         let id = try nextNodeID(txn)
         let inserted = try txn.put(
             db.children, key: ChildKey.make(parent: parentID, name: name), value: ChildKey.value(child: id, name: name),
             flags: .noOverwrite)
-        guard inserted else { throw CairnError.nodeExists(path) }
+        guard inserted else { throw CairnError.internal("child key of \(path) collides with another name's") }
         let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
         try put(id, NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data), txn)
         switch kind {
