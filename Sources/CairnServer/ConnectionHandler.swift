@@ -257,7 +257,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeSession(_ session: SessionID, id: Int64?) {
-        _ = server.sessions.beginClose(session)
+        server.sessions.beginClose(session)
         let sessions = server.sessions
         let finish = later { (handler, result: Result<Committed, CairnError>) in
             handler.write(Replies.change(id: id, result))

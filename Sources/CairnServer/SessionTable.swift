@@ -75,13 +75,9 @@ final class SessionTable: Sendable {
         }
     }
 
-    /// Marks a session expiring (its client closed it); false when it already was or is unknown.
-    func beginClose(_ id: SessionID) -> Bool {
-        entries.withLock { entries in
-            guard let entry = entries[id], !entry.expiring else { return false }
-            entries[id]?.expiring = true
-            return true
-        }
+    /// Marks a session expiring (its client is closing it): no request may revive it meanwhile.
+    func beginClose(_ id: SessionID) {
+        entries.withLock { $0[id]?.expiring = true }
     }
 
     func remove(_ id: SessionID) { entries.withLock { _ = $0.removeValue(forKey: id) } }
