@@ -61,12 +61,16 @@ extension ChangeApplier {
             effect = try createEffect(rawPath, data: data, kind: kind, sequential: sequential, session: session, txn)
         case .delete(let path, let version):
             if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
-            try checkVersion(path, version, txn)
-            effect = .deleteNode(path: path)
+            let (id, node) = try checkVersion(path, version, txn)
+            try tree.delete(id, node, at: path, zxid: zxid, txn)
+            effects.append(.deleteNode(path: path))
+            return .deleted
         case .setData(let path, let data, let version):
             try checkSize(data)
-            try checkVersion(path, version, txn)
-            effect = .setData(path: path, data: data)
+            let (id, node) = try checkVersion(path, version, txn)
+            let stat = try tree.setData(id, node, data: data, zxid: zxid, time: time, txn)
+            effects.append(.setData(path: path, data: data))
+            return .set(stat: stat)
         case .check(let path, let version):
             effect = .check(path: path, version: version)
         }

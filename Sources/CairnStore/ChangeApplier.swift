@@ -64,11 +64,11 @@ struct ChangeApplier: Sendable {
 
     /// Throws `badVersion` unless `version` is -1 or the node's version; `noNode` when it is absent.
     @discardableResult
-    func checkVersion(_ path: ZNodePath, _ version: Int32, _ txn: Transaction) throws -> NodeRecord {
-        guard let (_, node) = try tree.lookup(path, txn) else { throw CairnError.noNode(path) }
+    func checkVersion(_ path: ZNodePath, _ version: Int32, _ txn: Transaction) throws -> (id: NodeID, record: NodeRecord) {
+        guard let (id, node) = try tree.lookup(path, txn) else { throw CairnError.noNode(path) }
         if version != -1 && version != node.stat.version {
             throw CairnError.badVersion(path, expected: version, actual: node.stat.version)
         }
-        return node
+        return (id, node)
     }
 }

@@ -107,7 +107,13 @@ struct ZNodeTree: Sendable {
 
     /// Deletes the node at `path`, which must exist and have no children.
     func delete(_ path: ZNodePath, zxid: Zxid, _ txn: Transaction) throws {
-        guard let (id, node) = try lookup(path, txn), let parentPath = path.parent else { throw CairnError.noNode(path) }
+        guard let (id, node) = try lookup(path, txn) else { throw CairnError.noNode(path) }
+        try delete(id, node, at: path, zxid: zxid, txn)
+    }
+
+    /// Deletes a node already looked up (`delete(_:zxid:_:)` without a second lookup).
+    func delete(_ id: NodeID, _ node: NodeRecord, at path: ZNodePath, zxid: Zxid, _ txn: Transaction) throws {
+        guard let parentPath = path.parent else { throw CairnError.noNode(path) }
         if node.stat.numChildren > 0 { throw CairnError.notEmpty(path) }
         guard var parent = try record(node.parent, txn) else { throw CairnError.internal("\(parentPath) has no record") }
         try txn.delete(db.nodes, key: id.key)
@@ -128,6 +134,11 @@ struct ZNodeTree: Sendable {
     @discardableResult
     func setData(_ path: ZNodePath, data: [UInt8], zxid: Zxid, time: Int64, _ txn: Transaction) throws -> Stat {
         guard let (id, found) = try lookup(path, txn) else { throw CairnError.noNode(path) }
+        return try setData(id, found, data: data, zxid: zxid, time: time, txn)
+    }
+
+    /// Sets the data of a node already looked up.
+    func setData(_ id: NodeID, _ found: NodeRecord, data: [UInt8], zxid: Zxid, time: Int64, _ txn: Transaction) throws -> Stat {
         var node = found
         node.data = data
         node.stat.version &+= 1
