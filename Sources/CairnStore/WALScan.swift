@@ -8,8 +8,9 @@ import Glibc
 /// Reads WAL segments in order at open: checks frames, checksums and zxid continuity, hands changes after
 /// the applied zxid to the replay, and cuts a torn tail off the last segment.
 ///
-/// Torn tail (cut and logged): in the last segment only, a frame that ends past the end of the file,
-/// zeros to the end, or a checksum mismatch in a frame holding a zero-filled 512-byte sector, with
+/// The last segment is preallocated, so zeros after its last record are its unused room: the log ends
+/// there, and nothing is cut. Torn tail (cut and logged): in the last segment only, a frame that ends past
+/// the end of the file, or a checksum mismatch in a frame holding a zero-filled 512-byte sector, with
 /// nothing but zeros after it (a write the crash interrupted). Anything else is damage: the open stops
 /// with the file and byte offset.
 struct WALScan {
@@ -26,6 +27,8 @@ struct WALScan {
     /// Where the valid bytes of the last segment end (after any cut).
     private(set) var lastSegmentEnd = WALSegment.headerSize
     private var started = false
+    /// The last segment read ended in zeros (its unused preallocated space).
+    private var endsInZeros = false
 
     init(appliedZxid: Zxid, logger: Logger, cutsTornTail: Bool = true) {
         self.appliedZxid = appliedZxid
@@ -46,10 +49,12 @@ struct WALScan {
             throw StoreError.walGap(file: segment.path, offset: 0, expected: lastZxid + 1, found: segment.firstZxid)
         }
         let bytes = try FileSystem.readAll(segment.path)
+        endsInZeros = false
         let end = try bytes.withUnsafeBytes { raw in try scan(raw, segment: segment, isLast: isLast, replay: replay) }
         if isLast {
             lastSegmentEnd = end
-            if end != bytes.count {
+            // Zeros after the last record are the segment's preallocated room, not damage.
+            if end != bytes.count && !endsInZeros {
                 tornTail = (segment.path, end, bytes.count - end)
                 if cutsTornTail {
                     try cut(segment, at: end, from: bytes.count, header: end == WALSegment.headerSize && !hasHeader(bytes))
@@ -93,6 +98,7 @@ struct WALScan {
                 guard isLast else {
                     throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "the segment ends inside a record")
                 }
+                if case .zeros = WALRecord.parse(raw, at: offset) { endsInZeros = true }
                 return offset
             case .damaged(let reason):
                 guard isLast, Self.isTorn(raw, at: offset) else {

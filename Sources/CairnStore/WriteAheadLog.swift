@@ -27,6 +27,10 @@ final class WriteAheadLog: @unchecked Sendable {
     private var fd: Int32
     private var current: WALSegment
     private var size: Int
+    /// Bytes reserved in the current segment (zeros past `size`): appends inside it change no file size,
+    /// so their fdatasync has no metadata to journal. Grown a chunk at a time.
+    private var allocated: Int
+    static let preallocationChunk = 1 << 20
     private(set) var lastZxid: Zxid
     private let published: Mutex<Published>
 
@@ -47,6 +51,7 @@ final class WriteAheadLog: @unchecked Sendable {
             segments = [segment]
             current = segment
             size = WALSegment.headerSize
+            allocated = Self.preallocationChunk
             lastZxid = appliedZxid
         } else {
             var scan = WALScan(appliedZxid: appliedZxid, logger: logger)
@@ -62,6 +67,7 @@ final class WriteAheadLog: @unchecked Sendable {
             fd = try FileSystem.open(last.path, flags: O_WRONLY)
             current = last
             size = scan.lastSegmentEnd
+            allocated = try FileSystem.size(last.path)
             lastZxid = scan.lastZxid
         }
         published = Mutex(Published(segments: segments, durableEnd: size, lastZxid: lastZxid))
@@ -81,6 +87,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Appends framed records (see `WALRecord`) ending at `lastZxid`. Not durable until `sync()`.
     /// On failure the segment is cut back to where it was, so no partial record stays behind.
     func append(_ frames: [UInt8], lastZxid: Zxid) throws {
+        if size + frames.count > allocated {
+            // Best effort: a filesystem without fallocate just grows the file as records come.
+            let target = size + frames.count + Self.preallocationChunk
+            if posix_fallocate(fd, 0, off_t(target)) == 0 { allocated = target }
+        }
         do {
             try frames.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: size, path: current.path) }
         } catch {
@@ -103,12 +114,16 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     private func roll() throws {
+        // A finished segment keeps only its records: older segments never end in zeros.
+        try FileSystem.truncate(fd: fd, to: size, path: current.path)
+        try FileSystem.dataSync(fd: fd, path: current.path)
         let next = WALSegment(firstZxid: lastZxid + 1, directory: directory)
         let newFD = try Self.create(next, directory: directory)
         close(fd)
         fd = newFD
         current = next
         size = WALSegment.headerSize
+        allocated = Self.preallocationChunk
         published.withLock {
             $0.segments.append(next)
             $0.durableEnd = WALSegment.headerSize
@@ -158,9 +173,11 @@ final class WriteAheadLog: @unchecked Sendable {
         return result
     }
 
+    /// A new segment: its header, and the first chunk reserved (see `allocated`).
     private static func create(_ segment: WALSegment, directory: String) throws -> Int32 {
         let fd = try FileSystem.open(segment.path, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
+            _ = posix_fallocate(fd, 0, off_t(preallocationChunk))
             try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: segment.path) }
             try FileSystem.sync(fd: fd, path: segment.path)
             try FileSystem.syncDirectory(directory)

@@ -7,18 +7,20 @@ import Testing
 
 @Suite("Damaged files: torn tails are cut, real damage stops the open with file and offset")
 struct DamagedFilesTests {
-    /// Offsets where each record of a segment starts, and the file's size.
+    /// Offsets where each record of a segment starts, and where the last one ends (a live segment is
+    /// preallocated: zeros follow).
     static func recordStarts(_ segment: String) throws -> (starts: [Int], size: Int) {
         let bytes = try FileSystem.readAll(segment)
         var starts: [Int] = []
-        bytes.withUnsafeBytes { raw in
+        let end = bytes.withUnsafeBytes { raw in
             var offset = WALSegment.headerSize
             while offset < raw.count, case .record(_, _, let end) = WALRecord.parse(raw, at: offset) {
                 starts.append(offset)
                 offset = end
             }
+            return offset
         }
-        return (starts, bytes.count)
+        return (starts, end)
     }
 
     static func segments(_ data: DataDirectory) throws -> [String] {
@@ -32,7 +34,9 @@ struct DamagedFilesTests {
         f.store.close()
         let segment = try #require(try segments(f.data).last)
         let keep = TemporaryDirectory("cairn-log")
-        try FileManager.default.copyItem(atPath: segment, toPath: keep.appending("segment.wal"))
+        // The records only, without the segment's preallocated zeros.
+        let records = Array(try FileSystem.readAll(segment).prefix(try recordStarts(segment).size))
+        try FileSystem.writeAtomically(records, to: keep.appending("segment.wal"), directory: keep.path)
         return (keep, f.data, keep.appending("segment.wal"))
     }
 
