@@ -34,10 +34,8 @@ public struct StoreView: ~Copyable {
 
     private func visit(id: NodeID, record: NodeRecord, path: ZNodePath, _ body: (ZNode) throws -> Void) throws {
         try body(ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind))
-        for name in try tree.childNames(of: id, txn) {
-            guard let childID = try tree.child(of: id, named: name, txn), let child = try tree.record(childID, txn) else {
-                continue
-            }
+        for (name, childID) in try tree.children(of: id, txn) {
+            guard let child = try tree.record(childID, txn) else { continue }
             try visit(id: childID, record: child, path: path.appending(name), body)
         }
     }

@@ -38,31 +38,38 @@ struct ZNodeTree: Sendable {
 
     /// The names of a node's children in byte order of their UTF-8 names.
     func childNames(of parent: NodeID, _ txn: Transaction) throws -> [String] {
-        var names: [String] = []
-        var hashedRun: [String] = []
+        try children(of: parent, txn).map(\.name)
+    }
+
+    /// A node's children (name and id) in byte order of their UTF-8 names.
+    func children(of parent: NodeID, _ txn: Transaction) throws -> [(name: String, id: NodeID)] {
+        var entries: [(name: String, id: NodeID)] = []
+        var hashedRun: [(name: String, id: NodeID)] = []
         var hashedPrefix: [UInt8] = []
+        func flushRun() {
+            entries.append(contentsOf: hashedRun.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) })
+            hashedRun = []
+        }
         let prefix = parent.key
         try txn.scan(db.children, from: prefix) { key, value in
             guard key.count >= 8, key.prefix(8).elementsEqual(prefix) else { return false }
-            let name = ChildKey.name(key: key, value: value)
+            let entry = (name: ChildKey.name(key: key, value: value), id: NodeID(key: value))
             if ChildKey.isHashed(key) {
                 let keyPrefix = Array(key[8..<(8 + ChildKey.inlineLimit)])
                 if keyPrefix != hashedPrefix {
-                    names.append(contentsOf: hashedRun.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-                    hashedRun = []
+                    flushRun()
                     hashedPrefix = keyPrefix
                 }
-                hashedRun.append(name)
+                hashedRun.append(entry)
             } else {
-                names.append(contentsOf: hashedRun.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-                hashedRun = []
+                flushRun()
                 hashedPrefix = []
-                names.append(name)
+                entries.append(entry)
             }
             return true
         }
-        names.append(contentsOf: hashedRun.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-        return names
+        flushRun()
+        return entries
     }
 
     // MARK: Mutating
