@@ -29,6 +29,9 @@ public final class ChildProcess: Sendable {
 
     private let process: Process
     private let captured = Output()
+    /// Kept for the process's life: a pipe freed while its readability handler is registered takes its
+    /// file descriptor out from under libdispatch.
+    private let pipes: (out: Pipe, err: Pipe)
 
     public init(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
@@ -39,11 +42,21 @@ public final class ChildProcess: Sendable {
         process.standardOutput = out
         process.standardError = err
         self.process = process
+        pipes = (out, err)
         let captured = self.captured
-        out.fileHandleForReading.readabilityHandler = { captured.stdout($0.availableData) }
+        // At end of file each handler unregisters itself, which is how a FileHandle's dispatch source ends cleanly.
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil }
+            captured.stdout(data)
+        }
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { captured.stderr(data) }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                captured.stderr(data)
+            }
         }
         try process.run()
     }
