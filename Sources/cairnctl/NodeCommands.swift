@@ -36,7 +36,9 @@ struct Ls: AsyncParsableCommand {
 }
 
 struct Get: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a node's data.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a node's data.",
+        discussion: "Writes the bytes exactly, so `cairnctl get /x > file` copies them; a newline is added only on a terminal.")
     @OptionGroup var options: LiveOptions
     @Argument var path: String
 
