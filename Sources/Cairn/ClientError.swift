@@ -1,3 +1,4 @@
+import CairnCore
 import CairnProtocol
 
 /// Why a client call failed: the server's error (one case per protocol code, via `ErrorCode`), or the

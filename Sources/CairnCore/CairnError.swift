@@ -22,27 +22,30 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
     /// Operation `index` of a multi failed with `cause`; nothing of the multi was applied.
     case multiFailed(index: Int, cause: CairnError)
 
-    /// The protocol's snake_case error code.
-    public var code: String {
+    /// The protocol's error code (a multi reports its failing op's).
+    public var errorCode: ErrorCode {
         switch self {
-        case .noNode: "no_node"
-        case .nodeExists: "node_exists"
-        case .badVersion: "bad_version"
-        case .notEmpty: "not_empty"
-        case .noChildrenForEphemerals: "no_children_for_ephemerals"
-        case .invalidPath: "invalid_path"
-        case .badArguments: "bad_arguments"
-        case .tooLarge: "too_large"
-        case .sessionExpired: "session_expired"
-        case .compacted: "compacted"
-        case .unavailable: "unavailable"
-        case .internal: "internal"
-        case .malformed: "malformed"
-        case .unknownOp: "unknown_op"
-        case .sessionRequired: "session_required"
-        case .multiFailed(_, let cause): cause.code
+        case .noNode: .noNode
+        case .nodeExists: .nodeExists
+        case .badVersion: .badVersion
+        case .notEmpty: .notEmpty
+        case .noChildrenForEphemerals: .noChildrenForEphemerals
+        case .invalidPath: .invalidPath
+        case .badArguments: .badArguments
+        case .tooLarge: .tooLarge
+        case .sessionExpired: .sessionExpired
+        case .compacted: .compacted
+        case .unavailable: .unavailable
+        case .internal: .internal
+        case .malformed: .malformed
+        case .unknownOp: .unknownOp
+        case .sessionRequired: .sessionRequired
+        case .multiFailed(_, let cause): cause.errorCode
         }
     }
+
+    /// The protocol's snake_case error code, as sent on the wire.
+    public var code: String { errorCode.rawValue }
 
     public var description: String {
         switch self {

@@ -1,4 +1,4 @@
-/// The protocol's error codes (docs/protocol.md), one per `CairnError` case.
+/// The protocol's error codes (docs/protocol.md): what `CairnError` cases map onto, and what clients decode.
 public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case noNode = "no_node"
     case nodeExists = "node_exists"
