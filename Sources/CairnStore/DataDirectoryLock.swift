@@ -57,11 +57,7 @@ final class DataDirectoryLock: Sendable {
     }
 
     private static func parse(_ contents: String) -> Previous? {
-        var fields: [Substring: Substring] = [:]
-        for pair in contents.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { fields[parts[0]] = parts[1] }
-        }
+        let fields = KeyValueText.parse(contents)
         guard let state = fields["state"], let boot = fields["boot"] else { return nil }
         return Previous(clean: state == "clean", bootID: String(boot))
     }

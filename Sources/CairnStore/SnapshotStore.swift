@@ -115,11 +115,7 @@ struct SnapshotStore: Sendable {
     /// The snapshot a manifest describes; its data file is `<zxid>.mdb` here unless `dataFile` says otherwise.
     func manifest(at path: String, dataFile: String? = nil) -> SnapshotInfo? {
         guard let bytes = try? FileSystem.readAll(path) else { return nil }
-        var fields: [Substring: Substring] = [:]
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { fields[parts[0]] = parts[1] }
-        }
+        let fields = KeyValueText.parse(String(decoding: bytes, as: UTF8.self))
         guard let zxid = fields["zxid"].flatMap({ Zxid($0) }), let size = fields["size"].flatMap({ Int($0) }),
             let checksum = fields["crc32c"].flatMap({ UInt32($0) }), let created = fields["created"].flatMap({ Int64($0) })
         else {
