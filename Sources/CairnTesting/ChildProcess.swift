@@ -5,17 +5,10 @@ import Synchronization
 public final class ChildProcess: Sendable {
     /// What a child wrote: stdout split into lines, stderr as text.
     private final class Output: Sendable {
-        let state = Mutex<(lines: [String], partial: String, closed: Bool, stderr: String)>(([], "", false, ""))
+        let state = Mutex<(lines: [String], partial: String, stderr: String, openStreams: Int)>(([], "", "", 2))
 
         func stdout(_ data: Data) {
             state.withLock { state in
-                if data.isEmpty {
-                    // A last line without a newline still counts.
-                    if !state.partial.isEmpty { state.lines.append(state.partial) }
-                    state.partial = ""
-                    state.closed = true
-                    return
-                }
                 state.partial += String(decoding: data, as: UTF8.self)
                 while let newline = state.partial.firstIndex(of: "\n") {
                     state.lines.append(String(state.partial[..<newline]))
@@ -25,13 +18,23 @@ public final class ChildProcess: Sendable {
         }
 
         func stderr(_ data: Data) { state.withLock { $0.stderr += String(decoding: data, as: UTF8.self) } }
+
+        func ended(stdout: Bool) {
+            state.withLock { state in
+                // A last line without a newline still counts.
+                if stdout && !state.partial.isEmpty {
+                    state.lines.append(state.partial)
+                    state.partial = ""
+                }
+                state.openStreams -= 1
+            }
+        }
+
+        var closed: Bool { state.withLock { $0.openStreams == 0 } }
     }
 
     private let process: Process
     private let captured = Output()
-    /// Kept for the process's life: a pipe freed while its readability handler is registered takes its
-    /// file descriptor out from under libdispatch.
-    private let pipes: (out: Pipe, err: Pipe)
 
     public init(_ executable: String, _ arguments: [String]) throws {
         let process = Process()
@@ -42,23 +45,32 @@ public final class ChildProcess: Sendable {
         process.standardOutput = out
         process.standardError = err
         self.process = process
-        pipes = (out, err)
+        try process.run()
         let captured = self.captured
-        // At end of file each handler unregisters itself, which is how a FileHandle's dispatch source ends cleanly.
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            captured.stdout(data)
-        }
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                captured.stderr(data)
+        Self.read(out.fileHandleForReading, into: captured.stdout, ended: { captured.ended(stdout: true) })
+        Self.read(err.fileHandleForReading, into: captured.stderr, ended: { captured.ended(stdout: false) })
+    }
+
+    /// Reads `handle` to end of file on a thread of its own with blocking reads. (FileHandle's readability
+    /// handler on Linux sometimes missed the end of file or the last data, which made tests flaky.) The
+    /// thread reads a duplicate of the descriptor, so it stays valid whatever happens to the `Pipe`.
+    private static func read(
+        _ handle: FileHandle, into sink: @escaping @Sendable (Data) -> Void, ended: @escaping @Sendable () -> Void
+    ) {
+        let descriptor = dup(handle.fileDescriptor)
+        Thread.detachNewThread {
+            defer {
+                close(descriptor)
+                ended()
+            }
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return }
+                sink(Data(buffer[..<count]))
             }
         }
-        try process.run()
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -74,7 +86,7 @@ public final class ChildProcess: Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if predicate(output) { return true }
-            if !process.isRunning && captured.state.withLock({ $0.closed }) { return predicate(output) }
+            if !process.isRunning && captured.closed { return predicate(output) }
             usleep(2_000)
         }
         return predicate(output)
@@ -88,7 +100,7 @@ public final class ChildProcess: Sendable {
     @discardableResult
     public func wait() -> Int32 {
         process.waitUntilExit()
-        _ = waitForOutput(seconds: 10) { _ in captured.state.withLock { $0.closed } }
+        _ = waitForOutput(seconds: 10) { _ in captured.closed }
         return process.terminationStatus
     }
 
