@@ -46,15 +46,18 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// The last segment; empty for the root.
     public var name: Substring {
-        guard let slash = string.lastIndex(of: "/") else { return "" }
-        return string[string.index(after: slash)...]
+        guard let slash = lastSlash else { return "" }
+        return string[string.utf8.index(after: slash)...]
     }
 
     /// The parent path; nil for the root.
     public var parent: ZNodePath? {
-        guard !isRoot, let slash = string.lastIndex(of: "/") else { return nil }
+        guard !isRoot, let slash = lastSlash else { return nil }
         return slash == string.startIndex ? .root : ZNodePath(unchecked: String(string[..<slash]))
     }
+
+    /// Searched in UTF-8 ('/' is one byte there), which is far cheaper than searching Characters.
+    private var lastSlash: String.Index? { string.utf8.lastIndex(of: UInt8(ascii: "/")) }
 
     /// The path of a child named `name` (which must be a valid segment).
     public func appending(_ name: some StringProtocol) -> ZNodePath {

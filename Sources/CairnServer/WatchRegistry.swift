@@ -99,6 +99,10 @@ final class WatchRegistry: Sendable {
     func fire(_ changes: [Change]) -> [ConnectionID: [[UInt8]]] {
         state.withLock { s in
             var out: [ConnectionID: [[UInt8]]] = [:]
+            guard !s.data.isEmpty || !s.child.isEmpty || !s.persistent.isEmpty else {
+                s.firedZxid = changes.last?.zxid ?? s.firedZxid
+                return out
+            }
             for change in changes {
                 for effect in change.effects {
                     for notification in WatchNotification.of(effect) {
@@ -123,7 +127,7 @@ final class WatchRegistry: Sendable {
         for connection in audience { s.perConnection[connection, default: 0] -= 1 }
         // A watcher with both a data and a child watch on the path hears the event once.
         var line: [UInt8]?
-        var candidate: ZNodePath? = path
+        var candidate: ZNodePath? = s.persistent.isEmpty ? nil : path
         while let watchPath = candidate {
             if let persistent = s.persistent[watchPath] {
                 for (connection, watch) in persistent
