@@ -71,15 +71,17 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func submit(_ job: Job) {
-        let refusal: String? = queue.withLock { queue in
-            if let failure = queue.failure { return failure }
-            if queue.stopping { return "the store is shutting down" }
+        // Only the first job of a burst wakes the writer: it takes everything queued until the queue is
+        // empty, so a job appended to a non-empty queue is always taken by the loop already running.
+        let outcome: (refusal: String?, wake: Bool) = queue.withLock { queue in
+            if let failure = queue.failure { return (failure, false) }
+            if queue.stopping { return ("the store is shutting down", false) }
             queue.jobs.append(job)
-            return nil
+            return (nil, queue.jobs.count == 1)
         }
-        if let refusal {
+        if let refusal = outcome.refusal {
             fail(job, with: .unavailable(refusal))
-        } else {
+        } else if outcome.wake {
             wakeup.signal()
         }
     }
@@ -96,9 +98,12 @@ final class GroupCommitWriter: @unchecked Sendable {
             _ = wakeup.wait(timeout: .now() + .milliseconds(configuration.tickMilliseconds))
             while true {
                 let jobs: [Job] = queue.withLock { queue in
-                    let count = min(queue.jobs.count, configuration.maxBatch)
-                    defer { queue.jobs.removeFirst(count) }
-                    return Array(queue.jobs.prefix(count))
+                    guard queue.jobs.count > configuration.maxBatch else {
+                        defer { queue.jobs = [] }
+                        return queue.jobs
+                    }
+                    defer { queue.jobs.removeFirst(configuration.maxBatch) }
+                    return Array(queue.jobs.prefix(configuration.maxBatch))
                 }
                 if jobs.isEmpty { break }
                 process(jobs)
