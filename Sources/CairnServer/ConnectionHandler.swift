@@ -31,13 +31,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A non-pipelined request that completes later (connect, close, a history replay) is running.
     private var waiting = false
     private var closing = false
-    /// A flush is queued on the event loop: replies written meanwhile go out with it (one syscall for a
-    /// batch of completions, not one per reply).
+    /// A flush is queued on the event loop: replies written meanwhile go out with it.
     private var flushQueued = false
+    /// Replies and events written since the last flush, sent as one buffer (one allocation and one
+    /// pending write per flush, not per line).
+    private var output = ByteBuffer()
 
     init(server: CairnServer) { self.server = server }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        output = context.channel.allocator.buffer(capacity: 4096)
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         guard let handle = server.connections.add(context.channel, limit: server.configuration.maxConnections) else {
@@ -88,7 +93,25 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flush()
+    }
+
+    /// Takes what other threads posted to this connection (see `ConnectionInbox`).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ConnectionInbox.Ready, let handle else { return context.fireUserInboundEventTriggered(event) }
+        for item in handle.inbox.take() {
+            switch item {
+            case .completed(let id, let multi, let result):
+                changesInFlight -= 1
+                write(Replies.change(id: id, multi: multi, result))
+            case .lines(let lines):
+                for line in lines { write(line) }
+            case .close:
+                return close()
+            }
+        }
+        pump()
+        flush()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -139,22 +162,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func submit(_ request: Request, id: Int64?, session: SessionID) {
+        guard let inbox = handle?.inbox else { return }
         changesInFlight += 1
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        server.store.submit(request, session: session) { result in
-            eventLoop.execute {
-                let handler = bound.value
-                handler.changesInFlight -= 1
-                handler.flushSoon()
-                if case .multi = request {
-                    handler.write(Replies.change(id: id, multi: true, result))
-                } else {
-                    handler.write(Replies.change(id: id, result))
-                }
-                handler.pump()
-            }
-        }
+        let multi = if case .multi = request { true } else { false }
+        server.store.submit(request, session: session) { result in inbox.post(.completed(id: id, multi: multi, result)) }
     }
 
     private func run(_ command: Command, id: Int64?) {
@@ -321,20 +332,33 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.eventLoop.execute {
             let handler = bound.value
             handler.flushQueued = false
-            handler.context.flush()
+            handler.flush()
         }
     }
 
+    /// Adds a line to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is
+    /// disconnected) sees them.
     func write(_ line: [UInt8]) {
-        var buffer = context.channel.allocator.buffer(capacity: line.count)
-        buffer.writeBytes(line)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        output.writeBytes(line)
+        if output.readableBytes >= 64 << 10 { writeOutput() }
+    }
+
+    private func writeOutput() {
+        guard output.readableBytes > 0 else { return }
+        let chunk = output
+        output.clear()  // before the write: it may re-enter (writability → close → flush)
+        context.write(wrapOutboundOut(chunk), promise: nil)
+    }
+
+    private func flush() {
+        writeOutput()
+        context.flush()
     }
 
     private func close() {
         guard !closing else { return }
         closing = true
-        context.flush()
+        flush()
         context.close(promise: nil)
     }
 
@@ -344,7 +368,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func closeAfterReplies() {
         guard !closing else { return }
         closing = true
-        context.flush()
+        flush()
         context.close(mode: .output, promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }

@@ -4,28 +4,19 @@ import Synchronization
 /// A connection's number, unique for the life of the server process.
 typealias ConnectionID = UInt64
 
-/// A way to reach a connection from any thread: lines are written on its event loop, in call order.
+/// A way to reach a connection from any thread: what is posted to its inbox is written on its event loop,
+/// in call order.
 struct ConnectionHandle: Sendable {
     let id: ConnectionID
     let channel: any Channel
+    let inbox: ConnectionInbox
 
-    func send(_ lines: [[UInt8]]) {
-        let channel = self.channel
-        channel.eventLoop.execute {
-            for line in lines {
-                var buffer = channel.allocator.buffer(capacity: line.count)
-                buffer.writeBytes(line)
-                channel.write(buffer, promise: nil)
-            }
-            channel.flush()
-        }
-    }
+    func send(_ lines: [[UInt8]]) { inbox.post(.lines(lines)) }
 
     /// Sends the lines, then closes the connection.
     func sendAndClose(_ lines: [[UInt8]]) {
-        send(lines)
-        let channel = self.channel
-        channel.eventLoop.execute { channel.close(promise: nil) }
+        inbox.post(.lines(lines))
+        inbox.post(.close)
     }
 }
 
@@ -39,7 +30,7 @@ final class ConnectionRegistry: Sendable {
     func add(_ channel: any Channel, limit: Int) -> ConnectionHandle? {
         state.withLock { state in
             guard state.open.count < limit else { return nil }
-            let handle = ConnectionHandle(id: state.next, channel: channel)
+            let handle = ConnectionHandle(id: state.next, channel: channel, inbox: ConnectionInbox(channel: channel))
             state.next += 1
             state.open[handle.id] = handle
             return handle

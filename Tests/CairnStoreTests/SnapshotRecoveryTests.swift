@@ -57,7 +57,7 @@ struct SnapshotRecoveryTests {
         }
         for round in 0..<5 {
             for k in 0..<40 { try f.create("/r\(round)-\(k)", String(repeating: "x", count: 64)) }
-            try f.store.snapshot()
+            _ = try f.store.snapshot()
         }
         let snapshots = try f.store.listSnapshots()
         #expect(snapshots.count == 2)
@@ -87,7 +87,7 @@ struct SnapshotRecoveryTests {
         #expect(try f.store.history(after: 3, limit: 2).map(\.zxid) == [4, 5])
         try f.reopen()
         #expect(try f.store.history(after: 29).map(\.zxid) == [30, 31])
-        try f.store.snapshot()
+        _ = try f.store.snapshot()
         let oldest = f.store.oldestHistoryZxid
         #expect(oldest > 1)
         #expect(throws: CairnError.compacted(requested: 0, oldestAvailable: oldest)) { try f.store.history(after: 0) }
