@@ -2,6 +2,9 @@ import CairnCore
 import Histogram
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Shared by every connection of a run: whether replies count yet (after warm-up) and whether to stop.
 final class RunPhase: Sendable {
@@ -50,11 +53,13 @@ final class BenchConnection: ChannelInboundHandler {
     private var result = ConnectionResult()
     private var inFlight = CircularBuffer<InFlight>()
     private var buffer = ByteBuffer()
+    /// Requests written since the last flush, sent as one buffer.
+    private var outgoing = ByteBuffer()
     private var connected = false
     private var sequence = 0
-    private var generator = SystemRandomNumberGenerator()
-    /// Makes create paths unique across runs against the same server.
-    private let runID = String(SystemClock.wallMilliseconds(), radix: 36)
+    private var generator: SplitMix64
+    /// `/bench/c/<run>-<connection>-`: makes create paths unique across runs against the same server.
+    private let createPrefix: [UInt8]
 
     init(role: Role, index: Int, outstanding: Int, keys: Int, readRatio: Double, lines: RequestLines, phase: RunPhase,
          finished: EventLoopPromise<ConnectionResult>) {
@@ -66,11 +71,14 @@ final class BenchConnection: ChannelInboundHandler {
         self.lines = lines
         self.phase = phase
         self.finished = finished
+        createPrefix = Array("/bench/c/\(String(SystemClock.wallMilliseconds(), radix: 36))-\(index)-".utf8)
+        generator = SplitMix64(seed: UInt64(index) &+ SystemClock.monotonicNanoseconds())
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        send(RequestLines.connect(timeoutMilliseconds: 30000), context: context, isCreate: false)
-        context.flush()
+        outgoing = context.channel.allocator.buffer(capacity: 64 << 10)
+        send(isCreate: false) { RequestLines.connect(timeoutMilliseconds: 30000, into: &$0) }
+        flush(context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -81,7 +89,14 @@ final class BenchConnection: ChannelInboundHandler {
             handle(line, context: context)
         }
         buffer.discardReadBytes()
-        context.flush()
+        flush(context)
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard outgoing.readableBytes > 0 else { return }
+        let chunk = outgoing
+        outgoing.clear()
+        context.writeAndFlush(wrapOutboundOut(chunk), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -91,7 +106,7 @@ final class BenchConnection: ChannelInboundHandler {
     private func handle(_ line: ByteBuffer, context: ChannelHandlerContext) {
         let bytes = line.readableBytesView
         let now = SystemClock.monotonicNanoseconds()
-        if bytes.starts(with: #"{"event""#.utf8) {
+        if bytes.starts(with: Self.eventPrefix) {
             let sent = phase.lastChangeSent.load(ordering: .relaxed)
             if case .watcher = role, sent > 0, phase.value.load(ordering: .relaxed) == RunPhase.measuring {
                 _ = result.histogram.record((now - sent) / 1000)
@@ -100,7 +115,7 @@ final class BenchConnection: ChannelInboundHandler {
             return
         }
         guard let request = inFlight.popFirst() else { return }
-        let ok = bytes.firstRange(of: #""ok":true"#.utf8) != nil
+        let ok = Self.offset(of: Self.okTrue, in: line) != nil
         if !connected {
             connected = true
             start(context: context)
@@ -132,7 +147,7 @@ final class BenchConnection: ChannelInboundHandler {
         case .load:
             for _ in 0..<outstanding { next(after: nil, reply: nil, context: context) }
         case .watcher:
-            send(RequestLines.addWatch("/bench/w"), context: context, isCreate: false)
+            send(isCreate: false) { RequestLines.simple("add_watch", .fixed("/bench/w"), into: &$0) }
         case .changer:
             next(after: nil, reply: nil, context: context)
         }
@@ -143,47 +158,86 @@ final class BenchConnection: ChannelInboundHandler {
         case .watcher: return
         case .changer:
             phase.lastChangeSent.store(SystemClock.monotonicNanoseconds(), ordering: .relaxed)
-            send(lines.set("/bench/w"), context: context, isCreate: false)
+            send(isCreate: false) { lines.set(.fixed("/bench/w"), into: &$0) }
         case .load(let workload):
             switch workload {
             case .create:
                 sequence += 1
-                send(lines.create("/bench/c/\(runID)-\(index)-\(sequence)"), context: context, isCreate: true)
-            case .set: send(lines.set(randomKey()), context: context, isCreate: false)
-            case .get: send(RequestLines.get(randomKey()), context: context, isCreate: false)
-            case .exists: send(RequestLines.exists(randomKey()), context: context, isCreate: false)
-            case .children: send(RequestLines.children("/bench/dir"), context: context, isCreate: false)
+                send(isCreate: true) { [sequence, createPrefix] in lines.create(.numbered(createPrefix, sequence), into: &$0) }
+            case .set: send(isCreate: false) { [key = randomKey()] in lines.set(key, into: &$0) }
+            case .get: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("get", key, into: &$0) }
+            case .exists: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("exists", key, into: &$0) }
+            case .children: send(isCreate: false) { RequestLines.simple("children", .fixed("/bench/dir"), into: &$0) }
             case .mixed:
-                let line = Double.random(in: 0..<1, using: &generator) < readRatio ? RequestLines.get(randomKey()) : lines.set(randomKey())
-                send(line, context: context, isCreate: false)
+                let read = Double(generator.next() >> 11) * 0x1p-53 < readRatio
+                send(isCreate: false) { [key = randomKey()] in
+                    if read { RequestLines.simple("get", key, into: &$0) } else { lines.set(key, into: &$0) }
+                }
             case .registry:
                 if let previous, previous.isCreate, let reply, let path = Self.createdPath(reply) {
-                    send(RequestLines.delete(path), context: context, isCreate: false)
+                    send(isCreate: false) { RequestLines.simple("delete", .bytes(path), into: &$0) }
                 } else {
-                    send(lines.create("/bench/svc/i-", ephemeral: true, sequential: true), context: context, isCreate: true)
+                    send(isCreate: true) { lines.create(.fixed("/bench/svc/i-"), ephemeral: true, sequential: true, into: &$0) }
                 }
             case .watch: return
             }
         }
     }
 
-    private func randomKey() -> String { "/bench/k/\(Int.random(in: 0..<keys, using: &generator))" }
+    private func randomKey() -> RequestLines.Path { .numbered(Self.keyPrefix, Int(generator.next() % UInt64(keys))) }
 
-    private func send(_ line: String, context: ChannelHandlerContext, isCreate: Bool) {
+    /// Writes a request into the outgoing buffer (sent at the next flush) and times it from now.
+    private func send(isCreate: Bool, _ write: (inout ByteBuffer) -> Void) {
         inFlight.append(InFlight(sent: SystemClock.monotonicNanoseconds(), isCreate: isCreate))
-        context.write(wrapOutboundOut(context.channel.allocator.buffer(string: line)), promise: nil)
+        write(&outgoing)
+    }
+
+    private static let keyPrefix = Array("/bench/k/".utf8)
+    private static let eventPrefix = Array(#"{"event""#.utf8)
+    private static let okTrue = Array(#""ok":true"#.utf8)
+    private static let pathKey = Array(#""path":""#.utf8)
+
+    /// Where `needle` starts in `line`'s readable bytes (memchr + memcmp: no generic collection search per reply).
+    private static func offset(of needle: [UInt8], in line: ByteBuffer) -> Int? {
+        line.withUnsafeReadableBytes { haystack in
+            needle.withUnsafeBytes { needle in
+                guard let base = haystack.baseAddress, let first = needle.first else { return nil }
+                var from = 0
+                while from + needle.count <= haystack.count {
+                    guard let hit = memchr(base + from, Int32(first), haystack.count - needle.count - from + 1) else { return nil }
+                    let at = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return at }
+                    from = at + 1
+                }
+                return nil
+            }
+        }
     }
 
     /// The `"path":"…"` of a create reply.
-    private static func createdPath(_ reply: ByteBuffer) -> String? {
-        let bytes = Array(reply.readableBytesView)
-        let key = Array(#""path":""#.utf8)
-        guard let start = bytes.firstRange(of: key)?.upperBound, let end = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else {
-            return nil
-        }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+    private static func createdPath(_ reply: ByteBuffer) -> ByteBufferView? {
+        guard let key = offset(of: pathKey, in: reply) else { return nil }
+        let view = reply.readableBytesView
+        let start = view.startIndex + key + pathKey.count
+        guard let end = view[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return view[start..<end]
     }
 }
 
 @available(*, unavailable)
 extension BenchConnection: Sendable {}
+
+/// A fast seeded generator (SplitMix64) for picking keys: the system generator costs a syscall per number.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -90,7 +90,7 @@ struct CairnBench: AsyncParsableCommand {
             if try await client.exists("/bench/w") == nil { try await client.create("/bench/w") }
             if try await client.children("/bench/dir").count < 100 {
                 for start in stride(from: 0, to: 100, by: 50) {
-                    try? await client.multi((start..<start + 50).map { .create("/bench/dir/child-\($0)") })
+                    _ = try? await client.multi((start..<start + 50).map { .create("/bench/dir/child-\($0)") })
                 }
             }
             guard workload.needsKeys else { return }
