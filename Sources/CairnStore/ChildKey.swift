@@ -10,14 +10,18 @@ enum ChildKey {
     static let inlineLimit = 480
 
     static func make(parent: NodeID, name: some StringProtocol) -> [UInt8] {
+        let count = name.utf8.count
+        if count <= inlineLimit {
+            return [UInt8](unsafeUninitializedCapacity: 8 + count) { buffer, initialized in
+                withUnsafeBytes(of: parent.bigEndian) { UnsafeMutableRawBufferPointer(buffer).copyBytes(from: $0) }
+                initialized = 8 + (UnsafeMutableBufferPointer(rebasing: buffer[8...]).initialize(from: name.utf8).1)
+            }
+        }
+        // A long name: its first bytes, then a hash of all of it (the value holds the full name).
         var key = parent.key
         let utf8 = Array(name.utf8)
-        if utf8.count <= inlineLimit {
-            key.append(contentsOf: utf8)
-        } else {
-            key.append(contentsOf: utf8.prefix(inlineLimit))
-            withUnsafeBytes(of: fnv1a(utf8).bigEndian) { key.append(contentsOf: $0) }
-        }
+        key.append(contentsOf: utf8.prefix(inlineLimit))
+        withUnsafeBytes(of: fnv1a(utf8).bigEndian) { key.append(contentsOf: $0) }
         return key
     }
 

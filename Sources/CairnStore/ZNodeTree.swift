@@ -23,10 +23,10 @@ struct ZNodeTree: Sendable {
 
     /// The id of the node at `path`, walking from the root one segment at a time.
     func id(of path: ZNodePath, _ txn: Transaction) throws -> NodeID? {
-        var id = NodeID.root
-        for segment in path.segments {
-            guard let next = try child(of: id, named: segment, txn) else { return nil }
-            id = next
+        var id: NodeID? = .root
+        try path.forEachSegment { segment in
+            id = try child(of: id!, named: segment, txn)
+            return id != nil
         }
         return id
     }

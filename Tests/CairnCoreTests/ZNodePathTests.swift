@@ -3,14 +3,17 @@ import Testing
 
 @Suite("ZNodePath: ZooKeeper's path rules")
 struct ZNodePathTests {
-    @Test("valid paths are accepted", arguments: ["/", "/a", "/a/b", "/services/web-0000000001", "/ünïcode/名前", "/a b", "/.hidden", "/a..b"])
+    @Test("valid paths are accepted", arguments: ["/", "/a", "/a/b", "/services/web-0000000001", "/ünïcode/名前", "/a b", "/.hidden", "/a..b", "/...", "/a/.b/..c"])
     func valid(raw: String) throws {
         #expect(try ZNodePath(raw).string == raw)
     }
 
     @Test(
         "invalid paths are refused",
-        arguments: ["", "relative", "/trailing/", "//", "/a//b", "/.", "/a/..", "/nul\u{0}", "/tab\t", "/del\u{7F}", "/private\u{E000}"])
+        arguments: [
+            "", "relative", "/trailing/", "//", "/a//b", "/.", "/a/..", "/../a", "/a/./b", "/nul\u{0}", "/tab\t", "/del\u{7F}",
+            "/private\u{E000}", "/c1\u{85}", "/ü/x\u{1}",
+        ])
     func invalid(raw: String) {
         #expect(throws: CairnError.self) { try ZNodePath(raw) }
         do {
@@ -26,6 +29,9 @@ struct ZNodePathTests {
         #expect(p.parent == (try ZNodePath("/services/web")))
         #expect(p.name == "i1")
         #expect(p.segments == ["services", "web", "i1"])
+        #expect(try ZNodePath("/ünï/名前").segments == ["ünï", "名前"])
+        #expect(try ZNodePath("/ünï/名前").name == "名前")
+        #expect(ZNodePath.root.segments.isEmpty)
         #expect(try ZNodePath("/a").parent == .root)
         #expect(ZNodePath.root.parent == nil)
         #expect(ZNodePath.root.appending("x").string == "/x")
