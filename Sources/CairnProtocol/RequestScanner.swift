@@ -136,18 +136,27 @@ public enum RequestScanner {
         /// A string with no `\u` escape, as valid UTF-8.
         mutating func string() -> String? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
-            var decoded: [UInt8]?
             let start = offset
+            // The common case: no escape, so the string is the bytes up to the closing quote.
+            while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
+                bytes[offset] >= 0x20
+            {
+                offset += 1
+            }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
+                defer { offset += 1 }
+                return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+            }
+            // An escape (or a control character, which is refused): decode the rest byte by byte.
+            var decoded = Array(bytes[start..<offset])
             while offset < bytes.count {
                 let byte = bytes[offset]
                 if byte == UInt8(ascii: "\"") {
-                    let raw = decoded ?? Array(bytes[start..<offset])
                     offset += 1
-                    return String(validating: raw, as: UTF8.self)
+                    return String(validating: decoded, as: UTF8.self)
                 }
                 if byte < 0x20 { return nil }
                 if byte == UInt8(ascii: "\\") {
-                    if decoded == nil { decoded = Array(bytes[start..<offset]) }
                     guard offset + 1 < bytes.count else { return nil }
                     let escaped: UInt8
                     switch bytes[offset + 1] {
@@ -161,11 +170,11 @@ public enum RequestScanner {
                     case UInt8(ascii: "f"): escaped = 0x0C
                     default: return nil
                     }
-                    decoded!.append(escaped)
+                    decoded.append(escaped)
                     offset += 2
                     continue
                 }
-                decoded?.append(byte)
+                decoded.append(byte)
                 offset += 1
             }
             return nil
