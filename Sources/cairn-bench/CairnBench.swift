@@ -27,8 +27,16 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "Server process id, for CPU and RSS (from /proc; the server must be local).") var serverPid: Int32?
     @Option(help: "Event-loop threads of the load generator.") var threads = 1
     @Flag(help: "JSON output.") var json = false
+    @Flag(help: "Measure only the machine's loopback TCP round trip (no server): the floor under a 1 × 1 request.")
+    var loopbackFloor = false
 
     func run() async throws {
+        if loopbackFloor {
+            let h = try LoopbackFloor.measure(roundTrips: 20_000)
+            print("loopback TCP round trip, 64 B, blocking sockets, \(h.totalCount) round trips")
+            print("  latency µs: p50 \(h.valueAtPercentile(50))  p90 \(h.valueAtPercentile(90))  p99 \(h.valueAtPercentile(99))  max \(h.max)")
+            return
+        }
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
             throw ValidationError("--server must be HOST:PORT")
         }
