@@ -58,7 +58,10 @@ extension ChangeApplier {
         switch operation {
         case .create(let rawPath, let data, let kind, let sequential):
             try checkSize(data)
-            effect = try createEffect(rawPath, data: data, kind: kind, sequential: sequential, session: session, txn)
+            let (path, owner, parent) = try resolveCreate(rawPath, kind: kind, sequential: sequential, session: session, txn)
+            let stat = try tree.create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time, txn)
+            effects.append(.createNode(path: path, data: data, kind: kind, owner: owner))
+            return .created(path: path, stat: stat)
         case .delete(let path, let version):
             if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
             let (id, node) = try checkVersion(path, version, txn)
@@ -87,10 +90,11 @@ extension ChangeApplier {
         }
     }
 
-    private func createEffect(
-        _ rawPath: String, data: [UInt8], kind: NodeKind, sequential: Bool, session: SessionID?,
-        _ txn: Transaction
-    ) throws -> Change.Effect {
+    /// A create's final path (with its sequence suffix), owner and parent, looked up once; throws what
+    /// the create must fail with before anything is written.
+    private func resolveCreate(
+        _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, _ txn: Transaction
+    ) throws -> (path: ZNodePath, owner: SessionID?, parent: (id: NodeID, record: NodeRecord)) {
         switch kind {
         case .persistentWithTTL(let ttl) where ttl <= 0:
             throw CairnError.badArguments("a TTL must be positive (got \(ttl) ms)")
@@ -104,18 +108,18 @@ extension ChangeApplier {
             guard try self.session(session, txn) != nil else { throw CairnError.sessionExpired(session) }
             owner = session
         }
-        let path: ZNodePath
         if sequential {
-            guard let slash = rawPath.lastIndex(of: "/") else {
+            guard let slash = rawPath.utf8.lastIndex(of: UInt8(ascii: "/")) else {
                 throw CairnError.invalidPath(rawPath, reason: "a path must start with '/'")
             }
             let parentPath = try ZNodePath(slash == rawPath.startIndex ? "/" : String(rawPath[..<slash]))
-            guard let (_, parent) = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
-            path = try ZNodePath(rawPath + Self.sequenceSuffix(parent.stat.cversion))
-        } else {
-            path = try ZNodePath(rawPath)
+            guard let parent = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+            return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.stat.cversion)), owner, parent)
         }
-        return .createNode(path: path, data: data, kind: kind, owner: owner)
+        let path = try ZNodePath(rawPath)
+        guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
+        guard let parent = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+        return (path, owner, parent)
     }
 
     /// ZooKeeper's `%010d` of the parent's cversion.

@@ -85,10 +85,18 @@ struct ZNodeTree: Sendable {
         _ txn: Transaction
     ) throws -> Stat {
         guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
-        guard let found = try lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+        guard let parent = try lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+        return try create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time, txn)
+    }
+
+    /// `create` with the parent already looked up (a create looks it up once, for its checks and its write).
+    func create(
+        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind, owner: SessionID?,
+        zxid: Zxid, time: Int64, _ txn: Transaction
+    ) throws -> Stat {
         let parentID = found.id
         var parent = found.record
-        if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(parentPath) }
+        if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(path.parent ?? .root) }
         let name = path.name
         // Every check comes before the first write: a failed create leaves nothing behind.
         if try child(of: parentID, named: name, txn) != nil { throw CairnError.nodeExists(path) }

@@ -74,7 +74,7 @@ final class DumpSink: Sendable {
     init(_ path: String?) throws {
         self.path = path
         if let path {
-            FileManager.default.createFile(atPath: path + ".partial", contents: nil)
+            _ = FileManager.default.createFile(atPath: path + ".partial", contents: nil)
             guard let handle = FileHandle(forWritingAtPath: path + ".partial") else {
                 throw ValidationError("cannot write \(path)")
             }
