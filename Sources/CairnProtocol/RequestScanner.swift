@@ -138,14 +138,18 @@ public enum RequestScanner {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = offset
             // The common case: no escape, so the string is the bytes up to the closing quote.
+            var ascii = true
             while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
                 bytes[offset] >= 0x20
             {
+                ascii = ascii && bytes[offset] < 0x80
                 offset += 1
             }
             if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
                 defer { offset += 1 }
-                return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<offset]).assumingMemoryBound(to: UInt8.self)
+                // ASCII is valid UTF-8 as it is; anything else is validated.
+                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
             }
             // An escape (or a control character, which is refused): decode the rest byte by byte.
             var decoded = Array(bytes[start..<offset])

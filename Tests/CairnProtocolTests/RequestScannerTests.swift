@@ -48,6 +48,14 @@ struct RequestScannerTests {
         #expect(try !Self.check(line))
     }
 
+    @Test("bytes that are not UTF-8 inside a string are refused, plain or escaped")
+    func invalidUTF8() throws {
+        for bad: [UInt8] in [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x61, 0x5C, 0x6E, 0xFE]] {
+            let line = Array(#"{"id":1,"op":"set","path":"/a","data":""#.utf8) + bad + Array(#""}"#.utf8)
+            #expect(line.withUnsafeBytes(RequestScanner.parse) == nil)
+        }
+    }
+
     @Test("random requests: whenever the scanner answers, it answers like JSONDecoder")
     func randomRequests() throws {
         var generator = SystemRandomNumberGenerator()
