@@ -43,7 +43,6 @@ final class BenchConnection: ChannelInboundHandler {
     }
 
     private let role: Role
-    private let index: Int
     private let outstanding: Int
     private let keys: Int
     private let readRatio: Double
@@ -64,7 +63,6 @@ final class BenchConnection: ChannelInboundHandler {
     init(role: Role, index: Int, outstanding: Int, keys: Int, readRatio: Double, lines: RequestLines, phase: RunPhase,
          finished: EventLoopPromise<ConnectionResult>) {
         self.role = role
-        self.index = index
         self.outstanding = outstanding
         self.keys = keys
         self.readRatio = readRatio
@@ -163,13 +161,13 @@ final class BenchConnection: ChannelInboundHandler {
             switch workload {
             case .create:
                 sequence += 1
-                send(isCreate: true) { [sequence, createPrefix] in lines.create(.numbered(createPrefix, sequence), into: &$0) }
+                send(isCreate: true) { [sequence] in lines.create(.numbered(createPrefix, sequence), into: &$0) }
             case .set: send(isCreate: false) { [key = randomKey()] in lines.set(key, into: &$0) }
             case .get: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("get", key, into: &$0) }
             case .exists: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("exists", key, into: &$0) }
             case .children: send(isCreate: false) { RequestLines.simple("children", .fixed("/bench/dir"), into: &$0) }
             case .mixed:
-                let read = Double(generator.next() >> 11) * 0x1p-53 < readRatio
+                let read = Double.random(in: 0..<1, using: &generator) < readRatio
                 send(isCreate: false) { [key = randomKey()] in
                     if read { RequestLines.simple("get", key, into: &$0) } else { lines.set(key, into: &$0) }
                 }
