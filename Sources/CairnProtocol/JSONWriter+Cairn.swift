@@ -3,7 +3,7 @@ import FoundationEssentials
 
 extension JSONWriter {
     /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeral_owner, data_length, num_children}`.
-    public mutating func stat(_ key: String, _ stat: Stat) {
+    public mutating func stat(_ key: StaticString, _ stat: Stat) {
         beginObject(key)
         int("czxid", stat.czxid)
         int("mzxid", stat.mzxid)

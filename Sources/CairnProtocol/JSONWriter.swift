@@ -1,10 +1,13 @@
 import CairnCore
 
 /// Writes one JSON object as bytes, by hand: replies and events are the hottest messages, and their shape
-/// is fixed. Keys are written as given (callers pass plain ASCII keys); string values are escaped.
+/// is fixed. Keys are literals written as they are (plain ASCII); string values are escaped.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = []
+    /// Bit `depth` says whether the open object or array at that depth needs a comma before its next member
+    /// (a bit stack, so a writer allocates nothing but its bytes). Depth 0 is outside any object.
+    private var needsComma: UInt64 = 0
+    private var depth = 0
 
     public init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
@@ -12,23 +15,29 @@ public struct JSONWriter: Sendable {
 
     public mutating func beginObject() {
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
+        depth -= 1
     }
 
-    public mutating func beginArray(_ key: String) {
+    public mutating func beginArray(_ key: StaticString) {
         self.key(key)
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
-        needsComma.removeLast()
+        depth -= 1
+    }
+
+    private mutating func open() {
+        depth += 1
+        precondition(depth < 64, "JSONWriter nests at most 63 levels")
+        needsComma &= ~(1 << depth)
     }
 
     /// Starts an object as the next element of the current array.
@@ -37,12 +46,12 @@ public struct JSONWriter: Sendable {
         beginObject()
     }
 
-    public mutating func beginObject(_ key: String) {
+    public mutating func beginObject(_ key: StaticString) {
         self.key(key)
         beginObject()
     }
 
-    public mutating func string(_ key: String, _ value: String) {
+    public mutating func string(_ key: StaticString, _ value: String) {
         self.key(key)
         appendString(value)
     }
@@ -52,20 +61,20 @@ public struct JSONWriter: Sendable {
         appendString(value)
     }
 
-    public mutating func int(_ key: String, _ value: Int64) {
+    public mutating func int(_ key: StaticString, _ value: Int64) {
         self.key(key)
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         appendDigits(value.magnitude)
     }
 
-    public mutating func int(_ key: String, _ value: UInt64) {
+    public mutating func int(_ key: StaticString, _ value: UInt64) {
         self.key(key)
         appendDigits(value)
     }
 
-    public mutating func int(_ key: String, _ value: Int) { int(key, Int64(value)) }
-    public mutating func int(_ key: String, _ value: Int32) { int(key, Int64(value)) }
-    public mutating func int(_ key: String, _ value: UInt32) { int(key, UInt64(value)) }
+    public mutating func int(_ key: StaticString, _ value: Int) { int(key, Int64(value)) }
+    public mutating func int(_ key: StaticString, _ value: Int32) { int(key, Int64(value)) }
+    public mutating func int(_ key: StaticString, _ value: UInt32) { int(key, UInt64(value)) }
 
     private mutating func appendDigits(_ value: UInt64) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
@@ -80,29 +89,36 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func bool(_ key: String, _ value: Bool) {
+    public mutating func bool(_ key: StaticString, _ value: Bool) {
         self.key(key)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        raw(value ? "true" : "false")
     }
 
-    public mutating func null(_ key: String) {
+    public mutating func null(_ key: StaticString) {
         self.key(key)
-        bytes.append(contentsOf: "null".utf8)
+        raw("null")
     }
 
-    /// The finished line: the object followed by `\n`.
-    public func line() -> [UInt8] { bytes + [UInt8(ascii: "\n")] }
+    /// The finished line: the object followed by `\n` (the writer's bytes, not a copy).
+    public consuming func line() -> [UInt8] {
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
 
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        if needsComma & (1 << depth) != 0 { bytes.append(UInt8(ascii: ",")) }
+        needsComma |= 1 << depth
     }
 
-    private mutating func key(_ key: String) {
+    private mutating func key(_ key: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: key.utf8)
-        bytes.append(contentsOf: "\":".utf8)
+        raw(key)
+        raw("\":")
+    }
+
+    private mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     private mutating func appendString(_ value: String) {
