@@ -132,7 +132,7 @@ public final class CairnClient: Service, Sendable {
     // MARK: The connection loop
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown { await self.connectionLoop() }
+        await cancelWhenGracefulShutdown { await self.connectionLoop() }
         let listeners = state.withLock { s in
             s.closed = true
             return Array(s.stateListeners.values) + []
@@ -164,9 +164,6 @@ public final class CairnClient: Service, Sendable {
 
     private func open(_ address: Address) async throws -> any Channel {
         let maxLine = configuration.maxLineBytes
-        let handler = ClientChannelHandler(
-            received: { [weak self] line in self?.received(line) },
-            closed: { [weak self] channel in self?.connectionClosed(channel) })
         let timeout = configuration.connectTimeout.components.seconds * 1000
             + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
         return try await ClientBootstrap(group: group)
@@ -175,7 +172,10 @@ public final class CairnClient: Service, Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(JSONLineDecoder(maxLength: maxLine)))
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ClientChannelHandler(
+                            received: { [weak self] line in self?.received(line) },
+                            closed: { [weak self] channel in self?.connectionClosed(channel) }))
                 }
             }
             .connect(host: address.host, port: address.port).get()
