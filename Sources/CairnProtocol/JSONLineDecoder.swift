@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits the inbound byte stream into lines (`\n`-terminated; a trailing `\r` is dropped). A line longer
 /// than `maxLength` becomes `.tooLong` once, and its bytes are discarded up to its newline.
 public struct JSONLineDecoder: ByteToMessageDecoder {
@@ -18,7 +24,7 @@ public struct JSONLineDecoder: ByteToMessageDecoder {
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
-        guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
+        guard let newline = newlineOffset(in: buffer).map({ view.startIndex + $0 }) else {
             scanned = view.count
             if discarding {
                 buffer.moveReaderIndex(forwardBy: view.count)
@@ -48,6 +54,16 @@ public struct JSONLineDecoder: ByteToMessageDecoder {
         if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
         context.fireChannelRead(Self.wrapInboundOut(.line(line)))
         return .continue
+    }
+
+    /// Where the first newline after the part already scanned is, from the start of the readable bytes (memchr).
+    private func newlineOffset(in buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { bytes in
+            guard scanned < bytes.count, let base = bytes.baseAddress,
+                let found = memchr(base + scanned, Int32(UInt8(ascii: "\n")), bytes.count - scanned)
+            else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
+        }
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {

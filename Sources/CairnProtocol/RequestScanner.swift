@@ -138,6 +138,7 @@ public enum RequestScanner {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = offset
             // The common case: no escape, so the string is the bytes up to the closing quote.
+            skipPlainASCII()
             var ascii = true
             while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
                 bytes[offset] >= 0x20
@@ -182,6 +183,24 @@ public enum RequestScanner {
                 offset += 1
             }
             return nil
+        }
+
+        /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (a string's plain run), testing
+        /// each word at once: a byte equal to either (a zero byte after XOR), below 0x20, or with its high bit
+        /// set stops it. The byte loop after it finds which byte that was.
+        mutating func skipPlainASCII() {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highBits != 0 }
+            while bytes.count - offset >= 8 {
+                let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                if hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+                    || (word &- ones &* 0x20) & ~word & highBits != 0 || word & highBits != 0
+                {
+                    return
+                }
+                offset += 8
+            }
         }
 
         /// Skips an unknown field's value when it is a string, integer, boolean or null.

@@ -60,7 +60,7 @@ struct RequestScannerTests {
     func randomRequests() throws {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("ab/-_ \"\\\n\t\u{1}é名🚀0")
-        func randomString() -> String { String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
+        func randomString() -> String { String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
         func randomValue() -> Any {
             switch Int.random(in: 0..<6, using: &generator) {
             case 0: randomString()
