@@ -29,6 +29,28 @@ struct WatchTests {
         #expect(events.first?["type"] as? String == "data_changed" && events.first?["path"] as? String == "/cfg")
     }
 
+    @Test("the connection that makes a change hears its event before the change's reply, batch after batch")
+    func ownEventBeforeOwnReply() throws {
+        let c = try server.client()
+        try c.connect()
+        try c.call(["op": "create", "path": "/own"])
+        try c.call(["op": "add_watch", "path": "/own"])
+        // Pipelined sets share group commits: each reply must still follow its change's event on the wire.
+        for round in 0..<200 { _ = try c.send(["op": "set", "path": "/own", "data": "\(round)"]) }
+        var eventsSeen = 0
+        for _ in 0..<400 {
+            guard let line = try c.readLine() else { break }
+            if line["event"] != nil {
+                eventsSeen += 1
+            } else {
+                #expect(line["ok"] as? Bool == true)
+                let version = try #require((line["stat"] as? [String: Any])?["version"] as? Int)
+                #expect(version <= eventsSeen, "the reply for version \(version) came before its event")
+            }
+        }
+        #expect(eventsSeen == 200)
+    }
+
     @Test("exists watches a missing node for its creation; children watches fire children_changed; deletes fire deleted")
     func existsAndChildren() throws {
         let c = try server.client()
