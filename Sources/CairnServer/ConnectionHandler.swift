@@ -84,9 +84,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
             queue.append(Pending(id: nil, command: .failure(error), closesConnection: true))
         case .line(let buffer):
-            let line = Array(buffer.readableBytesView)
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return }
-            let (id, command) = server.parser.parse(line)
+            // Parsed straight from the connection's buffer: no copy of the line.
+            guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
             queue.append(Pending(id: id, command: command))
         }
         pump()

@@ -10,11 +10,12 @@ struct RequestParser: Sendable {
 
     init(maxOpsPerMulti: Int) { self.maxOpsPerMulti = maxOpsPerMulti }
 
-    /// The request's id (when it has a readable one) and its command or error.
-    func parse(_ line: [UInt8]) -> (id: Int64?, command: Result<Command, CairnError>) {
+    /// The request's id (when it has a readable one) and its command or error; nil for a blank line.
+    func parse(_ line: UnsafeRawBufferPointer) -> (id: Int64?, command: Result<Command, CairnError>)? {
+        if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return nil }
         let request: WireRequest
         do {
-            if let scanned = line.withUnsafeBytes(RequestScanner.parse) {
+            if let scanned = RequestScanner.parse(line) {
                 request = scanned
             } else {
                 request = try decoder.decode(WireRequest.self, from: Data(line))
