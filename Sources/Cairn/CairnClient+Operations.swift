@@ -93,7 +93,9 @@ extension CairnClient {
         let r = try await call(WireRequest(op: "stats"))
         return ServerStats(
             zxid: r.zxid ?? 0, znodes: r.znodes ?? 0, sessions: r.sessions ?? 0, watches: r.watches ?? 0,
-            connections: r.connections ?? 0, walBytes: r.walBytes ?? 0, lastSnapshotZxid: r.lastSnapshotZxid,
+            connections: r.connections ?? 0, walBytes: r.walBytes ?? 0, commitBatches: r.commitBatches ?? 0,
+            committedChanges: r.committedChanges ?? 0, fsyncMicrosecondsTotal: r.fsyncMicrosecondsTotal ?? 0,
+            lastSnapshotZxid: r.lastSnapshotZxid,
             uptimeMilliseconds: r.uptimeMs ?? 0, version: r.version ?? "")
     }
 

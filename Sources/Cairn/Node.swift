@@ -43,6 +43,11 @@ public struct ServerStats: Sendable, Hashable {
     public var watches: Int
     public var connections: Int
     public var walBytes: Int
+    /// Group commits since the server started: batches (one fdatasync each), the changes they made durable,
+    /// and the time spent in those fdatasyncs.
+    public var commitBatches: Int
+    public var committedChanges: Int
+    public var fsyncMicrosecondsTotal: UInt64
     public var lastSnapshotZxid: UInt64?
     public var uptimeMilliseconds: Int64
     public var version: String

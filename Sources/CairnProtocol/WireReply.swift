@@ -61,6 +61,9 @@ public struct WireReply: Decodable, Sendable {
     public var watches: Int?
     public var connections: Int?
     public var walBytes: Int?
+    public var commitBatches: Int?
+    public var committedChanges: Int?
+    public var fsyncMicrosecondsTotal: UInt64?
     public var lastSnapshotZxid: UInt64?
     public var uptimeMs: Int64?
     public var version: String?
@@ -87,6 +90,9 @@ public struct WireReply: Decodable, Sendable {
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"
         case walBytes = "wal_bytes"
+        case commitBatches = "commit_batches"
+        case committedChanges = "committed_changes"
+        case fsyncMicrosecondsTotal = "fsync_us_total"
         case lastSnapshotZxid = "last_snapshot_zxid"
         case uptimeMs = "uptime_ms"
     }

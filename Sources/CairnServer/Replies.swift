@@ -84,6 +84,10 @@ enum Replies {
             w.int("watches", server.watches.count)
             w.int("connections", server.connections.count)
             w.int("wal_bytes", server.store.walBytes)
+            let writer = server.store.writerStatistics
+            w.int("commit_batches", writer.batches)
+            w.int("committed_changes", writer.changes)
+            w.int("fsync_us_total", writer.fsyncNanoseconds / 1000)
             if let lastSnapshot { w.int("last_snapshot_zxid", lastSnapshot) } else { w.null("last_snapshot_zxid") }
             w.int("uptime_ms", SystemClock.wallMilliseconds() - server.startedAt)
             w.string("version", CairnServer.version)

@@ -70,6 +70,7 @@ struct CairnBench: AsyncParsableCommand {
                 .connect(host: host, port: port).get()
         }
         try await Task.sleep(for: .seconds(warmup))
+        let statsBefore = try await serverStats(host: host, port: port)
         let before = serverPid.flatMap(ProcessSample.init(pid:))
         let started = SystemClock.monotonicNanoseconds()
         phase.value.store(RunPhase.measuring, ordering: .relaxed)
@@ -77,6 +78,7 @@ struct CairnBench: AsyncParsableCommand {
         phase.value.store(RunPhase.stopping, ordering: .relaxed)
         let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
         let after = serverPid.flatMap(ProcessSample.init(pid:))
+        let statsAfter = try await serverStats(host: host, port: port)
         var total = ConnectionResult()
         for future in results {
             let one = try await future.get()
@@ -85,7 +87,14 @@ struct CairnBench: AsyncParsableCommand {
             total.errors += one.errors
         }
         try await group.shutdownGracefully()
-        report(total, elapsed: elapsed, before: before, after: after)
+        report(total, elapsed: elapsed, before: before, after: after, commits: GroupCommits(statsBefore, statsAfter))
+    }
+
+    /// The server's `stats`, read over a connection of its own.
+    private func serverStats(host: String, port: Int) async throws -> ServerStats {
+        try await CairnClient.withClient(
+            CairnClient.Configuration(host: host, port: port), logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        ) { try await $0.stats() }
     }
 
     /// Creates what the workload reads: parents, preloaded keys, a node with 100 children.
@@ -112,7 +121,9 @@ struct CairnBench: AsyncParsableCommand {
         }
     }
 
-    private func report(_ total: ConnectionResult, elapsed: Double, before: ProcessSample?, after: ProcessSample?) {
+    private func report(
+        _ total: ConnectionResult, elapsed: Double, before: ProcessSample?, after: ProcessSample?, commits: GroupCommits
+    ) {
         let h = total.histogram
         let rate = Double(total.operations) / elapsed
         let cycles = workload == .registry ? rate / 2 : rate
@@ -131,6 +142,11 @@ struct CairnBench: AsyncParsableCommand {
             for (name, p) in percentiles { object["latency_us_\(name)"] = h.valueAtPercentile(p) }
             object["server_cpu_s_per_100k_ops"] = cpuPer100k
             object["server_rss_bytes"] = after?.rssBytes
+            if workload.writes, commits.fsyncs > 0 {
+                object["server_fsyncs"] = commits.fsyncs
+                object["server_changes_per_fsync"] = commits.changesPerFsync
+                object["server_fsync_us_avg"] = commits.microsecondsPerFsync
+            }
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
@@ -140,5 +156,26 @@ struct CairnBench: AsyncParsableCommand {
         print("  latency µs: " + percentiles.map { "\($0.0) \(h.valueAtPercentile($0.1))" }.joined(separator: "  ") + "  max \(h.max)")
         if let cpuPer100k { print(String(format: "  server CPU: %.2f s per 100k ops", cpuPer100k)) }
         if let after { print(String(format: "  server RSS: %.1f MB", Double(after.rssBytes) / 1e6)) }
+        if workload.writes, commits.fsyncs > 0 {
+            print(String(format: "  group commit: %.1f changes per fdatasync (%d fdatasyncs, %.0f µs each)",
+                         commits.changesPerFsync, commits.fsyncs, commits.microsecondsPerFsync))
+        }
     }
+}
+
+/// The server's group commits during the measured part of a run (from `stats` before and after; the two
+/// stats connections add a session each, which is noise next to a run's changes).
+struct GroupCommits {
+    var fsyncs: Int
+    var changes: Int
+    var fsyncMicroseconds: UInt64
+
+    init(_ before: ServerStats, _ after: ServerStats) {
+        fsyncs = after.commitBatches - before.commitBatches
+        changes = after.committedChanges - before.committedChanges
+        fsyncMicroseconds = after.fsyncMicrosecondsTotal - before.fsyncMicrosecondsTotal
+    }
+
+    var changesPerFsync: Double { Double(changes) / Double(max(fsyncs, 1)) }
+    var microsecondsPerFsync: Double { Double(fsyncMicroseconds) / Double(max(fsyncs, 1)) }
 }

@@ -19,4 +19,7 @@ enum Workload: String, ExpressibleByArgument, CaseIterable, Sendable {
     case watch
 
     var needsKeys: Bool { [.set, .get, .exists, .mixed].contains(self) }
+
+    /// Whether the workload changes the tree (and so has group commits worth reporting).
+    var writes: Bool { ![.get, .exists, .children].contains(self) }
 }

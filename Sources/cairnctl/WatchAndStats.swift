@@ -30,7 +30,8 @@ struct Stats: AsyncParsableCommand {
         let s = try await options.withClient { try await $0.stats() }
         let object: [String: Any] = [
             "zxid": s.zxid, "znodes": s.znodes, "sessions": s.sessions, "watches": s.watches, "connections": s.connections,
-            "wal_bytes": s.walBytes, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(), "uptime_ms": s.uptimeMilliseconds,
+            "wal_bytes": s.walBytes, "commit_batches": s.commitBatches, "committed_changes": s.committedChanges,
+            "fsync_us_total": s.fsyncMicrosecondsTotal, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(), "uptime_ms": s.uptimeMilliseconds,
             "version": s.version,
         ]
         if options.json {

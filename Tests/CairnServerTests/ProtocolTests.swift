@@ -147,10 +147,20 @@ struct ProtocolTests {
         let c = try server.client()
         try c.connect()
         try c.call(["op": "create", "path": "/s"])
+        // 100 pipelined sets (how many share an fdatasync depends on the disk: tmpfs syncs at once).
+        for round in 0..<100 { _ = try c.send(["op": "set", "path": "/s", "data": "\(round)"]) }
+        for _ in 0..<100 { #expect(try c.reply().ok) }
         let stats = try c.call(["op": "stats"])
         #expect(stats["znodes"] as? Int == 2 && stats["sessions"] as? Int == 1 && stats["connections"] as? Int == 1)
         #expect(stats["wal_bytes"] as? Int ?? 0 > 0 && stats["version"] as? String == "0.1.0")
         #expect(stats["uptime_ms"] as? Int != nil && stats["watches"] as? Int == 0)
+        // Every change so far (the session, the create, 100 sets) went through the writer since this start.
+        let zxid = try #require(stats["zxid"] as? Int)
+        let changes = try #require(stats["committed_changes"] as? Int)
+        let batches = try #require(stats["commit_batches"] as? Int)
+        #expect(changes == zxid && zxid == 102)
+        #expect(batches >= 2 && batches <= changes)
+        #expect(stats["fsync_us_total"] as? Int ?? 0 > 0)
     }
 
     @Test("replies come in request order and a pipelined read sees the write before it")
