@@ -63,7 +63,7 @@ public final class CairnClient: Service, Sendable {
         var closed = false
         var watchEventsReceived = 0
         /// Receives pushed lines other than watch and session events while a streaming op runs.
-        var streamSink: (@Sendable (WireReply) -> Void)?
+        var streamSink: (@Sendable ([UInt8]) -> Void)?
     }
 
     public let configuration: Configuration
@@ -320,8 +320,9 @@ public final class CairnClient: Service, Sendable {
     }
 
     /// Runs an op whose answer is a stream of pushed lines before its reply (`dump`, `snapshot`),
-    /// handing each line to `lines`. For tools (cairnctl); one such op at a time per client.
-    public func streaming(_ request: WireRequest, lines: @escaping @Sendable (WireReply) -> Void) async throws -> WireReply {
+    /// handing each line, as the server wrote it (no newline), to `lines`. For tools (cairnctl), which can copy
+    /// a dump's lines without decoding them; one such op at a time per client.
+    public func streaming(_ request: WireRequest, lines: @escaping @Sendable ([UInt8]) -> Void) async throws -> WireReply {
         state.withLock { $0.streamSink = lines }
         defer { state.withLock { $0.streamSink = nil } }
         return try await call(request)
@@ -346,6 +347,11 @@ public final class CairnClient: Service, Sendable {
     // MARK: Inbound
 
     private func received(_ line: [UInt8]) {
+        // A streamed answer's lines (thousands per second) skip decoding; the server writes "event" first.
+        if let sink = state.withLock({ $0.streamSink }), Self.isStreamedLine(line) {
+            state.withLock { $0.lastHeard = .now }
+            return sink(line)
+        }
         guard let reply = try? JSONDecoder().decode(WireReply.self, from: Data(line)) else {
             logger.warning("unreadable line from the server")
             return
@@ -354,7 +360,7 @@ public final class CairnClient: Service, Sendable {
         if let event = reply.event {
             if event == "watch" { deliver(reply) }
             if event == "session_expired" { sessionExpired() }
-            if event != "watch" && event != "session_expired" { state.withLock { $0.streamSink }?(reply) }
+            if event != "watch" && event != "session_expired" { state.withLock { $0.streamSink }?(line) }
             return
         }
         guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
@@ -363,6 +369,15 @@ public final class CairnClient: Service, Sendable {
         } else {
             continuation.resume(returning: reply)
         }
+    }
+
+    private static let eventPrefix = Array(#"{"event":""#.utf8)
+    private static let watchPrefix = Array(#"{"event":"watch""#.utf8)
+    private static let expiryPrefix = Array(#"{"event":"session_expired""#.utf8)
+
+    /// An event that is neither a watch event nor a session expiry, by its first bytes.
+    private static func isStreamedLine(_ line: [UInt8]) -> Bool {
+        line.starts(with: eventPrefix) && !line.starts(with: watchPrefix) && !line.starts(with: expiryPrefix)
     }
 
     private func deliver(_ reply: WireReply) {

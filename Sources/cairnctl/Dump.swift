@@ -20,6 +20,8 @@ struct Dump: AsyncParsableCommand {
     @Flag(help: "Include each node's stat.") var stat = false
     @Argument(help: "The subtree to dump.") var path = "/"
 
+    private static let nodePrefix = Array(#"{"event":"dump","node":"#.utf8)
+
     func run() async throws {
         let root = try ZNodePath(path)
         let sink = try DumpSink(output)
@@ -32,10 +34,14 @@ struct Dump: AsyncParsableCommand {
             request.stat = stat
             let reply = try await options.withClient { client in
                 try await client.streaming(request) { line in
-                    if line.event == "dump_start", let zxid = line.zxid {
+                    // `{"event":"dump","node":<the node's dump line>}`: the server wrote the node with
+                    // `DumpFormat.line` too, so its bytes are copied as they are.
+                    if line.starts(with: Self.nodePrefix), line.last == UInt8(ascii: "}") {
+                        sink.write(Array(line[Self.nodePrefix.count..<(line.count - 1)]) + [UInt8(ascii: "\n")])
+                    } else if let start = try? JSONDecoder().decode(WireReply.self, from: Data(line)),
+                        start.event == "dump_start", let zxid = start.zxid
+                    {
                         sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
-                    } else if line.event == "dump", let node = line.node, let znode = try? ZNode(node) {
-                        sink.write(DumpFormat.line(znode, stat: stat))
                     }
                 }
             }
@@ -66,10 +72,12 @@ struct Dump: AsyncParsableCommand {
     }
 }
 
-/// Where dump lines go: a file (through a temporary name, renamed when complete) or stdout.
+/// Where dump lines go: a file (through a temporary name, renamed when complete) or stdout, written
+/// 256 KiB at a time rather than a syscall per line.
 final class DumpSink: Sendable {
     private let handle: FileHandle
     private let path: String?
+    private let pending = Mutex<[UInt8]>([])
 
     init(_ path: String?) throws {
         self.path = path
@@ -84,9 +92,23 @@ final class DumpSink: Sendable {
         }
     }
 
-    func write(_ line: [UInt8]) { handle.write(Data(line)) }
+    func write(_ line: [UInt8]) {
+        let full: [UInt8]? = pending.withLock { pending in
+            pending.append(contentsOf: line)
+            guard pending.count >= 256 << 10 else { return nil }
+            defer { pending = [] }
+            return pending
+        }
+        if let full { handle.write(Data(full)) }
+    }
 
+    /// Writes what is buffered; for a file, also syncs it and gives it its name.
     func close() {
+        let rest = pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        if !rest.isEmpty { handle.write(Data(rest)) }
         guard let path else { return }
         try? handle.synchronize()
         try? handle.close()

@@ -24,8 +24,10 @@ struct Snapshot: AsyncParsableCommand {
             guard let handle = FileHandle(forWritingAtPath: partial) else { throw ValidationError("cannot write \(output)") }
             let received = Mutex((crc: CRC32C(), size: 0))
             let reply = try await options.withClient { client in
-                try await client.streaming(WireRequest(op: "snapshot")) { line in
-                    guard line.event == "snapshot_chunk", let text = line.dataB64, let chunk = Data(base64Encoded: text) else { return }
+                try await client.streaming(WireRequest(op: "snapshot")) { raw in
+                    guard let line = try? JSONDecoder().decode(WireReply.self, from: Data(raw)), line.event == "snapshot_chunk",
+                        let text = line.dataB64, let chunk = Data(base64Encoded: text)
+                    else { return }
                     handle.write(chunk)
                     received.withLock {
                         $0.crc.update(Array(chunk))
