@@ -88,6 +88,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
             queue.append(Pending(id: id, command: command))
         }
+        takeInbox()
         pump()
     }
 
@@ -95,9 +96,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         flush()
     }
 
-    /// Takes what other threads posted to this connection (see `ConnectionInbox`).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is ConnectionInbox.Ready, let handle else { return context.fireUserInboundEventTriggered(event) }
+        guard event is ConnectionInbox.Ready else { return context.fireUserInboundEventTriggered(event) }
+        takeInbox()
+        pump()
+        flush()
+    }
+
+    /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before new
+    /// requests run, as NIO may read a socket before it runs a task queued earlier: a watch event posted
+    /// before a read arrived must still go out before that read's reply.
+    private func takeInbox() {
+        guard let handle else { return }
         for item in handle.inbox.take() {
             switch item {
             case .completed(let id, let multi, let result):
@@ -109,8 +119,6 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return close()
             }
         }
-        pump()
-        flush()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
