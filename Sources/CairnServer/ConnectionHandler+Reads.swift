@@ -6,39 +6,42 @@ import CairnStore
 /// never wait for the writer). A watch is registered before the read, so no change can slip between them;
 /// get and children on a missing node leave no watch, as in ZooKeeper.
 extension ConnectionHandler {
-    func get(id: Int64?, path: ZNodePath, watch: Bool) throws -> [UInt8] {
+    func get(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.data, path) }
         guard let (node, zxid) = try server.store.read({ view in try view.node(at: path).map { ($0, try view.zxid) } }) else {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        return Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid) { w in
             w.data(node.data)
             w.stat("stat", node.stat)
         }
+        return (line, zxid)
     }
 
-    func exists(id: Int64?, path: ZNodePath, watch: Bool) throws -> [UInt8] {
+    func exists(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.data, path) }
         let (stat, zxid) = try server.store.read { view in (try view.stat(at: path), try view.zxid) }
-        return Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid) { w in
             if let stat { w.stat("stat", stat) } else { w.null("stat") }
         }
+        return (line, zxid)
     }
 
-    func children(id: Int64?, path: ZNodePath, watch: Bool) throws -> [UInt8] {
+    func children(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.child, path) }
         guard let (listing, zxid) = try server.store.read({ view in try view.children(of: path).map { ($0, try view.zxid) } })
         else {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        return Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid) { w in
             w.beginArray("children")
             for name in listing.names { w.element(name) }
             w.endArray()
             w.stat("stat", listing.stat)
         }
+        return (line, zxid)
     }
 
     private func addWatch(_ kind: WatchRegistry.OneShot, _ path: ZNodePath) throws {

@@ -103,6 +103,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         flush()
     }
 
+    /// Writes a read's reply after the watch events of every change it reflects. The writer thread posts a
+    /// batch's events right after its LMDB commit, so a read in between can see a change whose event is not
+    /// posted yet: it waits (microseconds, yielding) for the registry to have fired up to the read's zxid.
+    private func writeRead(_ reply: (line: [UInt8], zxid: Zxid)) {
+        server.watches.waitUntilFired(reply.zxid)
+        takeInbox()
+        write(reply.line)
+    }
+
     /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before new
     /// requests run, as NIO may read a socket before it runs a task queued earlier: a watch event posted
     /// before a read arrived must still go out before that read's reply.
@@ -185,9 +194,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .connect, .change: break
             case .ping: write(Replies.ok(id: id, zxid: try currentZxid()))
             case .close: closeSession(session, id: id)
-            case .get(let path, let watch): write(try get(id: id, path: path, watch: watch))
-            case .exists(let path, let watch): write(try exists(id: id, path: path, watch: watch))
-            case .children(let path, let watch): write(try children(id: id, path: path, watch: watch))
+            case .get(let path, let watch): writeRead(try get(id: id, path: path, watch: watch))
+            case .exists(let path, let watch): writeRead(try exists(id: id, path: path, watch: watch))
+            case .children(let path, let watch): writeRead(try children(id: id, path: path, watch: watch))
             case .sync(let path): write(Replies.ok(id: id, zxid: try currentZxid()) { $0.string("path", path.string) })
             case .addWatch(let path, let recursive, let since): try addWatch(path, recursive: recursive, since: since, id: id)
             case .removeWatch(let path):

@@ -2,6 +2,12 @@ import CairnCore
 import CairnProtocol
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Every watch, in memory: one-shot data and child watches (ZooKeeper's), and persistent ones
 /// (`add_watch`, optionally recursive). Watches belong to a connection and go with it.
 ///
@@ -62,6 +68,14 @@ final class WatchRegistry: Sendable {
             s.persistent[path]?[connection]?.buffered = nil
             return held
         }
+    }
+
+    /// Returns once the events of every change up to `zxid` have been handed out (at once, but for a read that
+    /// ran between the writer's commit and its call to `fire`). Gives up after a second rather than hang an
+    /// event loop on a writer that stopped.
+    func waitUntilFired(_ zxid: Zxid) {
+        let deadline = SystemClock.monotonicNanoseconds() + 1_000_000_000
+        while state.withLock({ $0.firedZxid }) < zxid, SystemClock.monotonicNanoseconds() < deadline { sched_yield() }
     }
 
     /// Removes every watch `connection` has on `path`; returns how many there were.
