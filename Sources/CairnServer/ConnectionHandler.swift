@@ -88,7 +88,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
             queue.append(Pending(id: id, command: command))
         }
-        takeInbox()
         pump()
     }
 
@@ -112,9 +111,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         write(reply.line)
     }
 
-    /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before new
-    /// requests run, as NIO may read a socket before it runs a task queued earlier: a watch event posted
-    /// before a read arrived must still go out before that read's reply.
+    /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before a read's
+    /// reply (`writeRead`), as NIO may read a socket before it runs a task queued earlier.
     private func takeInbox() {
         guard let handle else { return }
         for item in handle.inbox.take() {
