@@ -9,17 +9,17 @@ extension ChangeApplier {
     /// in the batch's transaction as it is; a multi (whose later op may fail after earlier ones wrote) must
     /// run in a nested transaction (`needsNestedTransaction`).
     func execute(
-        _ request: Request, session: SessionID?, zxid: Zxid, time: Int64, _ txn: Transaction
+        _ request: Request, session: SessionID?, zxid: Zxid, time: Int64, _ w: TreeTransaction
     ) throws -> (effects: [Change.Effect], results: [OperationResult]) {
         var effects: [Change.Effect] = []
         var results: [OperationResult] = []
         switch request {
         case .operation(let operation):
-            results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, txn))
+            results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, w))
         case .multi(let operations):
             for (index, operation) in operations.enumerated() {
                 do {
-                    results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, txn))
+                    results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, w))
                 } catch let error as CairnError {
                     throw CairnError.multiFailed(index: index, cause: error)
                 }
@@ -27,18 +27,18 @@ extension ChangeApplier {
         case .createSession(let id, let timeout, let hash):
             guard timeout > 0 else { throw CairnError.badArguments("a session timeout must be positive") }
             effects.append(.createSession(id: id, timeoutMilliseconds: timeout, passwordHash: hash))
-            try apply(effects[0], zxid: zxid, time: time, txn)
+            try apply(effects[0], zxid: zxid, time: time, w)
         case .closeSession(let id):
-            guard try self.session(id, txn) != nil else { throw CairnError.sessionExpired(id) }
-            for node in try tree.ephemerals(of: id, txn) {
-                effects.append(.deleteNode(path: try tree.path(of: node, txn)))
+            guard try self.session(id, w.txn) != nil else { throw CairnError.sessionExpired(id) }
+            for node in try w.ephemerals(of: id) {
+                effects.append(.deleteNode(path: try w.path(of: node)))
             }
             effects.append(.closeSession(id: id))
-            for effect in effects { try apply(effect, zxid: zxid, time: time, txn) }
+            for effect in effects { try apply(effect, zxid: zxid, time: time, w) }
         case .reap(let now):
-            for path in try reapable(now: now, txn) {
+            for path in try reapable(now: now, w) {
                 effects.append(.deleteNode(path: path))
-                try apply(effects[effects.count - 1], zxid: zxid, time: time, txn)
+                try apply(effects[effects.count - 1], zxid: zxid, time: time, w)
             }
         }
         return (effects, results)
@@ -52,33 +52,33 @@ extension ChangeApplier {
 
     private func execute(
         _ operation: Operation, session: SessionID?, zxid: Zxid, time: Int64, into effects: inout [Change.Effect],
-        _ txn: Transaction
+        _ w: TreeTransaction
     ) throws -> OperationResult {
         let effect: Change.Effect
         switch operation {
         case .create(let rawPath, let data, let kind, let sequential):
             try checkSize(data)
-            let (path, owner, parent) = try resolveCreate(rawPath, kind: kind, sequential: sequential, session: session, txn)
-            let stat = try tree.create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time, txn)
+            let (path, owner, parent) = try resolveCreate(rawPath, kind: kind, sequential: sequential, session: session, w)
+            let stat = try w.create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
             effects.append(.createNode(path: path, data: data, kind: kind, owner: owner))
             return .created(path: path, stat: stat)
         case .delete(let path, let version):
             if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
-            let (id, node) = try checkVersion(path, version, txn)
-            try tree.delete(id, node, at: path, zxid: zxid, txn)
+            let (id, node) = try checkVersion(path, version, w)
+            try w.delete(id, node, at: path, zxid: zxid)
             effects.append(.deleteNode(path: path))
             return .deleted
         case .setData(let path, let data, let version):
             try checkSize(data)
-            let (id, node) = try checkVersion(path, version, txn)
-            let stat = try tree.setData(id, node, data: data, zxid: zxid, time: time, txn)
+            let (id, node) = try checkVersion(path, version, w)
+            let stat = try w.setData(id, node, data: data, zxid: zxid, time: time)
             effects.append(.setData(path: path, data: data))
             return .set(stat: stat)
         case .check(let path, let version):
             effect = .check(path: path, version: version)
         }
         effects.append(effect)
-        guard let result = try apply(effect, zxid: zxid, time: time, txn) else {
+        guard let result = try apply(effect, zxid: zxid, time: time, w) else {
             throw CairnError.internal("operation \(operation) had no result")
         }
         return result
@@ -93,7 +93,7 @@ extension ChangeApplier {
     /// A create's final path (with its sequence suffix), owner and parent, looked up once; throws what
     /// the create must fail with before anything is written.
     private func resolveCreate(
-        _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, _ txn: Transaction
+        _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, _ w: TreeTransaction
     ) throws -> (path: ZNodePath, owner: SessionID?, parent: (id: NodeID, record: NodeRecord)) {
         switch kind {
         case .persistentWithTTL(let ttl) where ttl <= 0:
@@ -105,7 +105,7 @@ extension ChangeApplier {
         var owner: SessionID?
         if kind == .ephemeral {
             guard let session else { throw CairnError.badArguments("an ephemeral node needs a session") }
-            guard try self.session(session, txn) != nil else { throw CairnError.sessionExpired(session) }
+            guard try self.session(session, w.txn) != nil else { throw CairnError.sessionExpired(session) }
             owner = session
         }
         if sequential {
@@ -113,12 +113,12 @@ extension ChangeApplier {
                 throw CairnError.invalidPath(rawPath, reason: "a path must start with '/'")
             }
             let parentPath = try ZNodePath(slash == rawPath.startIndex ? "/" : String(rawPath[..<slash]))
-            guard let parent = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+            guard let parent = try w.lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
             return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.stat.cversion)), owner, parent)
         }
         let path = try ZNodePath(rawPath)
         guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
-        guard let parent = try tree.lookup(parentPath, txn) else { throw CairnError.noNode(parentPath) }
+        guard let parent = try w.lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
         return (path, owner, parent)
     }
 
@@ -130,19 +130,19 @@ extension ChangeApplier {
     }
 
     /// Containers that had children and have none, and TTL nodes past their TTL with no children.
-    private func reapable(now: Int64, _ txn: Transaction) throws -> [ZNodePath] {
+    private func reapable(now: Int64, _ w: TreeTransaction) throws -> [ZNodePath] {
         var due: [NodeID] = []
-        for id in try nodeIDs(in: db.containers, txn) {
-            if let node = try tree.record(id, txn), node.stat.numChildren == 0, node.stat.cversion > 0 { due.append(id) }
+        for id in try nodeIDs(in: db.containers, w.txn) {
+            if let node = try w.record(id), node.stat.numChildren == 0, node.stat.cversion > 0 { due.append(id) }
         }
-        for id in try nodeIDs(in: db.ttls, txn) {
-            if let node = try tree.record(id, txn), node.stat.numChildren == 0,
+        for id in try nodeIDs(in: db.ttls, w.txn) {
+            if let node = try w.record(id), node.stat.numChildren == 0,
                 case .persistentWithTTL(let ttl) = node.kind, node.stat.mtime + ttl <= now
             {
                 due.append(id)
             }
         }
-        return try due.map { try tree.path(of: $0, txn) }
+        return try due.map { try w.path(of: $0) }
     }
 
     private func nodeIDs(in index: Database, _ txn: Transaction) throws -> [NodeID] {

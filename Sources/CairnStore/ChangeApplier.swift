@@ -2,31 +2,33 @@ import CairnCore
 import LMDB
 
 /// Turns requests into changes and applies changes to the tree and session table, inside a write
-/// transaction its caller holds. Recovery replays changes through `apply`; the writer runs `execute`.
+/// transaction its caller holds (as a `TreeTransaction`, flushed before it commits). Recovery replays
+/// changes through `apply`; the writer runs `execute`.
 struct ChangeApplier: Sendable {
     let tree: ZNodeTree
     let maxDataSize: Int
     var db: StoreDatabases { tree.db }
 
     /// Applies one change's effects and records its zxid as applied, in the caller's transaction.
-    func apply(_ change: Change, _ txn: Transaction) throws {
-        for effect in change.effects { _ = try apply(effect, zxid: change.zxid, time: change.time, txn) }
-        try setAppliedZxid(change.zxid, txn)
+    func apply(_ change: Change, _ w: TreeTransaction) throws {
+        for effect in change.effects { _ = try apply(effect, zxid: change.zxid, time: change.time, w) }
+        try setAppliedZxid(change.zxid, w.txn)
     }
 
     @discardableResult
-    func apply(_ effect: Change.Effect, zxid: Zxid, time: Int64, _ txn: Transaction) throws -> OperationResult? {
+    func apply(_ effect: Change.Effect, zxid: Zxid, time: Int64, _ w: TreeTransaction) throws -> OperationResult? {
+        let txn = w.txn
         switch effect {
         case .createNode(let path, let data, let kind, let owner):
-            let stat = try tree.create(path, data: data, kind: kind, owner: owner, zxid: zxid, time: time, txn)
+            let stat = try w.create(path, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
             return .created(path: path, stat: stat)
         case .deleteNode(let path):
-            try tree.delete(path, zxid: zxid, txn)
+            try w.delete(path, zxid: zxid)
             return .deleted
         case .setData(let path, let data):
-            return .set(stat: try tree.setData(path, data: data, zxid: zxid, time: time, txn))
+            return .set(stat: try w.setData(path, data: data, zxid: zxid, time: time))
         case .check(let path, let version):
-            try checkVersion(path, version, txn)
+            try checkVersion(path, version, w)
             return .checked
         case .createSession(let id, let timeout, let hash):
             let record = SessionRecord(
@@ -64,8 +66,8 @@ struct ChangeApplier: Sendable {
 
     /// Throws `badVersion` unless `version` is -1 or the node's version; `noNode` when it is absent.
     @discardableResult
-    func checkVersion(_ path: ZNodePath, _ version: Int32, _ txn: Transaction) throws -> (id: NodeID, record: NodeRecord) {
-        guard let (id, node) = try tree.lookup(path, txn) else { throw CairnError.noNode(path) }
+    func checkVersion(_ path: ZNodePath, _ version: Int32, _ w: TreeTransaction) throws -> (id: NodeID, record: NodeRecord) {
+        guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
         if version != -1 && version != node.stat.version {
             throw CairnError.badVersion(path, expected: version, actual: node.stat.version)
         }

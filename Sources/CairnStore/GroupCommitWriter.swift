@@ -182,7 +182,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Applies changes that are already in the WAL (after an LMDB commit failure).
     private func replay(_ changes: [Change]) throws {
         try environment.write { txn in
-            for change in changes { try applier.apply(change, txn) }
+            let tree = TreeTransaction(applier.tree, txn)
+            for change in changes { try applier.apply(change, tree) }
+            try tree.flush()
         }
         lastZxid = changes.last?.zxid ?? lastZxid
     }
@@ -192,6 +194,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         var walSynced = false
         do {
             try environment.write { txn in
+                let tree = TreeTransaction(applier.tree, txn)
                 var zxid = lastZxid
                 var frames: [UInt8] = []
                 for job in jobs {
@@ -202,10 +205,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                             // A nested transaction costs a copy of LMDB's dirty-page list: only a multi needs one.
                             let (effects, results) =
                                 ChangeApplier.needsNestedTransaction(request)
-                                ? try txn.nested { child in
+                                ? try tree.nested { child in
                                     try applier.execute(request, session: session, zxid: next, time: time, child)
                                 }
-                                : try applier.execute(request, session: session, zxid: next, time: time, txn)
+                                : try applier.execute(request, session: session, zxid: next, time: time, tree)
                             guard !effects.isEmpty else {
                                 result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: nil)))
                                 continue
@@ -223,6 +226,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                         result.outcomes.append(.success(Committed(zxid: zxid, results: [], change: nil)))
                     }
                 }
+                try tree.flush()
                 guard zxid > lastZxid else { return }
                 try applier.setAppliedZxid(zxid, txn)
                 try wal.append(frames, lastZxid: zxid)

@@ -105,7 +105,7 @@ extension Store {
             let root = NodeRecord(
                 parent: 0, name: "", stat: .created(zxid: 0, time: 0, owner: nil, dataLength: 0), kind: .persistent,
                 data: [])
-            try applier.tree.put(.root, root, txn)
+            try txn.put(applier.db.nodes, key: NodeID.root.key, value: root.encoded())
             try applier.setAppliedZxid(0, txn)
             try txn.put(applier.db.meta, key: MetaKey.format, value: withUnsafeBytes(of: UInt32(1)) { Array($0) })
         }
@@ -141,14 +141,16 @@ private struct ReplayBuffer {
         while true {
             do {
                 try environment.write { txn in
+                    let tree = TreeTransaction(applier.tree, txn)
                     for change in changes {
                         do {
-                            try applier.apply(change, txn)
+                            try applier.apply(change, tree)
                         } catch let error as CairnError {
                             throw StoreError.noRecoverableState(
                                 "WAL change \(change.zxid) does not apply to the store (\(error)): the store and the log disagree")
                         }
                     }
+                    try tree.flush()
                 }
                 break
             } catch let error as LMDBError where error.isMapFull {

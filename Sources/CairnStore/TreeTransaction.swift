@@ -1,0 +1,230 @@
+import CairnCore
+import LMDB
+
+/// The tree inside one write transaction: the primitive mutations `Change.Effect`s are made of, with the
+/// writes a batch repeats held in memory until `flush`. A batch of creates under one parent reads and
+/// rewrites that parent's record once, not once per create; parents are found by path without walking the
+/// tree again; node ids are counted in memory.
+///
+/// Invariants: inside a write transaction every node record is read and written through this (a record
+/// read around it may be older than the one pending here); `flush` runs before the transaction commits; a
+/// nested transaction works on a copy of what is pending, adopted only when it commits (`nested`).
+final class TreeTransaction {
+    let tree: ZNodeTree
+    let txn: Transaction
+    private var pending: Pending
+    var db: StoreDatabases { tree.db }
+
+    private struct Pending {
+        /// Records of nodes looked up as parents, newer than the store's when `dirty`.
+        var records: [NodeID: (record: NodeRecord, dirty: Bool)] = [:]
+        /// The ids of the nodes in `records`, by path.
+        var parents: [ZNodePath: NodeID] = [:]
+        /// The next node id, once read from the store; `stored` is the value the store holds.
+        var nextNodeID: (next: NodeID, stored: NodeID)?
+    }
+
+    init(_ tree: ZNodeTree, _ txn: Transaction) {
+        self.tree = tree
+        self.txn = txn
+        self.pending = Pending()
+    }
+
+    private init(_ tree: ZNodeTree, _ txn: Transaction, pending: Pending) {
+        self.tree = tree
+        self.txn = txn
+        self.pending = pending
+    }
+
+    /// Runs `body` in a nested transaction (see `Transaction.nested`): what it writes, to LMDB or pending
+    /// here, joins this transaction when it returns and vanishes when it throws.
+    func nested<T>(_ body: (TreeTransaction) throws -> T) throws -> T {
+        var adopted: Pending?
+        let result = try txn.nested { child in
+            let inner = TreeTransaction(tree, child, pending: pending)
+            let result = try body(inner)
+            adopted = inner.pending
+            return result
+        }
+        if let adopted { pending = adopted }
+        return result
+    }
+
+    /// Stores what is pending. Call before the transaction commits.
+    func flush() throws {
+        for (id, entry) in pending.records where entry.dirty {
+            try txn.put(db.nodes, key: id.key, value: entry.record.encoded())
+            pending.records[id]?.dirty = false
+        }
+        if let counter = pending.nextNodeID, counter.next != counter.stored {
+            try txn.put(db.meta, key: MetaKey.nextNodeID, value: withUnsafeBytes(of: counter.next) { Array($0) })
+            pending.nextNodeID = (counter.next, counter.next)
+        }
+    }
+
+    // MARK: Reading
+
+    func record(_ id: NodeID) throws -> NodeRecord? {
+        if let entry = pending.records[id] { return entry.record }
+        return try tree.record(id, txn)
+    }
+
+    func lookup(_ path: ZNodePath) throws -> (id: NodeID, record: NodeRecord)? {
+        guard let id = try id(of: path), let record = try record(id) else { return nil }
+        return (id, record)
+    }
+
+    /// `lookup` for a node about to gain or lose a child: its record stays pending until `flush`.
+    func lookupParent(_ path: ZNodePath) throws -> (id: NodeID, record: NodeRecord)? {
+        if let id = pending.parents[path], let entry = pending.records[id] { return (id, entry.record) }
+        guard let found = try lookup(path) else { return nil }
+        pending.parents[path] = found.id
+        if pending.records[found.id] == nil { pending.records[found.id] = (found.record, false) }
+        return found
+    }
+
+    /// The node's id: from the pending parents when it is one, or one step below one, or else by walking the tree.
+    private func id(of path: ZNodePath) throws -> NodeID? {
+        if let id = pending.parents[path] { return id }
+        if let parent = path.parent, let parentID = pending.parents[parent] {
+            return try tree.child(of: parentID, named: path.name, txn)
+        }
+        return try tree.id(of: path, txn)
+    }
+
+    /// The ids of a session's ephemerals, oldest first.
+    func ephemerals(of owner: SessionID) throws -> [NodeID] {
+        var ids: [NodeID] = []
+        let prefix = NodeID(owner.rawValue).key
+        try txn.scan(db.ephemerals, from: prefix) { key, _ in
+            guard key.prefix(8).elementsEqual(prefix) else { return false }
+            ids.append(NodeID(key: UnsafeRawBufferPointer(rebasing: key[8...])))
+            return true
+        }
+        return ids
+    }
+
+    /// The path of a node, rebuilt from its ancestors' names.
+    func path(of id: NodeID) throws -> ZNodePath {
+        var names: [String] = []
+        var current = id
+        while current != .root {
+            guard let node = try record(current) else { throw CairnError.internal("node \(current) has no record") }
+            names.append(node.name)
+            current = node.parent
+        }
+        return try ZNodePath("/" + names.reversed().joined(separator: "/"))
+    }
+
+    // MARK: Mutating
+
+    func put(_ id: NodeID, _ record: NodeRecord) throws {
+        if pending.records[id] != nil {
+            pending.records[id] = (record, true)
+        } else {
+            try txn.put(db.nodes, key: id.key, value: record.encoded())
+        }
+    }
+
+    /// Creates the node at `path`; its parent must exist and not be ephemeral, and the node must not.
+    @discardableResult
+    func create(
+        _ path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, zxid: Zxid, time: Int64
+    ) throws -> Stat {
+        guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
+        guard let parent = try lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
+        return try create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
+    }
+
+    /// `create` with the parent already looked up (by `lookupParent`: a create looks it up once, for its
+    /// checks and its write).
+    func create(
+        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind, owner: SessionID?,
+        zxid: Zxid, time: Int64
+    ) throws -> Stat {
+        let parentID = found.id
+        var parent = found.record
+        if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(path.parent ?? .root) }
+        let name = path.name
+        // Every check comes before the first write, and the child key's insertion is the last check: a
+        // failed create leaves nothing behind.
+        let id = try peekNextNodeID()
+        let inserted = try txn.put(
+            db.children, key: ChildKey.make(parent: parentID, name: name), value: ChildKey.value(child: id, name: name),
+            flags: .noOverwrite)
+        guard inserted else {
+            if try tree.child(of: parentID, named: name, txn) != nil { throw CairnError.nodeExists(path) }
+            throw CairnError.internal("child key of \(path) collides with another name's")
+        }
+        pending.nextNodeID?.next = id + 1
+        let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
+        try put(id, NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data))
+        switch kind {
+        case .ephemeral: if let owner { try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: []) }
+        case .container: try txn.put(db.containers, key: id.key, value: [])
+        case .persistentWithTTL: try txn.put(db.ttls, key: id.key, value: [])
+        case .persistent: break
+        }
+        parent.stat.cversion &+= 1
+        parent.stat.numChildren += 1
+        parent.stat.pzxid = zxid
+        try put(parentID, parent)
+        return stat
+    }
+
+    /// Deletes the node at `path`, which must exist and have no children.
+    func delete(_ path: ZNodePath, zxid: Zxid) throws {
+        guard let (id, node) = try lookup(path) else { throw CairnError.noNode(path) }
+        try delete(id, node, at: path, zxid: zxid)
+    }
+
+    /// Deletes a node already looked up (`delete(_:zxid:)` without a second lookup).
+    func delete(_ id: NodeID, _ node: NodeRecord, at path: ZNodePath, zxid: Zxid) throws {
+        guard let parentPath = path.parent else { throw CairnError.noNode(path) }
+        if node.stat.numChildren > 0 { throw CairnError.notEmpty(path) }
+        guard var parent = try record(node.parent) else { throw CairnError.internal("\(parentPath) has no record") }
+        pending.records[id] = nil
+        pending.parents[path] = nil
+        try txn.delete(db.nodes, key: id.key)
+        try txn.delete(db.children, key: ChildKey.make(parent: node.parent, name: node.name))
+        switch node.kind {
+        case .ephemeral: if let owner = node.stat.ephemeralOwner { try txn.delete(db.ephemerals, key: ephemeralKey(owner, id)) }
+        case .container: try txn.delete(db.containers, key: id.key)
+        case .persistentWithTTL: try txn.delete(db.ttls, key: id.key)
+        case .persistent: break
+        }
+        parent.stat.cversion &+= 1
+        parent.stat.numChildren -= 1
+        parent.stat.pzxid = zxid
+        try put(node.parent, parent)
+    }
+
+    /// Replaces the data of the node at `path`, bumping its version.
+    @discardableResult
+    func setData(_ path: ZNodePath, data: [UInt8], zxid: Zxid, time: Int64) throws -> Stat {
+        guard let (id, found) = try lookup(path) else { throw CairnError.noNode(path) }
+        return try setData(id, found, data: data, zxid: zxid, time: time)
+    }
+
+    /// Sets the data of a node already looked up.
+    func setData(_ id: NodeID, _ found: NodeRecord, data: [UInt8], zxid: Zxid, time: Int64) throws -> Stat {
+        var node = found
+        node.data = data
+        node.stat.version &+= 1
+        node.stat.mzxid = zxid
+        node.stat.mtime = time
+        node.stat.dataLength = Int32(data.count)
+        try put(id, node)
+        return node.stat
+    }
+
+    private func ephemeralKey(_ owner: SessionID, _ id: NodeID) -> [UInt8] { NodeID(owner.rawValue).key + id.key }
+
+    /// The id the next created node gets; `create` moves past it once the node is in.
+    private func peekNextNodeID() throws -> NodeID {
+        if let counter = pending.nextNodeID { return counter.next }
+        let stored = try txn.withValue(db.meta, key: MetaKey.nextNodeID) { $0.loadUnaligned(as: UInt64.self) } ?? NodeID.root + 1
+        pending.nextNodeID = (stored, stored)
+        return stored
+    }
+}
