@@ -1,22 +1,51 @@
 import CairnCore
 
-/// Appends little-endian integers and length-prefixed byte strings: the binary form of WAL payloads and
-/// LMDB values.
-struct ByteWriter {
+/// Where little-endian integers and length-prefixed byte strings are written: the binary form of WAL
+/// payloads and LMDB values.
+protocol ByteSink {
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+}
+
+extension ByteSink {
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { append($0) }
+    }
+
+    mutating func write(bytes other: [UInt8]) {
+        write(UInt32(other.count))
+        other.withUnsafeBytes { append($0) }
+    }
+
+    mutating func write(string: some StringProtocol) {
+        let utf8 = string.utf8
+        write(UInt32(utf8.count))
+        if utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) == nil {
+            Array(utf8).withUnsafeBytes { append($0) }  // a string not stored as contiguous UTF-8
+        }
+    }
+}
+
+/// A growable byte array to write into.
+struct ByteWriter: ByteSink {
     var bytes: [UInt8] = []
 
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
-    mutating func write<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    mutating func append(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }
+}
 
-    mutating func write(bytes other: some Collection<UInt8>) {
-        write(UInt32(other.count))
-        bytes.append(contentsOf: other)
-    }
+/// Writes into space reserved in advance (an LMDB value put with `MDB_RESERVE`), which must be large enough.
+struct ReservedSpaceWriter: ByteSink {
+    let space: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
 
-    mutating func write(string: some StringProtocol) { write(bytes: string.utf8) }
+    init(_ space: UnsafeMutableRawBufferPointer) { self.space = space }
+
+    mutating func append(_ other: UnsafeRawBufferPointer) {
+        precondition(other.count <= space.count - count, "a value outgrew the space reserved for it")
+        UnsafeMutableRawBufferPointer(rebasing: space[count..<(count + other.count)]).copyMemory(from: other)
+        count += other.count
+    }
 }
 
 /// Reads what `ByteWriter` wrote; every read is bounds-checked and throws on short input.

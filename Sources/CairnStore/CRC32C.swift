@@ -1,16 +1,21 @@
 /// CRC-32C (Castagnoli), the checksum of WAL records and snapshot manifests. Slice-by-8 tables.
 public struct CRC32C: Sendable {
-    private static let tables: [[UInt32]] = {
-        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+    /// Eight tables of 256 entries, one after another. `nonisolated(unsafe)`: written once, by the lazy
+    /// initializer of this static (which Swift runs exactly once), and only read after.
+    nonisolated(unsafe) private static let tables: UnsafePointer<UInt32> = {
+        let tables = UnsafeMutablePointer<UInt32>.allocate(capacity: 8 * 256)
         for i in 0..<256 {
             var crc = UInt32(i)
             for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-            tables[0][i] = crc
+            tables[i] = crc
         }
-        for i in 0..<256 {
-            for t in 1..<8 { tables[t][i] = (tables[t - 1][i] >> 8) ^ tables[0][Int(tables[t - 1][i] & 0xFF)] }
+        for t in 1..<8 {
+            for i in 0..<256 {
+                let previous = tables[(t - 1) * 256 + i]
+                tables[t * 256 + i] = (previous >> 8) ^ tables[Int(previous & 0xFF)]
+            }
         }
-        return tables
+        return UnsafePointer(tables)
     }()
 
     private var state: UInt32 = 0xFFFF_FFFF
@@ -24,20 +29,19 @@ public struct CRC32C: Sendable {
         var crc = state
         var index = 0
         let count = bytes.count
-        Self.tables.withUnsafeBufferPointer { t in
-            let t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4], t5 = t[5], t6 = t[6], t7 = t[7]
-            while count - index >= 8 {
-                let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
-                let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self))
-                crc = t7[Int(lo & 0xFF)] ^ t6[Int((lo >> 8) & 0xFF)] ^ t5[Int((lo >> 16) & 0xFF)]
-                    ^ t4[Int(lo >> 24)] ^ t3[Int(hi & 0xFF)] ^ t2[Int((hi >> 8) & 0xFF)]
-                    ^ t1[Int((hi >> 16) & 0xFF)] ^ t0[Int(hi >> 24)]
-                index += 8
-            }
-            while index < count {
-                crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[index])) & 0xFF)]
-                index += 1
-            }
+        let t0 = Self.tables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
+        let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
+        while count - index >= 8 {
+            let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
+            let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self))
+            crc = t7[Int(lo & 0xFF)] ^ t6[Int((lo >> 8) & 0xFF)] ^ t5[Int((lo >> 16) & 0xFF)]
+                ^ t4[Int(lo >> 24)] ^ t3[Int(hi & 0xFF)] ^ t2[Int((hi >> 8) & 0xFF)]
+                ^ t1[Int((hi >> 16) & 0xFF)] ^ t0[Int(hi >> 24)]
+            index += 8
+        }
+        while index < count {
+            crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[index])) & 0xFF)]
+            index += 1
         }
         state = crc
     }

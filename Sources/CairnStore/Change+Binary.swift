@@ -6,18 +6,16 @@ import CairnCore
 extension Change {
     static let payloadFormat: UInt8 = 1
 
-    /// The payload bytes (everything but the zxid).
-    func encodedPayload() -> [UInt8] {
-        var w = ByteWriter(capacity: 64 + effects.reduce(0) { $0 + $1.encodedSizeHint })
+    /// Appends the payload bytes (everything but the zxid).
+    func encodePayload(into w: inout ByteWriter) {
         w.write(Self.payloadFormat)
         w.write(time)
         w.write(session?.rawValue ?? 0)
         w.write(UInt32(effects.count))
         for effect in effects { effect.encode(into: &w) }
-        return w.bytes
     }
 
-    /// Decodes a payload; throws when it is not one `encodedPayload` wrote.
+    /// Decodes a payload; throws when it is not one `encodePayload` wrote.
     init(zxid: Zxid, payload: UnsafeRawBufferPointer) throws {
         var r = ByteReader(payload)
         let format: UInt8 = try r.read()
@@ -43,15 +41,6 @@ extension Change {
 extension Change.Effect {
     private enum Tag: UInt8 {
         case createNode = 1, deleteNode, setData, check, createSession, closeSession
-    }
-
-    var encodedSizeHint: Int {
-        switch self {
-        case .createNode(let path, let data, _, _): 32 + path.string.utf8.count + data.count
-        case .setData(let path, let data): 16 + path.string.utf8.count + data.count
-        case .deleteNode(let path), .check(let path, _): 16 + path.string.utf8.count
-        case .createSession, .closeSession: 64
-        }
     }
 
     func encode(into w: inout ByteWriter) {
@@ -109,7 +98,12 @@ extension Change.Effect {
 }
 
 extension NodeKind {
-    func encode(into w: inout ByteWriter) {
+    /// The bytes `encode` writes.
+    var encodedCount: Int {
+        if case .persistentWithTTL = self { 9 } else { 1 }
+    }
+
+    func encode(into w: inout some ByteSink) {
         switch self {
         case .persistent: w.write(UInt8(0))
         case .ephemeral: w.write(UInt8(1))

@@ -196,7 +196,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try environment.write { txn in
                 let tree = TreeTransaction(applier.tree, txn)
                 var zxid = lastZxid
-                var frames: [UInt8] = []
+                var frames = ByteWriter(capacity: 64 << 10)
                 for job in jobs {
                     switch job {
                     case .request(let request, let session, _):
@@ -215,7 +215,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                             }
                             zxid = next
                             let change = Change(zxid: zxid, time: time, session: session, effects: effects)
-                            WALRecord.append(zxid: zxid, payload: change.encodedPayload(), to: &frames)
+                            WALRecord.append(change, to: &frames)
                             result.changes.append(change)
                             result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: change)))
                         } catch let error as CairnError {
@@ -229,7 +229,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try tree.flush()
                 guard zxid > lastZxid else { return }
                 try applier.setAppliedZxid(zxid, txn)
-                try wal.append(frames, lastZxid: zxid)
+                try wal.append(frames.bytes, lastZxid: zxid)
                 let syncStart = SystemClock.monotonicNanoseconds()
                 do {
                     try wal.sync()  // ◀ the durability point

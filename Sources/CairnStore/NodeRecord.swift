@@ -1,4 +1,5 @@
 import CairnCore
+import LMDB
 
 /// A node's internal id: the key of its record. The root is 1; ids are never reused or shown outside.
 typealias NodeID = UInt64
@@ -23,8 +24,10 @@ struct NodeRecord: Sendable {
     var kind: NodeKind
     var data: [UInt8]
 
-    func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 96 + name.utf8.count + data.count)
+    /// The bytes `encode` writes.
+    var encodedCount: Int { 72 + kind.encodedCount + 4 + name.utf8.count + 4 + data.count }
+
+    func encode(into w: inout some ByteSink) {
         w.write(parent)
         w.write(stat.czxid)
         w.write(stat.mzxid)
@@ -39,7 +42,15 @@ struct NodeRecord: Sendable {
         kind.encode(into: &w)
         w.write(string: name)
         w.write(bytes: data)
-        return w.bytes
+    }
+
+    /// Stores the record under `id`, encoded straight into the space LMDB reserves for it.
+    func put(_ id: NodeID, in db: Database, _ txn: Transaction) throws {
+        try txn.put(db, key: id.key, reserving: encodedCount) { space in
+            var w = ReservedSpaceWriter(space)
+            encode(into: &w)
+            precondition(w.count == space.count, "a node record's encodedCount is not what encode wrote")
+        }
     }
 
     init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8]) {

@@ -105,7 +105,7 @@ extension Store {
             let root = NodeRecord(
                 parent: 0, name: "", stat: .created(zxid: 0, time: 0, owner: nil, dataLength: 0), kind: .persistent,
                 data: [])
-            try txn.put(applier.db.nodes, key: NodeID.root.key, value: root.encoded())
+            try root.put(.root, in: applier.db.nodes, txn)
             try applier.setAppliedZxid(0, txn)
             try txn.put(applier.db.meta, key: MetaKey.format, value: withUnsafeBytes(of: UInt32(1)) { Array($0) })
         }

@@ -53,7 +53,7 @@ final class TreeTransaction {
     /// Stores what is pending. Call before the transaction commits.
     func flush() throws {
         for (id, entry) in pending.records where entry.dirty {
-            try txn.put(db.nodes, key: id.key, value: entry.record.encoded())
+            try entry.record.put(id, in: db.nodes, txn)
             pending.records[id]?.dirty = false
         }
         if let counter = pending.nextNodeID, counter.next != counter.stored {
@@ -122,7 +122,7 @@ final class TreeTransaction {
         if pending.records[id] != nil {
             pending.records[id] = (record, true)
         } else {
-            try txn.put(db.nodes, key: id.key, value: record.encoded())
+            try record.put(id, in: db.nodes, txn)
         }
     }
 

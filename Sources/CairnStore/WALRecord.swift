@@ -10,17 +10,21 @@ enum WALRecord {
     /// A length above this is not a record: it is damage.
     static let maxPayloadSize = 256 << 20
 
-    /// Appends the framed record to `buffer`.
-    static func append(zxid: Zxid, payload: [UInt8], to buffer: inout [UInt8]) {
-        let length = UInt32(payload.count)
-        var crc = CRC32C()
-        withUnsafeBytes(of: length.littleEndian) { crc.update($0) }
-        withUnsafeBytes(of: zxid.littleEndian) { crc.update($0) }
-        crc.update(payload)
-        withUnsafeBytes(of: length.littleEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: crc.value.littleEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: zxid.littleEndian) { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: payload)
+    /// Appends the framed record of `change` to `buffer`, its payload encoded in place.
+    static func append(_ change: Change, to buffer: inout ByteWriter) {
+        let start = buffer.bytes.count
+        buffer.write(UInt32(0))  // length, filled in below
+        buffer.write(UInt32(0))  // checksum, filled in below
+        buffer.write(change.zxid)
+        change.encodePayload(into: &buffer)
+        let length = UInt32(buffer.bytes.count - start - headerSize)
+        buffer.bytes.withUnsafeMutableBytes { frame in
+            frame.storeBytes(of: length.littleEndian, toByteOffset: start, as: UInt32.self)
+            var crc = CRC32C()
+            crc.update(UnsafeRawBufferPointer(rebasing: frame[start..<(start + 4)]))
+            crc.update(UnsafeRawBufferPointer(rebasing: frame[(start + 8)...]))  // the zxid, then the payload
+            frame.storeBytes(of: crc.value.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
     }
 
     /// What lies at an offset of a segment.

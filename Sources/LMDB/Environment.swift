@@ -98,6 +98,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a write transaction and commits it when `body` returns; aborts it when `body` throws.
     @available(*, noasync)
+    @discardableResult
     public func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         try resizeLock.shared {
             let txn = try Transaction(environment: self, readOnly: false)

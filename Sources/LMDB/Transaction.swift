@@ -22,6 +22,7 @@ public struct Transaction {
 
     /// Runs `body` in a transaction nested in this write transaction: its changes join this one when
     /// `body` returns and vanish when it throws, while this transaction stays usable.
+    @discardableResult
     public func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
         let child = try Transaction(environment: mdb_txn_env(handle), parent: handle, readOnly: false)
         let result: T
@@ -79,6 +80,20 @@ public struct Transaction {
         if rc == MDB_KEYEXIST, flags.contains(.noOverwrite) { return false }
         try check(rc, "mdb_put")
         return true
+    }
+
+    /// Stores a value of `count` bytes under `key`, written in place by `fill` (`MDB_RESERVE`: LMDB makes
+    /// room for it in the page, so the bytes are written once and never copied).
+    public func put(
+        _ db: Database, key: [UInt8], reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(LMDBError) {
+        var value = MDB_val(mv_size: count, mv_data: nil)
+        let rc = key.withUnsafeBytes { keyBytes in
+            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_put(handle, db.dbi, &k, &value, UInt32(MDB_RESERVE))
+        }
+        try check(rc, "mdb_put")
+        fill(UnsafeMutableRawBufferPointer(start: value.mv_data, count: count))
     }
 
     /// Deletes `key`; returns false when it was absent.

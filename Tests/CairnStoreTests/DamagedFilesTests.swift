@@ -7,6 +7,16 @@ import Testing
 
 @Suite("Damaged files: torn tails are cut, real damage stops the open with file and offset")
 struct DamagedFilesTests {
+    @Test("CRC-32C gives the standard check values, whole or in pieces")
+    func checksum() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var pieces = CRC32C()
+        for piece in [long[..<3], long[3..<17], long[17...]] { pieces.update(Array(piece)) }
+        #expect(pieces.value == CRC32C.checksum(long))
+    }
+
     /// Offsets where each record of a segment starts, and where the last one ends (a live segment is
     /// preallocated: zeros follow).
     static func recordStarts(_ segment: String) throws -> (starts: [Int], size: Int) {
