@@ -20,8 +20,13 @@ extension JSONWriter {
 
     /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`.
     public mutating func data(_ bytes: [UInt8]) {
-        if let text = String(validating: bytes, as: UTF8.self) {
-            string("data", text)
+        let isText = bytes.withUnsafeBytes { raw in
+            // ASCII is valid UTF-8 as it is; only other bytes need a full check.
+            ByteWords.isASCII(raw) || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil
+        }
+        if isText {
+            key("data")
+            bytes.withUnsafeBytes { appendQuoted($0) }
         } else {
             string("data_b64", Data(bytes).base64EncodedString())
         }

@@ -110,7 +110,7 @@ public struct JSONWriter: Sendable {
         needsComma |= 1 << depth
     }
 
-    private mutating func key(_ key: StaticString) {
+    mutating func key(_ key: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
         raw(key)
@@ -122,14 +122,18 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func appendString(_ value: String) {
+        var value = value
+        value.withUTF8 { appendQuoted(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends UTF-8 text as a JSON string. Runs needing no escape (nearly always all of it) are copied
+    /// whole.
+    mutating func appendQuoted(_ utf8: UnsafeRawBufferPointer) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copy them whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
+        var plain = ByteWords.plainWordsPrefix(utf8, stopAtNonASCII: false)
+        while plain < utf8.count, !Self.needsEscape(utf8[plain]) { plain += 1 }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[..<plain]))
+        for byte in utf8[plain...] {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
             case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
@@ -145,5 +149,9 @@ public struct JSONWriter: Sendable {
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }

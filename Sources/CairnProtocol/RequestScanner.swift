@@ -185,22 +185,10 @@ public enum RequestScanner {
             return nil
         }
 
-        /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (a string's plain run), testing
-        /// each word at once: a byte equal to either (a zero byte after XOR), below 0x20, or with its high bit
-        /// set stops it. The byte loop after it finds which byte that was.
+        /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (a string's plain run); the byte
+        /// loop after it finds where the run ends.
         mutating func skipPlainASCII() {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highBits: UInt64 = 0x8080_8080_8080_8080
-            func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & highBits != 0 }
-            while bytes.count - offset >= 8 {
-                let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                if hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
-                    || (word &- ones &* 0x20) & ~word & highBits != 0 || word & highBits != 0
-                {
-                    return
-                }
-                offset += 8
-            }
+            offset = ByteWords.plainWordsPrefix(bytes, from: offset, stopAtNonASCII: true)
         }
 
         /// Skips an unknown field's value when it is a string, integer, boolean or null.

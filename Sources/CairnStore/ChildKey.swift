@@ -9,27 +9,39 @@ import CairnCore
 enum ChildKey {
     static let inlineLimit = 480
 
-    static func make(parent: NodeID, name: some StringProtocol) -> [UInt8] {
+    /// Calls `body` with the key of `name` under `parent`, built on the stack.
+    @discardableResult
+    static func with<R>(
+        parent: NodeID, name: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
         let count = name.utf8.count
-        if count <= inlineLimit {
-            return [UInt8](unsafeUninitializedCapacity: 8 + count) { buffer, initialized in
-                withUnsafeBytes(of: parent.bigEndian) { UnsafeMutableRawBufferPointer(buffer).copyBytes(from: $0) }
-                initialized = 8 + (UnsafeMutableBufferPointer(rebasing: buffer[8...]).initialize(from: name.utf8).1)
+        guard count <= inlineLimit else { return try hashedKey(parent: parent, name: name).withUnsafeBytes(body) }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8 + count) { key in
+            withUnsafeBytes(of: parent.bigEndian) { UnsafeMutableRawBufferPointer(key).copyMemory(from: $0) }
+            let rest = UnsafeMutableBufferPointer(rebasing: key[8...])
+            if name.utf8.withContiguousStorageIfAvailable({ rest.initialize(fromContentsOf: $0) }) == nil {
+                _ = rest.initialize(from: name.utf8)
             }
+            return try body(UnsafeRawBufferPointer(key))
         }
-        // A long name: its first bytes, then a hash of all of it (the value holds the full name).
-        var key = parent.key
+    }
+
+    /// A long name's key: its first bytes, then a hash of all of it (the value holds the full name).
+    private static func hashedKey(parent: NodeID, name: some StringProtocol) -> [UInt8] {
+        var key = withUnsafeBytes(of: parent.bigEndian) { Array($0) }
         let utf8 = Array(name.utf8)
         key.append(contentsOf: utf8.prefix(inlineLimit))
         withUnsafeBytes(of: fnv1a(utf8).bigEndian) { key.append(contentsOf: $0) }
         return key
     }
 
-    /// The value stored under a child key: the child's id, and its full name when the key holds a hash.
-    static func value(child: NodeID, name: some StringProtocol) -> [UInt8] {
-        var value = child.key
-        if name.utf8.count > inlineLimit { value.append(contentsOf: name.utf8) }
-        return value
+    /// Calls `body` with the value stored under a child key: the child's id, and its full name when the key
+    /// holds a hash.
+    static func withValue<R>(
+        child: NodeID, name: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
+        guard name.utf8.count > inlineLimit else { return try child.withKey(body) }
+        return try (withUnsafeBytes(of: child.bigEndian) { Array($0) } + Array(name.utf8)).withUnsafeBytes(body)
     }
 
     /// The name of the child behind an entry.

@@ -10,6 +10,12 @@ extension NodeID {
     /// Big-endian, so LMDB's byte order is numeric order.
     var key: [UInt8] { withUnsafeBytes(of: bigEndian) { Array($0) } }
 
+    /// Calls `body` with the key (as `key`), without allocating it.
+    @discardableResult
+    func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: bigEndian, body)
+    }
+
     init(key raw: UnsafeRawBufferPointer) { self = UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)) }
 }
 
@@ -46,10 +52,12 @@ struct NodeRecord: Sendable {
 
     /// Stores the record under `id`, encoded straight into the space LMDB reserves for it.
     func put(_ id: NodeID, in db: Database, _ txn: Transaction) throws {
-        try txn.put(db, key: id.key, reserving: encodedCount) { space in
-            var w = ReservedSpaceWriter(space)
-            encode(into: &w)
-            precondition(w.count == space.count, "a node record's encodedCount is not what encode wrote")
+        try id.withKey { key in
+            try txn.put(db, key: key, reserving: encodedCount) { space in
+                var w = ReservedSpaceWriter(space)
+                encode(into: &w)
+                precondition(w.count == space.count, "a node record's encodedCount is not what encode wrote")
+            }
         }
     }
 

@@ -149,9 +149,11 @@ final class TreeTransaction {
         // Every check comes before the first write, and the child key's insertion is the last check: a
         // failed create leaves nothing behind.
         let id = try peekNextNodeID()
-        let inserted = try txn.put(
-            db.children, key: ChildKey.make(parent: parentID, name: name), value: ChildKey.value(child: id, name: name),
-            flags: .noOverwrite)
+        let inserted = try ChildKey.with(parent: parentID, name: name) { key in
+            try ChildKey.withValue(child: id, name: name) { value in
+                try txn.put(db.children, key: key, value: value, flags: .noOverwrite)
+            }
+        }
         guard inserted else {
             if try tree.child(of: parentID, named: name, txn) != nil { throw CairnError.nodeExists(path) }
             throw CairnError.internal("child key of \(path) collides with another name's")
@@ -185,8 +187,8 @@ final class TreeTransaction {
         guard var parent = try record(node.parent) else { throw CairnError.internal("\(parentPath) has no record") }
         pending.records[id] = nil
         pending.parents[path] = nil
-        try txn.delete(db.nodes, key: id.key)
-        try txn.delete(db.children, key: ChildKey.make(parent: node.parent, name: node.name))
+        try id.withKey { try txn.delete(db.nodes, key: $0) }
+        try ChildKey.with(parent: node.parent, name: node.name) { try txn.delete(db.children, key: $0) }
         switch node.kind {
         case .ephemeral: if let owner = node.stat.ephemeralOwner { try txn.delete(db.ephemerals, key: ephemeralKey(owner, id)) }
         case .container: try txn.delete(db.containers, key: id.key)

@@ -7,16 +7,17 @@ struct ZNodeTree: Sendable {
     let db: StoreDatabases
 
     func record(_ id: NodeID, _ txn: Transaction) throws -> NodeRecord? {
-        try txn.withValue(db.nodes, key: id.key) { try NodeRecord(decoding: $0) }
+        try id.withKey { key in try txn.withValue(db.nodes, key: key) { try NodeRecord(decoding: $0) } }
     }
 
     func child(of parent: NodeID, named name: some StringProtocol, _ txn: Transaction) throws -> NodeID? {
-        let key = ChildKey.make(parent: parent, name: name)
-        return try txn.withValue(db.children, key: key) { value -> NodeID? in
-            // A hashed key's value carries the full name: a different name behind the same key is not this child.
-            if value.count > 8, !value[8...].elementsEqual(name.utf8) { return nil }
-            return NodeID(key: value)
-        } ?? nil
+        try ChildKey.with(parent: parent, name: name) { key in
+            try txn.withValue(db.children, key: key) { value -> NodeID? in
+                // A hashed key's value carries the full name: a different name behind the same key is not this child.
+                if value.count > 8, !value[8...].elementsEqual(name.utf8) { return nil }
+                return NodeID(key: value)
+            } ?? nil
+        }
     }
 
     /// The id of the node at `path`, walking from the root one segment at a time.

@@ -47,16 +47,18 @@ public struct Transaction {
 
     /// Calls `body` with the value stored under `key`, or returns nil when there is none.
     public func withValue<T>(
-        _ db: Database, key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> T
+        _ db: Database, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> T
     ) throws -> T? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var value = MDB_val()
-        let rc = key.withUnsafeBytes { keyBytes in
-            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_get(handle, db.dbi, &k, &value)
-        }
+        let rc = mdb_get(handle, db.dbi, &k, &value)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_get")
         return try body(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+
+    public func withValue<T>(_ db: Database, key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try key.withUnsafeBytes { try withValue(db, key: $0, body) }
     }
 
     /// The value stored under `key`, copied out of the map.
@@ -67,45 +69,47 @@ public struct Transaction {
     /// Stores `value` under `key`. With `.noOverwrite`, returns false when the key already exists.
     @discardableResult
     public func put(
-        _ db: Database, key: [UInt8], value: [UInt8], flags: PutFlags = []
+        _ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: PutFlags = []
     ) throws(LMDBError) -> Bool {
-        let rc = key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var v = MDB_val(
-                    mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(handle, db.dbi, &k, &v, flags.rawValue)
-            }
-        }
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(handle, db.dbi, &k, &v, flags.rawValue)
         if rc == MDB_KEYEXIST, flags.contains(.noOverwrite) { return false }
         try check(rc, "mdb_put")
         return true
     }
 
+    @discardableResult
+    public func put(_ db: Database, key: [UInt8], value: [UInt8], flags: PutFlags = []) throws(LMDBError) -> Bool {
+        try key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in Result { () throws(LMDBError) in try put(db, key: k, value: v, flags: flags) } }
+        }.get()
+    }
+
     /// Stores a value of `count` bytes under `key`, written in place by `fill` (`MDB_RESERVE`: LMDB makes
     /// room for it in the page, so the bytes are written once and never copied).
     public func put(
-        _ db: Database, key: [UInt8], reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void
+        _ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void
     ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var value = MDB_val(mv_size: count, mv_data: nil)
-        let rc = key.withUnsafeBytes { keyBytes in
-            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_put(handle, db.dbi, &k, &value, UInt32(MDB_RESERVE))
-        }
-        try check(rc, "mdb_put")
+        try check(mdb_put(handle, db.dbi, &k, &value, UInt32(MDB_RESERVE)), "mdb_put")
         fill(UnsafeMutableRawBufferPointer(start: value.mv_data, count: count))
     }
 
     /// Deletes `key`; returns false when it was absent.
     @discardableResult
-    public func delete(_ db: Database, key: [UInt8]) throws(LMDBError) -> Bool {
-        let rc = key.withUnsafeBytes { keyBytes in
-            var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_del(handle, db.dbi, &k, nil)
-        }
+    public func delete(_ db: Database, key: UnsafeRawBufferPointer) throws(LMDBError) -> Bool {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        let rc = mdb_del(handle, db.dbi, &k, nil)
         if rc == MDB_NOTFOUND { return false }
         try check(rc, "mdb_del")
         return true
+    }
+
+    @discardableResult
+    public func delete(_ db: Database, key: [UInt8]) throws(LMDBError) -> Bool {
+        try key.withUnsafeBytes { k in Result { () throws(LMDBError) in try delete(db, key: k) } }.get()
     }
 
     /// Opens an existing named database, or returns nil when there is none (for read-only environments).

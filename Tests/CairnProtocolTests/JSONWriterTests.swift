@@ -7,6 +7,9 @@ import Testing
 struct JSONWriterTests {
     @Test("strings with quotes, backslashes, control characters and non-ASCII round-trip", arguments: [
         "plain", "quote \" inside", "back\\slash", "new\nline\ttab\r", "\u{01}\u{1F}", "ünïcödé 名前 🚀", "",
+        // Escapes after whole 8-byte words of plain text, which are copied without a byte-by-byte look.
+        "sixteen plain bytes\"then a quote", "0123456789abcdef\\", "twenty-four bytes of text\u{7}bell",
+        "ünïcödé ünïcödé \"quoted\" 名前", "12345678",
     ])
     func strings(value: String) throws {
         var w = JSONWriter()
@@ -26,6 +29,26 @@ struct JSONWriterTests {
         #expect(object["s"] as? String == value)
         #expect(object["a"] as? [String] == [value, "second"])
         #expect(object["n"] as? Int == -42 && object["b"] as? Bool == true && object["z"] is NSNull)
+    }
+
+    @Test("data of any length is text exactly when it is UTF-8", arguments: [
+        (Array("a config value of some length, with a \"quote\" and a\ttab".utf8), true),
+        (Array("ünïcödé 名前 🚀 ünïcödé".utf8), true),
+        (Array("eight by".utf8) + [0xC3], false),  // a lead byte with no continuation, after a whole word
+        (Array("sixteen bytes ok".utf8) + [0x80, 0x41], false),
+        ([], true),
+    ])
+    func dataText(bytes: [UInt8], isText: Bool) throws {
+        var w = JSONWriter()
+        w.beginObject()
+        w.data(bytes)
+        w.endObject()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(w.line())) as? [String: Any])
+        if isText {
+            #expect(object["data"] as? String == String(decoding: bytes, as: UTF8.self))
+        } else {
+            #expect(object["data_b64"] as? String == Data(bytes).base64EncodedString())
+        }
     }
 
     @Test("data is text when it is UTF-8 and base64 otherwise; stats carry every field")
