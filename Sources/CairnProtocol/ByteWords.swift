@@ -22,6 +22,7 @@ enum ByteWords {
         has(UInt8(ascii: "\""), in: word) || has(UInt8(ascii: "\\"), in: word) || hasControl(word)
     }
 
+    /// Whether every byte is below 0x80 (ASCII, which is valid UTF-8 as it is).
     static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while bytes.count - offset >= 8 {

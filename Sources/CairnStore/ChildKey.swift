@@ -28,7 +28,7 @@ enum ChildKey {
 
     /// A long name's key: its first bytes, then a hash of all of it (the value holds the full name).
     private static func hashedKey(parent: NodeID, name: some StringProtocol) -> [UInt8] {
-        var key = withUnsafeBytes(of: parent.bigEndian) { Array($0) }
+        var key = parent.key
         let utf8 = Array(name.utf8)
         key.append(contentsOf: utf8.prefix(inlineLimit))
         withUnsafeBytes(of: fnv1a(utf8).bigEndian) { key.append(contentsOf: $0) }
@@ -41,7 +41,7 @@ enum ChildKey {
         child: NodeID, name: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R {
         guard name.utf8.count > inlineLimit else { return try child.withKey(body) }
-        return try (withUnsafeBytes(of: child.bigEndian) { Array($0) } + Array(name.utf8)).withUnsafeBytes(body)
+        return try (child.key + Array(name.utf8)).withUnsafeBytes(body)
     }
 
     /// The name of the child behind an entry.
