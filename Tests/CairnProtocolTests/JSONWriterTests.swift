@@ -65,6 +65,25 @@ struct JSONWriterTests {
         #expect(stat["ephemeral_owner"] as? String == "00000000000000ff")
     }
 
+    @Test("a stat carries each field's own value, negatives and a missing owner included, between other members")
+    func statValues() throws {
+        let stat = Stat(
+            czxid: 1, mzxid: 2, pzxid: 3, ctime: -4, mtime: 5_000_000_000_000, version: 6, cversion: -7, aversion: 0,
+            ephemeralOwner: nil, dataLength: 8, numChildren: 9)
+        var w = JSONWriter()
+        w.beginSuccess(id: 1, zxid: 3)
+        w.stat("stat", stat)
+        w.int("after", 10)
+        w.endObject()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(w.line())) as? [String: Any])
+        let fields = try #require(object["stat"] as? [String: Any])
+        let numbers = ["czxid": 1, "mzxid": 2, "pzxid": 3, "ctime": -4, "mtime": 5_000_000_000_000, "version": 6,
+                       "cversion": -7, "data_length": 8, "num_children": 9]
+        for (key, value) in numbers { #expect(fields[key] as? Int == value, "\(key)") }
+        #expect(fields["ephemeral_owner"] is NSNull)
+        #expect(object["after"] as? Int == 10 && object["zxid"] as? Int == 3)
+    }
+
     @Test("error replies carry the code, a message, and the multi index")
     func errors() throws {
         let line = JSONWriter.error(id: nil, .multiFailed(index: 4, cause: .noNode(try ZNodePath("/x"))))
