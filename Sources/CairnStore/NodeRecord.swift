@@ -50,10 +50,11 @@ struct NodeRecord: Sendable {
         w.write(bytes: data)
     }
 
-    /// Stores the record under `id`, encoded straight into the space LMDB reserves for it.
-    func put(_ id: NodeID, in db: Database, _ txn: Transaction) throws {
+    /// Stores the record under `id`, encoded straight into the space LMDB reserves for it. `new` says `id` is
+    /// past every stored node's (ids only grow), so it goes at the end of the tree (`.append`).
+    func put(_ id: NodeID, in db: Database, new: Bool = false, _ txn: Transaction) throws {
         try id.withKey { key in
-            try txn.put(db, key: key, reserving: encodedCount) { space in
+            try txn.put(db, key: key, reserving: encodedCount, flags: new ? .append : []) { space in
                 var w = ReservedSpaceWriter(space)
                 encode(into: &w)
                 precondition(w.count == space.count, "a node record's encodedCount is not what encode wrote")

@@ -160,7 +160,7 @@ final class TreeTransaction {
         }
         pending.nextNodeID?.next = id + 1
         let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
-        try put(id, NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data))
+        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data).put(id, in: db.nodes, new: true, txn)
         switch kind {
         case .ephemeral: if let owner { try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: []) }
         case .container: try txn.put(db.containers, key: id.key, value: [])

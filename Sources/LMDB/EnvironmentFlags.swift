@@ -22,5 +22,7 @@ public struct PutFlags: OptionSet, Sendable {
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
+    /// The key sorts after every key already stored: LMDB skips the search and, when the last page is full,
+    /// starts a new one instead of splitting it in half, so pages filled in key order stay full.
     public static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
 }

@@ -87,13 +87,15 @@ public struct Transaction {
     }
 
     /// Stores a value of `count` bytes under `key`, written in place by `fill` (`MDB_RESERVE`: LMDB makes
-    /// room for it in the page, so the bytes are written once and never copied).
+    /// room for it in the page, so the bytes are written once and never copied). With `.append`, `key` must
+    /// sort after every key in `db` (else `MDB_KEYEXIST`).
     public func put(
-        _ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void
+        _ db: Database, key: UnsafeRawBufferPointer, reserving count: Int, flags: PutFlags = [],
+        _ fill: (UnsafeMutableRawBufferPointer) -> Void
     ) throws(LMDBError) {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var value = MDB_val(mv_size: count, mv_data: nil)
-        try check(mdb_put(handle, db.dbi, &k, &value, UInt32(MDB_RESERVE)), "mdb_put")
+        try check(mdb_put(handle, db.dbi, &k, &value, UInt32(MDB_RESERVE) | flags.rawValue), "mdb_put")
         fill(UnsafeMutableRawBufferPointer(start: value.mv_data, count: count))
     }
 
