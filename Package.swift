@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // CRC-32C in the processor's instruction (the WAL's checksums); CairnStore falls back to tables.
+        .target(name: "CCRC32C"),
         // A thin, typed Swift layer over the LMDB C API.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // Pure values shared by every layer: paths, stats, zxids, errors.
@@ -39,7 +41,7 @@ let package = Package(
         .target(
             name: "CairnStore",
             dependencies: [
-                "LMDB", "CairnCore",
+                "LMDB", "CairnCore", "CCRC32C",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

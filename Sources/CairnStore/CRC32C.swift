@@ -1,4 +1,7 @@
-/// CRC-32C (Castagnoli), the checksum of WAL records and snapshot manifests. Slice-by-8 tables.
+import CCRC32C
+
+/// CRC-32C (Castagnoli), the checksum of WAL records and snapshot manifests: the processor's instruction where
+/// it has one, else slice-by-8 tables.
 public struct CRC32C: Sendable {
     /// Eight tables of 256 entries, one after another. `nonisolated(unsafe)`: written once, by the lazy
     /// initializer of this static (which Swift runs exactly once), and only read after.
@@ -25,11 +28,19 @@ public struct CRC32C: Sendable {
     /// The checksum of everything passed to `update` so far.
     public var value: UInt32 { ~state }
 
+    /// Whether the processor's instruction is used (else the tables).
+    static let hardware = cairn_crc32c_available() != 0
+
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        var crc = state
+        state = Self.hardware ? cairn_crc32c_update(state, bytes.baseAddress, bytes.count) : Self.tableUpdate(state, bytes)
+    }
+
+    /// Folds `bytes` into the running state `crc` with the tables, eight bytes a step.
+    static func tableUpdate(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = crc
         var index = 0
         let count = bytes.count
-        let t0 = Self.tables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
+        let t0 = tables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
         let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
         while count - index >= 8 {
             let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
@@ -43,7 +54,7 @@ public struct CRC32C: Sendable {
             crc = (crc >> 8) ^ t0[Int((crc ^ UInt32(bytes[index])) & 0xFF)]
             index += 1
         }
-        state = crc
+        return crc
     }
 
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }

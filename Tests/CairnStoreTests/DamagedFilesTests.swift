@@ -17,6 +17,23 @@ struct DamagedFilesTests {
         #expect(pieces.value == CRC32C.checksum(long))
     }
 
+    @Test("the table fallback and the processor's CRC-32C instruction agree, at every length and alignment")
+    func checksumPaths() {
+        let check = Array("123456789".utf8).withUnsafeBytes { ~CRC32C.tableUpdate(0xFFFF_FFFF, $0) }
+        #expect(check == 0xE306_9283)
+        let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        bytes.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for end in stride(from: start, through: all.count, by: 7) {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[start..<end])
+                    var crc = CRC32C()
+                    crc.update(slice)
+                    #expect(crc.value == ~CRC32C.tableUpdate(0xFFFF_FFFF, slice), "bytes \(start)..<\(end)")
+                }
+            }
+        }
+    }
+
     /// Offsets where each record of a segment starts, and where the last one ends (a live segment is
     /// preallocated: zeros follow).
     static func recordStarts(_ segment: String) throws -> (starts: [Int], size: Int) {
