@@ -54,8 +54,9 @@ final class Greeter: ChannelInboundHandler, Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         let port = context.localAddress?.port ?? 0
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "hello from \(port)\n"))).whenComplete { _ in
-            context.close(promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(string: "hello from \(port)\n"))).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 }
