@@ -2,20 +2,33 @@ import CairnCore
 import FoundationEssentials
 
 extension JSONWriter {
-    /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeral_owner, data_length, num_children}`.
+    /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeral_owner, data_length, num_children}`,
+    /// written as one bounded append (every reply to a create or set carries one).
     public mutating func stat(_ key: StaticString, _ stat: Stat) {
-        beginObject(key)
-        int("czxid", stat.czxid)
-        int("mzxid", stat.mzxid)
-        int("pzxid", stat.pzxid)
-        int("ctime", stat.ctime)
-        int("mtime", stat.mtime)
-        int("version", stat.version)
-        int("cversion", stat.cversion)
-        if let owner = stat.ephemeralOwner { string("ephemeral_owner", owner.hex) } else { null("ephemeral_owner") }
-        int("data_length", stat.dataLength)
-        int("num_children", stat.numChildren)
-        endObject()
+        // 10 keys (78 bytes), their quotes, colons and commas (40), values of at most 20 bytes, braces.
+        member(key, valueBytes: 78 + 40 + 10 * 20 + 2) { out in
+            out.byte(UInt8(ascii: "{"))
+            out.key("czxid")
+            out.digits(stat.czxid)
+            out.field("mzxid", stat.mzxid)
+            out.field("pzxid", stat.pzxid)
+            out.field("ctime", stat.ctime)
+            out.field("mtime", stat.mtime)
+            out.field("version", Int64(stat.version))
+            out.field("cversion", Int64(stat.cversion))
+            out.byte(UInt8(ascii: ","))
+            out.key("ephemeral_owner")
+            if let owner = stat.ephemeralOwner {
+                out.byte(UInt8(ascii: "\""))
+                out.hex(owner.rawValue)
+                out.byte(UInt8(ascii: "\""))
+            } else {
+                out.literal("null")
+            }
+            out.field("data_length", Int64(stat.dataLength))
+            out.field("num_children", Int64(stat.numChildren))
+            out.byte(UInt8(ascii: "}"))
+        }
     }
 
     /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`.

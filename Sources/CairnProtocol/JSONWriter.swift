@@ -13,6 +13,14 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A writer over `storage` emptied, its capacity kept: one who writes many lines can reuse one allocation
+    /// (pass a line back once it has been copied out).
+    public init(reusing storage: consuming [UInt8]) {
+        bytes = storage
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(256)
+    }
+
     public mutating func beginObject() {
         bytes.append(UInt8(ascii: "{"))
         open()
@@ -62,41 +70,39 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func int(_ key: StaticString, _ value: Int64) {
-        self.key(key)
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude)
+        member(key, valueBytes: 20) { $0.number(value) }
     }
 
     public mutating func int(_ key: StaticString, _ value: UInt64) {
-        self.key(key)
-        appendDigits(value)
+        member(key, valueBytes: 20) { $0.digits(value) }
     }
 
     public mutating func int(_ key: StaticString, _ value: Int) { int(key, Int64(value)) }
     public mutating func int(_ key: StaticString, _ value: Int32) { int(key, Int64(value)) }
     public mutating func int(_ key: StaticString, _ value: UInt32) { int(key, UInt64(value)) }
 
-    private mutating func appendDigits(_ value: UInt64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var rest = value
-            var start = 20
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
-        }
-    }
-
     public mutating func bool(_ key: StaticString, _ value: Bool) {
-        self.key(key)
-        raw(value ? "true" : "false")
+        member(key, valueBytes: 5) { $0.literal(value ? "true" : "false") }
     }
 
     public mutating func null(_ key: StaticString) {
-        self.key(key)
-        raw("null")
+        member(key, valueBytes: 4) { $0.literal("null") }
+    }
+
+    /// A member of the open object: its comma when one is due, `"key":`, and a value of at most
+    /// `valueBytes` bytes written by `value` — all as one append into the bytes' spare capacity.
+    mutating func member(_ key: StaticString, valueBytes: Int, _ value: (inout BoundedOutput) -> Void) {
+        let comma = needsComma & (1 << depth) != 0
+        needsComma |= 1 << depth
+        bytes.append(addingCapacity: key.utf8CodeUnitCount + 4 + valueBytes) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                var out = BoundedOutput(UnsafeMutableBufferPointer(rebasing: buffer[initialized...]))
+                if comma { out.byte(UInt8(ascii: ",")) }
+                out.key(key)
+                value(&out)
+                initialized += out.count
+            }
+        }
     }
 
     /// The finished line: the object followed by `\n` (the writer's bytes, not a copy).
@@ -111,14 +117,7 @@ public struct JSONWriter: Sendable {
     }
 
     mutating func key(_ key: StaticString) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        raw(key)
-        raw("\":")
-    }
-
-    private mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        member(key, valueBytes: 0) { _ in }
     }
 
     private mutating func appendString(_ value: String) {

@@ -12,7 +12,7 @@ extension ConnectionHandler {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        let line = Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
             w.data(node.data)
             w.stat("stat", node.stat)
         }
@@ -22,7 +22,7 @@ extension ConnectionHandler {
     func exists(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.data, path) }
         let (stat, zxid) = try server.store.read { view in (try view.stat(at: path), try view.zxid) }
-        let line = Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
             if let stat { w.stat("stat", stat) } else { w.null("stat") }
         }
         return (line, zxid)
@@ -35,7 +35,7 @@ extension ConnectionHandler {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        let line = Replies.ok(id: id, zxid: zxid) { w in
+        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
             w.beginArray("children")
             for name in listing.names { w.element(name) }
             w.endArray()

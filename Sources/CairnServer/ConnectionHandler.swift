@@ -36,6 +36,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Replies and events written since the last flush, sent as one buffer (one allocation and one
     /// pending write per flush, not per line).
     private var output = ByteBuffer()
+    /// The last reply line, kept once copied into `output` for its capacity: the next reply is written into
+    /// it (no allocation per reply; `replyStorage()`).
+    private var spareReply: [UInt8] = []
 
     init(server: CairnServer) { self.server = server }
 
@@ -108,7 +111,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func writeRead(_ reply: (line: [UInt8], zxid: Zxid)) {
         server.watches.waitUntilFired(reply.zxid)
         takeInbox()
-        write(reply.line)
+        writeReply(reply.line)
     }
 
     /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before a read's
@@ -119,7 +122,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             switch item {
             case .completed(let id, let multi, let result):
                 changesInFlight -= 1
-                write(Replies.change(id: id, multi: multi, result))
+                writeReply(Replies.change(id: id, multi: multi, result, reusing: replyStorage()))
             case .lines(let lines):
                 for line in lines { write(line) }
             case .close:
@@ -348,6 +351,20 @@ final class ConnectionHandler: ChannelInboundHandler {
             handler.flushQueued = false
             handler.flush()
         }
+    }
+
+    /// Storage for the next reply: the spare one, taken (so the writer owns it alone).
+    func replyStorage() -> [UInt8] {
+        var storage: [UInt8] = []
+        swap(&storage, &spareReply)
+        return storage
+    }
+
+    /// `write`, keeping the line as the next reply's storage unless it is large (a connection holds no
+    /// more than 4 KiB for this).
+    func writeReply(_ line: [UInt8]) {
+        write(line)
+        if line.capacity <= 4096 { spareReply = line }
     }
 
     /// Adds a line to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is

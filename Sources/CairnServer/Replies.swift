@@ -5,9 +5,12 @@ import FoundationEssentials
 
 /// The reply lines of the protocol (docs/protocol.md).
 enum Replies {
-    /// `{"id":…,"ok":true,"zxid":…}` plus what `fields` adds.
-    static func ok(id: Int64?, zxid: Zxid, _ fields: (inout JSONWriter) -> Void = { _ in }) -> [UInt8] {
-        var w = JSONWriter()
+    /// `{"id":…,"ok":true,"zxid":…}` plus what `fields` adds, written into `storage` (see
+    /// `JSONWriter(reusing:)`).
+    static func ok(
+        id: Int64?, zxid: Zxid, reusing storage: consuming [UInt8] = [], _ fields: (inout JSONWriter) -> Void = { _ in }
+    ) -> [UInt8] {
+        var w = JSONWriter(reusing: storage)
         w.beginSuccess(id: id, zxid: zxid)
         fields(&w)
         w.endObject()
@@ -16,12 +19,14 @@ enum Replies {
 
     /// The reply to a change: a single op's fields at the top level (create → path and stat, set → stat),
     /// a multi's as `results`, one object per op.
-    static func change(id: Int64?, multi: Bool = false, _ result: Result<Committed, CairnError>) -> [UInt8] {
+    static func change(
+        id: Int64?, multi: Bool = false, _ result: Result<Committed, CairnError>, reusing storage: consuming [UInt8] = []
+    ) -> [UInt8] {
         switch result {
         case .failure(let error):
             return JSONWriter.error(id: id, error)
         case .success(let committed):
-            return ok(id: id, zxid: committed.zxid) { w in
+            return ok(id: id, zxid: committed.zxid, reusing: storage) { w in
                 if multi {
                     w.beginArray("results")
                     for result in committed.results {

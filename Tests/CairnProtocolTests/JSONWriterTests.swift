@@ -84,6 +84,25 @@ struct JSONWriterTests {
         #expect(object["after"] as? Int == 10 && object["zxid"] as? Int == 3)
     }
 
+    @Test("the widest stat — every number at its extreme, a full owner — is written whole, exactly")
+    func widestStat() {
+        let stat = Stat(
+            czxid: .max, mzxid: .max, pzxid: .max, ctime: .min, mtime: .min, version: .min, cversion: .min, aversion: 0,
+            ephemeralOwner: SessionID(rawValue: .max), dataLength: .min, numChildren: .min)
+        var w = JSONWriter(reusing: Array(repeating: 0x41, count: 3))
+        w.beginObject()
+        w.stat("stat", stat)
+        w.endObject()
+        let max = "18446744073709551615", min64 = "-9223372036854775808", min32 = "-2147483648"
+        let expected = """
+            {"stat":{"czxid":\(max),"mzxid":\(max),"pzxid":\(max),"ctime":\(min64),"mtime":\(min64),\
+            "version":\(min32),"cversion":\(min32),"ephemeral_owner":"ffffffffffffffff",\
+            "data_length":\(min32),"num_children":\(min32)}}
+
+            """
+        #expect(String(decoding: w.line(), as: UTF8.self) == expected)
+    }
+
     @Test("error replies carry the code, a message, and the multi index")
     func errors() throws {
         let line = JSONWriter.error(id: nil, .multiFailed(index: 4, cause: .noNode(try ZNodePath("/x"))))

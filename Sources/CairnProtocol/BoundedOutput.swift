@@ -1,0 +1,84 @@
+/// Bytes written into spare capacity sized beforehand for the most they can be — keys, numbers,
+/// literals — with one bounds check per piece rather than an array append each. `JSONWriter` writes the
+/// fixed-shape parts of a line (a key with its number, a whole stat) through it, as one append.
+struct BoundedOutput: ~Copyable {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    /// Bytes written so far, from the buffer's start.
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    @inline(__always)
+    private func reserve(_ length: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(buffer.count - count >= length, "BoundedOutput: more bytes than reserved")
+        return buffer.baseAddress! + count
+    }
+
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        reserve(1).pointee = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func literal(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        reserve(length).update(from: text.utf8Start, count: length)
+        count += length
+    }
+
+    /// `"key":`
+    @inline(__always)
+    mutating func key(_ key: StaticString) {
+        byte(UInt8(ascii: "\""))
+        literal(key)
+        byte(UInt8(ascii: "\""))
+        byte(UInt8(ascii: ":"))
+    }
+
+    /// At most 20 bytes.
+    mutating func digits(_ value: UInt64) {
+        var length = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            length += 1
+        }
+        let start = reserve(length)
+        rest = value
+        for offset in stride(from: length - 1, through: 0, by: -1) {
+            start[offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        count += length
+    }
+
+    /// At most 20 bytes.
+    mutating func number(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        digits(value.magnitude)
+    }
+
+    /// Exactly 16 lowercase hex digits.
+    mutating func hex(_ value: UInt64) {
+        let start = reserve(16)
+        for offset in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * offset)) & 0xF
+            start[offset] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ nibble &- 10
+        }
+        count += 16
+    }
+
+    /// `,"key":` followed by a number (at most `key`'s length + 24 bytes).
+    mutating func field(_ key: StaticString, _ value: Int64) {
+        byte(UInt8(ascii: ","))
+        self.key(key)
+        number(value)
+    }
+
+    mutating func field(_ key: StaticString, _ value: UInt64) {
+        byte(UInt8(ascii: ","))
+        self.key(key)
+        digits(value)
+    }
+}
