@@ -75,8 +75,8 @@ extension JSONWriter {
 
 /// Decodes a request's data: `data` (UTF-8 text) or `data_b64` (base64), not both; none is empty.
 public func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8] {
-    switch (request.data, request.dataB64) {
-    case (let text?, nil): return Array(text.utf8)
+    switch (request.dataUTF8 ?? request.data.map { Array($0.utf8) }, request.dataB64) {
+    case (let bytes?, nil): return bytes
     case (nil, let encoded?):
         guard let data = Data(base64Encoded: encoded) else { throw .badArguments("data_b64 is not valid base64") }
         return Array(data)

@@ -5,7 +5,8 @@
 public enum RequestScanner {
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
         var scanner = Scanner(bytes: bytes)
-        guard let request = scanner.object(depth: 0) else { return nil }
+        var request = WireRequest()
+        guard scanner.object(depth: 0, into: &request) else { return nil }
         scanner.skipWhitespace()
         return scanner.atEnd ? request : nil
     }
@@ -34,53 +35,58 @@ public enum RequestScanner {
             return offset < bytes.count ? bytes[offset] : nil
         }
 
-        mutating func object(depth: Int) -> WireRequest? {
-            guard consume(UInt8(ascii: "{")) else { return nil }
-            var request = WireRequest()
-            if consume(UInt8(ascii: "}")) { return request }
+        /// Reads an object's members into `request`; false when it is not one this scanner reads.
+        mutating func object(depth: Int, into request: inout WireRequest) -> Bool {
+            guard consume(UInt8(ascii: "{")) else { return false }
+            if consume(UInt8(ascii: "}")) { return true }
             repeat {
-                guard let key = string(), consume(UInt8(ascii: ":")) else { return nil }
-                guard field(key, into: &request, depth: depth) else { return nil }
+                guard let key = plainString(), consume(UInt8(ascii: ":")) else { return false }
+                guard field(key, into: &request, depth: depth) else { return false }
             } while consume(UInt8(ascii: ","))
-            return consume(UInt8(ascii: "}")) ? request : nil
+            return consume(UInt8(ascii: "}"))
         }
 
-        /// Reads the value of `key` into `request`; false when its type is not the field's (or not simple).
-        mutating func field(_ key: String, into r: inout WireRequest, depth: Int) -> Bool {
-            switch key {
-            case "id": return read(&r.id) { $0.integer() }
-            case "op": return read(&r.op) { $0.string() }
-            case "path": return read(&r.path) { $0.string() }
-            case "data": return read(&r.data) { $0.string() }
-            case "data_b64": return read(&r.dataB64) { $0.string() }
-            case "version": return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
-            case "ephemeral": return read(&r.ephemeral) { $0.boolean() }
-            case "sequential": return read(&r.sequential) { $0.boolean() }
-            case "container": return read(&r.container) { $0.boolean() }
-            case "ttl_ms": return read(&r.ttlMs) { $0.integer() }
-            case "watch": return read(&r.watch) { $0.boolean() }
-            case "recursive": return read(&r.recursive) { $0.boolean() }
-            case "since_zxid": return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
-            case "timeout_ms": return read(&r.timeoutMs) { $0.integer() }
-            case "session_id": return read(&r.sessionId) { $0.string() }
-            case "password": return read(&r.password) { $0.string() }
-            case "stat": return read(&r.stat) { $0.boolean() }
-            case "ops":
+        /// Reads the value of the member named by the bytes at `key` into `r`; false when its type is not the
+        /// field's (or not simple). Names are compared as bytes: no `String` is made for them.
+        mutating func field(_ key: Range<Int>, into r: inout WireRequest, depth: Int) -> Bool {
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+            func named(_ candidate: StaticString) -> Bool {
+                name.count == candidate.utf8CodeUnitCount
+                    && name.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+            }
+            if named("id") { return read(&r.id) { $0.integer() } }
+            if named("op") { return read(&r.op) { $0.string() } }
+            if named("path") { return read(&r.path) { $0.string() } }
+            if named("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
+            if named("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
+            if named("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
+            if named("sequential") { return read(&r.sequential) { $0.boolean() } }
+            if named("watch") { return read(&r.watch) { $0.boolean() } }
+            if named("data_b64") { return read(&r.dataB64) { $0.string() } }
+            if named("container") { return read(&r.container) { $0.boolean() } }
+            if named("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
+            if named("recursive") { return read(&r.recursive) { $0.boolean() } }
+            if named("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
+            if named("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
+            if named("session_id") { return read(&r.sessionId) { $0.string() } }
+            if named("password") { return read(&r.password) { $0.string() } }
+            if named("stat") { return read(&r.stat) { $0.boolean() } }
+            if named("ops") {
                 guard depth == 0, !null() else { return depth == 0 }
                 guard consume(UInt8(ascii: "[")) else { return false }
                 var ops: [WireRequest] = []
                 if !consume(UInt8(ascii: "]")) {
                     repeat {
-                        guard let op = object(depth: depth + 1) else { return false }
+                        var op = WireRequest()
+                        guard object(depth: depth + 1, into: &op) else { return false }
                         ops.append(op)
                     } while consume(UInt8(ascii: ","))
                     guard consume(UInt8(ascii: "]")) else { return false }
                 }
                 r.ops = ops
                 return true
-            default:
-                return skipSimpleValue()
             }
+            return skipSimpleValue()
         }
 
         /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).
@@ -135,6 +141,42 @@ public enum RequestScanner {
 
         /// A string with no `\u` escape, as valid UTF-8.
         mutating func string() -> String? {
+            switch scanString() {
+            case .plain(let range, let ascii):
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self)
+                // ASCII is valid UTF-8 as it is; anything else is validated.
+                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
+            case .decoded(let decoded): return String(validating: decoded, as: UTF8.self)
+            case nil: return nil
+            }
+        }
+
+        /// A string's bytes, with no `\u` escape, valid UTF-8: a request's data is kept as bytes, never a `String`.
+        mutating func stringBytes() -> [UInt8]? {
+            switch scanString() {
+            case .plain(let range, let ascii):
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+                guard ascii || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil else { return nil }
+                return Array(raw)
+            case .decoded(let decoded): return String(validating: decoded, as: UTF8.self) == nil ? nil : decoded
+            case nil: return nil
+            }
+        }
+
+        /// A string with no escape at all: the range of its bytes (UTF-8 unchecked). Member names are read so.
+        mutating func plainString() -> Range<Int>? {
+            guard case .plain(let range, _) = scanString() else { return nil }
+            return range
+        }
+
+        enum ScannedString {
+            /// No escape: the bytes between the quotes, and whether they are all ASCII.
+            case plain(Range<Int>, ascii: Bool)
+            /// With escapes (other than `\u`), decoded; UTF-8 unchecked.
+            case decoded([UInt8])
+        }
+
+        mutating func scanString() -> ScannedString? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = offset
             // The common case: no escape, so the string is the bytes up to the closing quote.
@@ -147,10 +189,8 @@ public enum RequestScanner {
                 offset += 1
             }
             if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
-                defer { offset += 1 }
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<offset]).assumingMemoryBound(to: UInt8.self)
-                // ASCII is valid UTF-8 as it is; anything else is validated.
-                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
+                offset += 1
+                return .plain(start..<offset - 1, ascii: ascii)
             }
             // An escape (or a control character, which is refused): decode the rest byte by byte.
             var decoded = Array(bytes[start..<offset])
@@ -158,7 +198,7 @@ public enum RequestScanner {
                 let byte = bytes[offset]
                 if byte == UInt8(ascii: "\"") {
                     offset += 1
-                    return String(validating: decoded, as: UTF8.self)
+                    return .decoded(decoded)
                 }
                 if byte < 0x20 { return nil }
                 if byte == UInt8(ascii: "\\") {

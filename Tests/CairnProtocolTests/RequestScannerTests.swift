@@ -7,6 +7,17 @@ import Testing
 struct RequestScannerTests {
     static func canonical(_ request: WireRequest) throws -> String {
         let encoder = JSONEncoder()
+        // The scanner keeps `data` as bytes (`dataUTF8`); the decoder as a String.
+        func unified(_ request: WireRequest) -> WireRequest {
+            var request = request
+            if let bytes = request.dataUTF8 {
+                request.data = String(validating: bytes, as: UTF8.self)
+                request.dataUTF8 = nil
+            }
+            request.ops = request.ops?.map(unified)
+            return request
+        }
+        let request = unified(request)
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(request), as: UTF8.self)
     }
