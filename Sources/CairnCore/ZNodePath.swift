@@ -87,8 +87,14 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
         return slash == string.startIndex ? .root : ZNodePath(unchecked: String(string[..<slash]))
     }
 
-    /// Searched in UTF-8 ('/' is one byte there), which is far cheaper than searching Characters.
-    private var lastSlash: String.Index? { string.utf8.lastIndex(of: UInt8(ascii: "/")) }
+    /// Searched in the UTF-8 bytes ('/' is one byte there), not through string indices: every create and
+    /// delete asks for its node's parent and name.
+    private var lastSlash: String.Index? {
+        let utf8 = string.utf8
+        let found = utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
+        guard let offset = found else { return utf8.lastIndex(of: UInt8(ascii: "/")) }
+        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+    }
 
     /// The path of a child named `name` (which must be a valid segment).
     public func appending(_ name: some StringProtocol) -> ZNodePath {

@@ -4,12 +4,11 @@ import CairnCore
 /// payloads and LMDB values.
 protocol ByteSink {
     mutating func append(_ bytes: UnsafeRawBufferPointer)
+    /// Writes `value` little-endian (a store, not a copy call: records are mostly integers).
+    mutating func write<T: FixedWidthInteger>(_ value: T)
 }
 
 extension ByteSink {
-    mutating func write<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { append($0) }
-    }
 
     mutating func write(bytes other: [UInt8]) {
         write(UInt32(other.count))
@@ -32,6 +31,15 @@ struct ByteWriter: ByteSink {
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
     mutating func append(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }
+
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        bytes.append(addingCapacity: MemoryLayout<T>.size) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).storeBytes(of: value.littleEndian, toByteOffset: initialized, as: T.self)
+                initialized += MemoryLayout<T>.size
+            }
+        }
+    }
 }
 
 /// Writes into space reserved in advance (an LMDB value put with `MDB_RESERVE`), which must be large enough.
@@ -45,6 +53,12 @@ struct ReservedSpaceWriter: ByteSink {
         precondition(other.count <= space.count - count, "a value outgrew the space reserved for it")
         UnsafeMutableRawBufferPointer(rebasing: space[count..<(count + other.count)]).copyMemory(from: other)
         count += other.count
+    }
+
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        precondition(MemoryLayout<T>.size <= space.count - count, "a value outgrew the space reserved for it")
+        space.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        count += MemoryLayout<T>.size
     }
 }
 
