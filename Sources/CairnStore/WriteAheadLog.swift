@@ -31,6 +31,8 @@ final class WriteAheadLog: @unchecked Sendable {
     /// so their fdatasync has no metadata to journal. Grown a chunk at a time.
     private var allocated: Int
     static let preallocationChunk = 1 << 20
+    /// The segment's bytes below this offset (whole pages, synced) have been dropped from the page cache.
+    private var uncachedEnd = 0
     private(set) var lastZxid: Zxid
     private let published: Mutex<Published>
 
@@ -105,12 +107,23 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Makes everything appended so far durable, then rolls to a new segment when this one is full.
     func sync() throws {
         try FileSystem.dataSync(fd: fd, path: current.path)
+        dropSyncedPages()
         let (end, last) = (size, lastZxid)
         published.withLock {
             $0.durableEnd = end
             $0.lastZxid = last
         }
         if size >= segmentSize { try roll() }
+    }
+
+    /// Releases the page cache of the synced whole pages behind the tail: the log is written once and read
+    /// only at startup or by a watcher catching up, and the freed pages serve the next appends (fresh
+    /// page-cache memory for every append cost up to a third of the writer's CPU on a VM).
+    private func dropSyncedPages() {
+        let end = size & ~4095
+        guard end > uncachedEnd else { return }
+        _ = posix_fadvise(fd, off_t(uncachedEnd), off_t(end - uncachedEnd), POSIX_FADV_DONTNEED)
+        uncachedEnd = end
     }
 
     private func roll() throws {
@@ -124,6 +137,7 @@ final class WriteAheadLog: @unchecked Sendable {
         current = next
         size = WALSegment.headerSize
         allocated = Self.preallocationChunk
+        uncachedEnd = 0
         published.withLock {
             $0.segments.append(next)
             $0.durableEnd = WALSegment.headerSize
