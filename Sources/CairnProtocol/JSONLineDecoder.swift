@@ -8,7 +8,10 @@ import Darwin
 
 /// Splits the inbound byte stream into lines (`\n`-terminated; a trailing `\r` is dropped). A line longer
 /// than `maxLength` becomes `.tooLong` once, and its bytes are discarded up to its newline.
-public struct JSONLineDecoder: ByteToMessageDecoder {
+///
+/// Single-step: the server runs it inside its connection handler (`NIOSingleStepByteToMessageProcessor`,
+/// no pipeline hop per line); the client behind a `ByteToMessageHandler`.
+public struct JSONLineDecoder: NIOSingleStepByteToMessageDecoder {
     public enum Frame {
         case line(ByteBuffer)
         case tooLong
@@ -18,42 +21,39 @@ public struct JSONLineDecoder: ByteToMessageDecoder {
 
     public let maxLength: Int
     private var discarding = false
+    /// Bytes at the front of the readable bytes already searched for a newline.
     private var scanned = 0
 
     public init(maxLength: Int) { self.maxLength = maxLength }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        guard let newline = newlineOffset(in: buffer).map({ view.startIndex + $0 }) else {
-            scanned = view.count
-            if discarding {
-                buffer.moveReaderIndex(forwardBy: view.count)
+    public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
+        while true {
+            guard let length = newlineOffset(in: buffer) else {
+                let count = buffer.readableBytes
+                guard discarding || count > maxLength else {
+                    scanned = count
+                    return nil
+                }
+                buffer.moveReaderIndex(forwardBy: count)
                 scanned = 0
-            } else if view.count > maxLength {
+                if discarding { return nil }
                 discarding = true
-                buffer.moveReaderIndex(forwardBy: view.count)
-                scanned = 0
-                context.fireChannelRead(Self.wrapInboundOut(.tooLong))
+                return .tooLong
             }
-            return .needMoreData
+            scanned = 0
+            if discarding || length > maxLength {
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                if discarding {
+                    discarding = false
+                    continue
+                }
+                return .tooLong
+            }
+            var line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
+            return .line(line)
         }
-        let length = newline - view.startIndex
-        scanned = 0
-        if discarding {
-            discarding = false
-            buffer.moveReaderIndex(forwardBy: length + 1)
-            return .continue
-        }
-        if length > maxLength {
-            buffer.moveReaderIndex(forwardBy: length + 1)
-            context.fireChannelRead(Self.wrapInboundOut(.tooLong))
-            return .continue
-        }
-        var line = buffer.readSlice(length: length)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
-        context.fireChannelRead(Self.wrapInboundOut(.line(line)))
-        return .continue
     }
 
     /// Where the first newline after the part already scanned is, from the start of the readable bytes (memchr).
@@ -66,9 +66,9 @@ public struct JSONLineDecoder: ByteToMessageDecoder {
         }
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Frame? {
         // A last line without its newline is incomplete: dropped, as the connection is closing.
         buffer.moveReaderIndex(to: buffer.writerIndex)
-        return .needMoreData
+        return nil
     }
 }

@@ -65,8 +65,6 @@ public final class CairnServer: Service, Sendable {
                 value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes))
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(JSONLineDecoder(maxLength: configuration.maxLineBytes)))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
                 }
             }

@@ -11,7 +11,7 @@ import NIOPosix
 /// until the changes sent before it have completed, so replies come in request order and a read sees
 /// the writes sent ahead of it. Event-loop confined.
 final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = JSONLineDecoder.Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
@@ -22,6 +22,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     let server: CairnServer
+    /// Splits what the socket delivers into request lines, inside this handler.
+    private let lines: NIOSingleStepByteToMessageProcessor<JSONLineDecoder>
     private(set) var context: ChannelHandlerContext!
     private var handle: ConnectionHandle?
     private var session: SessionID?
@@ -40,7 +42,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// it (no allocation per reply; `replyStorage()`).
     private var spareReply: [UInt8] = []
 
-    init(server: CairnServer) { self.server = server }
+    init(server: CairnServer) {
+        self.server = server
+        lines = NIOSingleStepByteToMessageProcessor(JSONLineDecoder(maxLength: server.configuration.maxLineBytes))
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -81,15 +86,18 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        switch unwrapInboundIn(data) {
-        case .tooLong:
-            let error = CairnError.tooLarge(
-                "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
-            queue.append(Pending(id: nil, command: .failure(error), closesConnection: true))
-        case .line(let buffer):
-            // Parsed straight from the connection's buffer: no copy of the line.
-            guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
-            queue.append(Pending(id: id, command: command))
+        // The decoder throws nothing (an overlong line is a frame), so neither does this.
+        try? lines.process(buffer: unwrapInboundIn(data)) { frame in
+            switch frame {
+            case .tooLong:
+                let error = CairnError.tooLarge(
+                    "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
+                queue.append(Pending(id: nil, command: .failure(error), closesConnection: true))
+            case .line(let buffer):
+                // Parsed straight from the connection's buffer: no copy of the line.
+                guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
+                queue.append(Pending(id: id, command: command))
+            }
         }
         pump()
     }
