@@ -33,10 +33,15 @@ struct ByteWriter: ByteSink {
     mutating func append(_ other: UnsafeRawBufferPointer) { bytes.append(contentsOf: other) }
 
     mutating func write<T: FixedWidthInteger>(_ value: T) {
-        bytes.append(addingCapacity: MemoryLayout<T>.size) { span in
+        append(reserving: MemoryLayout<T>.size) { $0.storeBytes(of: value.littleEndian, as: T.self) }
+    }
+
+    /// Appends `count` bytes, all written by `fill` straight into the array's spare capacity.
+    mutating func append(reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        bytes.append(addingCapacity: count) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).storeBytes(of: value.littleEndian, toByteOffset: initialized, as: T.self)
-                initialized += MemoryLayout<T>.size
+                fill(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized..<(initialized + count)])))
+                initialized += count
             }
         }
     }

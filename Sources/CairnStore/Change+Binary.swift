@@ -6,8 +6,11 @@ import CairnCore
 extension Change {
     static let payloadFormat: UInt8 = 1
 
-    /// Appends the payload bytes (everything but the zxid).
-    func encodePayload(into w: inout ByteWriter) {
+    /// The bytes `encodePayload` writes.
+    var payloadCount: Int { effects.reduce(21) { $0 + $1.encodedCount } }
+
+    /// Writes the payload bytes (everything but the zxid).
+    func encodePayload(into w: inout some ByteSink) {
         w.write(Self.payloadFormat)
         w.write(time)
         w.write(session?.rawValue ?? 0)
@@ -43,7 +46,19 @@ extension Change.Effect {
         case createNode = 1, deleteNode, setData, check, createSession, closeSession
     }
 
-    func encode(into w: inout ByteWriter) {
+    /// The bytes `encode` writes.
+    var encodedCount: Int {
+        switch self {
+        case .createNode(let path, let data, let kind, _): 1 + 4 + path.string.utf8.count + 4 + data.count + kind.encodedCount + 8
+        case .deleteNode(let path): 1 + 4 + path.string.utf8.count
+        case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + data.count
+        case .check(let path, _): 1 + 4 + path.string.utf8.count + 4
+        case .createSession(_, _, let hash): 1 + 8 + 8 + 4 + hash.count
+        case .closeSession: 1 + 8
+        }
+    }
+
+    func encode(into w: inout some ByteSink) {
         switch self {
         case .createNode(let path, let data, let kind, let owner):
             w.write(Tag.createNode.rawValue)

@@ -10,20 +10,20 @@ enum WALRecord {
     /// A length above this is not a record: it is damage.
     static let maxPayloadSize = 256 << 20
 
-    /// Appends the framed record of `change` to `buffer`, its payload encoded in place.
+    /// Appends the framed record of `change` to `buffer`, encoded in place in one reserved stretch.
     static func append(_ change: Change, to buffer: inout ByteWriter) {
-        let start = buffer.bytes.count
-        buffer.write(UInt32(0))  // length, filled in below
-        buffer.write(UInt32(0))  // checksum, filled in below
-        buffer.write(change.zxid)
-        change.encodePayload(into: &buffer)
-        let length = UInt32(buffer.bytes.count - start - headerSize)
-        buffer.bytes.withUnsafeMutableBytes { frame in
-            frame.storeBytes(of: length.littleEndian, toByteOffset: start, as: UInt32.self)
+        let length = change.payloadCount
+        buffer.append(reserving: headerSize + length) { frame in
+            var w = ReservedSpaceWriter(frame)
+            w.write(UInt32(length))
+            w.write(UInt32(0))  // checksum, filled in below
+            w.write(change.zxid)
+            change.encodePayload(into: &w)
+            precondition(w.count == frame.count, "a change's payloadCount is not what encodePayload wrote")
             var crc = CRC32C()
-            crc.update(UnsafeRawBufferPointer(rebasing: frame[start..<(start + 4)]))
-            crc.update(UnsafeRawBufferPointer(rebasing: frame[(start + 8)...]))  // the zxid, then the payload
-            frame.storeBytes(of: crc.value.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+            crc.update(UnsafeRawBufferPointer(rebasing: frame[0..<4]))
+            crc.update(UnsafeRawBufferPointer(rebasing: frame[8...]))  // the zxid, then the payload
+            frame.storeBytes(of: crc.value.littleEndian, toByteOffset: 4, as: UInt32.self)
         }
     }
 
