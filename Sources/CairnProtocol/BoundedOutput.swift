@@ -36,21 +36,37 @@ struct BoundedOutput: ~Copyable {
         byte(UInt8(ascii: ":"))
     }
 
-    /// At most 20 bytes.
+    /// At most 20 bytes. Counted by comparison, written two digits per division (every reply has a dozen
+    /// numbers, most of them 13-digit times and zxids).
     mutating func digits(_ value: UInt64) {
         var length = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
+        var power: UInt64 = 10
+        while length < 20, value >= power {
             length += 1
+            power &*= 10
         }
         let start = reserve(length)
-        rest = value
-        for offset in stride(from: length - 1, through: 0, by: -1) {
-            start[offset] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
+        var rest = value
+        var end = length
+        while rest >= 100 {
+            let pair = Int(rest % 100)
+            rest /= 100
+            end -= 2
+            start[end] = Self.digitPairs[2 * pair]
+            start[end + 1] = Self.digitPairs[2 * pair + 1]
+        }
+        if rest >= 10 {
+            start[end - 2] = Self.digitPairs[2 * Int(rest)]
+            start[end - 1] = Self.digitPairs[2 * Int(rest) + 1]
+        } else {
+            start[end - 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
         }
         count += length
+    }
+
+    /// "00", "01", … "99", back to back.
+    private static var digitPairs: UnsafePointer<UInt8> {
+        ("00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899" as StaticString).utf8Start
     }
 
     /// At most 20 bytes.

@@ -103,6 +103,24 @@ struct JSONWriterTests {
         #expect(String(decoding: w.line(), as: UTF8.self) == expected)
     }
 
+    @Test("numbers of every length, at each power of ten and either side of it, are written as Swift prints them")
+    func numberLengths() {
+        var values: [UInt64] = [0, .max]
+        var power: UInt64 = 1
+        for _ in 0..<20 {
+            values += [power - 1, power, power + 1, power &* 7 &+ 3]
+            power &*= 10
+        }
+        for value in values {
+            var w = JSONWriter()
+            w.beginObject()
+            w.int("u", value)
+            w.int("i", Int64(truncatingIfNeeded: value))
+            w.endObject()
+            #expect(String(decoding: w.line(), as: UTF8.self) == "{\"u\":\(value),\"i\":\(Int64(truncatingIfNeeded: value))}\n")
+        }
+    }
+
     @Test("error replies carry the code, a message, and the multi index")
     func errors() throws {
         let line = JSONWriter.error(id: nil, .multiFailed(index: 4, cause: .noNode(try ZNodePath("/x"))))
