@@ -13,7 +13,20 @@ extension Environment {
                 "the store reached its size limit of \(limit) bytes; raise --max-store-size or delete data")
         }
         let grown = min(current * 2, limit)
+        let start = SystemClock.monotonicMilliseconds()
         try setMapSize(grown)
-        logger.info("LMDB map grown", metadata: ["lmdb.mapSize": "\(grown)"])
+        logger.info(
+            "LMDB map grown",
+            metadata: ["lmdb.mapSize": "\(grown)", "wait.ms": "\(SystemClock.monotonicMilliseconds() - start)"])
+    }
+
+    /// Grows the map until the store fills at most half of it (up to `limit`), so that it can grow that much
+    /// while a long reader holds growth off: growing waits for every reader, and a snapshot's copy reads for
+    /// seconds (a writer that filled the map during one used to wait the copy out).
+    @available(*, noasync)
+    func ensureHeadroom(limit: Int, logger: Logger) throws {
+        while info.usedBytes * 2 > info.mapSize, info.mapSize < limit {
+            try growMap(limit: limit, logger: logger)
+        }
     }
 }

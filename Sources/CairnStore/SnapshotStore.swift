@@ -46,21 +46,25 @@ struct SnapshotStore: Sendable {
         let temporary = directory + "/.tmp-\(getpid())-\(SystemClock.monotonicMilliseconds()).mdb"
         defer { try? FileSystem.remove(temporary) }
         let fd = try FileSystem.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            try environment.copy(toFileDescriptor: fd, compact: true)
-            try FileSystem.sync(fd: fd, path: temporary)
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
+        defer { close(fd) }
+        let start = SystemClock.monotonicMilliseconds()
+        // LMDB writes the copy into a pipe; it reaches the file written behind (see `WriteBehindFile`), its
+        // checksum taken on the way.
+        var file = WriteBehindFile(fd: fd, path: temporary)
+        try file.appendAll { pipe in try environment.copy(toFileDescriptor: pipe, compact: true) }
+        try file.sync()
         let zxid = try Self.appliedZxid(ofCopy: temporary)
         let info = SnapshotInfo(
-            zxid: zxid, size: try FileSystem.size(temporary), checksum: try Self.checksum(temporary),
-            created: Int64(SystemClock.wallMilliseconds()), path: path(zxid))
+            zxid: zxid, size: file.size, checksum: file.checksum.value, created: Int64(SystemClock.wallMilliseconds()),
+            path: path(zxid))
         try FileSystem.rename(temporary, info.path)
         try FileSystem.writeAtomically(Array(manifestText(info).utf8), to: manifestPath(zxid), directory: directory)
-        logger.info("snapshot written", metadata: ["zxid": "\(zxid)", "snapshot.bytes": "\(info.size)"])
+        logger.info(
+            "snapshot written",
+            metadata: [
+                "zxid": "\(zxid)", "snapshot.bytes": "\(info.size)",
+                "duration.ms": "\(SystemClock.monotonicMilliseconds() - start)",
+            ])
         return info
     }
 

@@ -45,7 +45,7 @@ public final class Store: Sendable {
             configuration: .init(maxBatch: configuration.maxBatch, maxMapSize: configuration.maxMapSize, tickMilliseconds: 250),
             logger: logger,
             committed: { changes in
-                scheduler.committed(changes.count)
+                scheduler.committed(changes)
                 observers.notify(changes)
             },
             idle: { scheduler.startIfDue() })

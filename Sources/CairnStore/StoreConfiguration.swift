@@ -10,7 +10,8 @@ extension Store {
         public var maxDataSize: Int = 1 << 20
         /// A WAL segment rolls once it holds at least this many bytes.
         public var walSegmentSize: Int = 64 << 20
-        /// Take a snapshot after this many changes (0: never by count).
+        /// Take a snapshot after this many changes (0: never by count), once the WAL has also grown by half the
+        /// last snapshot's size (a large store is not copied whole every few seconds under heavy writes).
         public var snapshotEveryChanges: Int = 100_000
         /// Take a snapshot after this long with changes (0: never by time).
         public var snapshotEveryMilliseconds: Int = 10 * 60 * 1000

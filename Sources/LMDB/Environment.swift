@@ -56,6 +56,13 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
+    /// The data file's descriptor (`mdb_env_get_fd`), for hints about its writeback; LMDB owns it.
+    public var dataFileDescriptor: Int32 {
+        var fd: Int32 = -1
+        mdb_env_get_fd(handle, &fd)
+        return fd
+    }
+
     public var info: Info {
         var info = MDB_envinfo()
         var stat = MDB_stat()

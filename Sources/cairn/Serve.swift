@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most ops in one multi.") var maxMultiOps: Int = envInt("MAX_MULTI_OPS") ?? 1000
     @Option(help: "Bytes queued to a client before it is disconnected.") var maxOutboundBytes: Int = envInt("MAX_OUTBOUND_BYTES") ?? (8 << 20)
     @Option(help: "Largest store (LMDB map), bytes.") var maxStoreSize: Int = envInt("MAX_STORE_SIZE") ?? (16 << 30)
-    @Option(help: "Snapshot after this many changes (0: never by count).") var snapshotEveryChanges: Int = envInt("SNAPSHOT_EVERY_CHANGES") ?? 100_000
+    @Option(help: "Snapshot after this many changes (0: never by count), once the WAL has also grown by half the last snapshot's size.") var snapshotEveryChanges: Int = envInt("SNAPSHOT_EVERY_CHANGES") ?? 100_000
     @Option(help: "Snapshot after this many seconds with changes (0: never by time).") var snapshotEverySeconds: Int = envInt("SNAPSHOT_EVERY_SECONDS") ?? 600
     @Option(help: "Snapshots kept (older WAL is deleted with them).") var snapshotsKept: Int = envInt("SNAPSHOTS_KEPT") ?? 3
     @Option(help: "WAL segment size, bytes.") var walSegmentSize: Int = envInt("WAL_SEGMENT_SIZE") ?? (64 << 20)
