@@ -3,10 +3,23 @@
 public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The path as given, e.g. `/services/web`.
     public let string: String
+    /// Where the last segment starts, in UTF-8 bytes (just past the last `/`): `name` and `parent` need no
+    /// search (every create and delete asks for both).
+    private let nameOffset: Int
 
-    public static let root = ZNodePath(unchecked: "/")
+    public static let root = ZNodePath(unchecked: "/", nameOffset: 1)
 
-    init(unchecked string: String) { self.string = string }
+    init(unchecked string: String, nameOffset: Int) {
+        self.string = string
+        self.nameOffset = nameOffset
+    }
+
+    init(unchecked string: String) {
+        let utf8 = string.utf8
+        let slash = utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
+            ?? utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.distance(from: utf8.startIndex, to: $0) }
+        self.init(unchecked: string, nameOffset: (slash ?? 0) + 1)
+    }
 
     /// Validates `string`; throws `CairnError.invalidPath` naming the broken rule.
     public init(_ string: String) throws(CairnError) {
@@ -15,18 +28,19 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
             throw .invalidPath(string, reason: "a path must not contain NUL or control characters (U+\(String(bad.value, radix: 16, uppercase: true)))")
         }
         if let problem = scan.problem { throw .invalidPath(string, reason: problem) }
-        self.string = string
+        self.init(unchecked: string, nameOffset: scan.lastSlash + 1)
     }
 
     /// One pass over the bytes, without allocating (every request's path is validated): the first broken
-    /// rule other than a forbidden character, and whether every byte is printable ASCII.
-    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (problem: String?, plainASCII: Bool) {
+    /// rule other than a forbidden character, whether every byte is printable ASCII, and the last `/`.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (problem: String?, plainASCII: Bool, lastSlash: Int) {
         let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
-        guard bytes.first == slash else { return ("a path must start with '/'", true) }
-        if bytes.count == 1 { return (nil, true) }
+        guard bytes.first == slash else { return ("a path must start with '/'", true, 0) }
+        if bytes.count == 1 { return (nil, true, 0) }
         var problem: String? = bytes.last == slash ? "a path must not end with '/'" : nil
         var plainASCII = true
         var segmentStart = 1
+        var lastSlash = 0
         for index in 1...bytes.count {
             let byte = index < bytes.count ? bytes[index] : slash
             if byte == slash {
@@ -39,12 +53,16 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
                     problem = "a path must not contain '.' or '..' segments"
                 }
                 segmentStart = index + 1
+                if index < bytes.count { lastSlash = index }
             } else if byte < 0x20 || byte >= 0x7F {
                 plainASCII = false
             }
         }
-        return (problem, plainASCII)
+        return (problem, plainASCII, lastSlash)
     }
+
+    public static func == (lhs: ZNodePath, rhs: ZNodePath) -> Bool { lhs.string == rhs.string }
+    public func hash(into hasher: inout Hasher) { hasher.combine(string) }
 
     private static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
         let v = scalar.value
@@ -77,28 +95,28 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// The last segment; empty for the root.
     public var name: Substring {
-        guard let slash = lastSlash else { return "" }
-        return string[string.utf8.index(after: slash)...]
+        string[string.utf8.index(string.utf8.startIndex, offsetBy: nameOffset)...]
     }
 
     /// The parent path; nil for the root.
     public var parent: ZNodePath? {
-        guard !isRoot, let slash = lastSlash else { return nil }
-        return slash == string.startIndex ? .root : ZNodePath(unchecked: String(string[..<slash]))
+        if isRoot { return nil }
+        if nameOffset == 1 { return .root }
+        return ZNodePath(unchecked: String(string[..<string.utf8.index(string.utf8.startIndex, offsetBy: nameOffset - 1)]))
     }
 
-    /// Searched in the UTF-8 bytes ('/' is one byte there), not through string indices: every create and
-    /// delete asks for its node's parent and name.
-    private var lastSlash: String.Index? {
-        let utf8 = string.utf8
-        let found = utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
-        guard let offset = found else { return utf8.lastIndex(of: UInt8(ascii: "/")) }
-        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+    /// Whether `child` is one segment below this path (compared in bytes, without making its parent's path).
+    public func isParent(of child: ZNodePath) -> Bool {
+        let length = isRoot ? 0 : string.utf8.count
+        guard child.nameOffset == length + 1, !child.isRoot else { return false }
+        return isRoot || child.string.utf8.starts(with: string.utf8)
     }
 
     /// The path of a child named `name` (which must be a valid segment).
     public func appending(_ name: some StringProtocol) -> ZNodePath {
-        ZNodePath(unchecked: isRoot ? "/" + name : string + "/" + name)
+        isRoot
+            ? ZNodePath(unchecked: "/" + name, nameOffset: 1)
+            : ZNodePath(unchecked: string + "/" + name, nameOffset: string.utf8.count + 1)
     }
 
     /// True when `self` is `other` or lies below it.

@@ -117,8 +117,8 @@ extension ChangeApplier {
             return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.stat.cversion)), owner, parent)
         }
         let path = try ZNodePath(rawPath)
-        guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
-        guard let parent = try w.lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
+        guard !path.isRoot else { throw CairnError.nodeExists(path) }
+        guard let parent = try w.lookupParent(of: path) else { throw CairnError.noNode(path.parent ?? .root) }
         return (path, owner, parent)
     }
 

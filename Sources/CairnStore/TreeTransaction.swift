@@ -22,6 +22,9 @@ final class TreeTransaction {
         var parents: [ZNodePath: NodeID] = [:]
         /// The next node id, once read from the store; `stored` is the value the store holds.
         var nextNodeID: (next: NodeID, stored: NodeID)?
+        /// The parent the last `lookupParent(of:)` found: a run of creates under one parent finds it without
+        /// making its path.
+        var lastParent: (path: ZNodePath, id: NodeID)?
     }
 
     init(_ tree: ZNodeTree, _ txn: Transaction) {
@@ -83,9 +86,23 @@ final class TreeTransaction {
         return found
     }
 
-    /// The node's id: from the pending parents when it is one, or one step below one, or else by walking the tree.
+    /// `lookupParent` of the node at `path`, which must not be the root.
+    func lookupParent(of path: ZNodePath) throws -> (id: NodeID, record: NodeRecord)? {
+        if let last = pending.lastParent, last.path.isParent(of: path), let entry = pending.records[last.id] {
+            return (last.id, entry.record)
+        }
+        guard let parentPath = path.parent, let found = try lookupParent(parentPath) else { return nil }
+        pending.lastParent = (parentPath, found.id)
+        return found
+    }
+
+    /// The node's id: from the pending parents when it is one, or one step below the last one found or any
+    /// other, or else by walking the tree.
     private func id(of path: ZNodePath) throws -> NodeID? {
         if let id = pending.parents[path] { return id }
+        if let last = pending.lastParent, last.path.isParent(of: path), pending.records[last.id] != nil {
+            return try tree.child(of: last.id, named: path.name, txn)
+        }
         if let parent = path.parent, let parentID = pending.parents[parent] {
             return try tree.child(of: parentID, named: path.name, txn)
         }
@@ -131,8 +148,8 @@ final class TreeTransaction {
     func create(
         _ path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, zxid: Zxid, time: Int64
     ) throws -> Stat {
-        guard let parentPath = path.parent else { throw CairnError.nodeExists(path) }
-        guard let parent = try lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
+        guard !path.isRoot else { throw CairnError.nodeExists(path) }
+        guard let parent = try lookupParent(of: path) else { throw CairnError.noNode(path.parent ?? .root) }
         return try create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
     }
 
@@ -182,9 +199,9 @@ final class TreeTransaction {
 
     /// Deletes a node already looked up (`delete(_:zxid:)` without a second lookup).
     func delete(_ id: NodeID, _ node: NodeRecord, at path: ZNodePath, zxid: Zxid) throws {
-        guard let parentPath = path.parent else { throw CairnError.noNode(path) }
+        guard !path.isRoot else { throw CairnError.noNode(path) }
         if node.stat.numChildren > 0 { throw CairnError.notEmpty(path) }
-        guard var parent = try record(node.parent) else { throw CairnError.internal("\(parentPath) has no record") }
+        guard var parent = try record(node.parent) else { throw CairnError.internal("the parent of \(path) has no record") }
         pending.records[id] = nil
         pending.parents[path] = nil
         try id.withKey { try txn.delete(db.nodes, key: $0) }

@@ -40,6 +40,32 @@ struct ZNodePathTests {
         #expect(try ZNodePath("/a").isDescendant(ofOrEqualTo: .root))
     }
 
+    @Test("a path however made — validated, a parent, appended to — knows its name and parent alike")
+    func madeEveryWay() throws {
+        let raw = ["/a", "/a/b", "/services/web/i1", "/ünï/名前/ß", "/x/ünï", "/a b/c d"]
+        for string in raw {
+            let validated = try ZNodePath(string)
+            let rebuilt = (validated.parent ?? .root).appending(validated.name)
+            #expect(rebuilt == validated && rebuilt.hashValue == validated.hashValue)
+            for path in [validated, rebuilt] {
+                let slash = string.lastIndex(of: "/")!
+                #expect(path.name == string[string.index(after: slash)...])
+                #expect(path.parent?.string == (slash == string.startIndex ? "/" : String(string[..<slash])))
+                #expect(path.parent?.name == (path.parent.map { p in p.string.split(separator: "/").last.map(String.init) ?? "" }).map { Substring($0) })
+            }
+        }
+        #expect(ZNodePath.root.name == "" && ZNodePath.root.appending("ü").name == "ü")
+    }
+
+    @Test("isParent(of:) is true exactly one segment down", arguments: [
+        ("/", "/a", true), ("/", "/a/b", false), ("/", "/", false), ("/a", "/a/b", true), ("/a", "/ab", false),
+        ("/a", "/a/b/c", false), ("/a/b", "/a/b", false), ("/ünï", "/ünï/名前", true), ("/ünï", "/ünïx/y", false),
+        ("/a/b", "/a/c", false), ("/a/b", "/b/b/x", false),
+    ])
+    func isParent(parent: String, child: String, expected: Bool) throws {
+        #expect(try ZNodePath(parent).isParent(of: ZNodePath(child)) == expected)
+    }
+
     @Test("session ids are 16 hex digits both ways")
     func sessionHex() {
         let id = SessionID(rawValue: 0xAB)
