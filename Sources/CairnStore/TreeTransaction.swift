@@ -17,7 +17,7 @@ final class TreeTransaction {
 
     private struct Pending {
         /// Records of nodes looked up as parents, newer than the store's when `dirty`.
-        var records: [NodeID: (record: NodeRecord, dirty: Bool)] = [:]
+        var records: [NodeID: PendingRecord] = [:]
         /// The ids of the nodes in `records`, by path.
         var parents: [ZNodePath: NodeID] = [:]
         /// The next node id, once read from the store; `stored` is the value the store holds.
@@ -25,6 +25,19 @@ final class TreeTransaction {
         /// The parent the last `lookupParent(of:)` found: a run of creates under one parent finds it without
         /// making its path.
         var lastParent: (path: ZNodePath, id: NodeID)?
+    }
+
+    private struct PendingRecord {
+        var record: NodeRecord
+        var dirty: Bool
+
+        /// A child added (`delta` 1) or removed (-1) by change `zxid`.
+        mutating func childrenChanged(by delta: Int32, zxid: Zxid) {
+            record.stat.cversion &+= 1
+            record.stat.numChildren += delta
+            record.stat.pzxid = zxid
+            dirty = true
+        }
     }
 
     init(_ tree: ZNodeTree, _ txn: Transaction) {
@@ -82,7 +95,7 @@ final class TreeTransaction {
         if let id = pending.parents[path], let entry = pending.records[id] { return (id, entry.record) }
         guard let found = try lookup(path) else { return nil }
         pending.parents[path] = found.id
-        if pending.records[found.id] == nil { pending.records[found.id] = (found.record, false) }
+        if pending.records[found.id] == nil { pending.records[found.id] = PendingRecord(record: found.record, dirty: false) }
         return found
     }
 
@@ -137,10 +150,19 @@ final class TreeTransaction {
 
     func put(_ id: NodeID, _ record: NodeRecord) throws {
         if pending.records[id] != nil {
-            pending.records[id] = (record, true)
+            pending.records[id] = PendingRecord(record: record, dirty: true)
         } else {
             try record.put(id, in: db.nodes, txn)
         }
+    }
+
+    /// The parent's counters after a child came or went: changed in place when its record is pending (no copy
+    /// of it, one lookup), else stored changed.
+    private func childrenChanged(under parentID: NodeID, _ parent: NodeRecord, by delta: Int32, zxid: Zxid) throws {
+        if pending.records[parentID]?.childrenChanged(by: delta, zxid: zxid) != nil { return }
+        var entry = PendingRecord(record: parent, dirty: false)
+        entry.childrenChanged(by: delta, zxid: zxid)
+        try entry.record.put(parentID, in: db.nodes, txn)
     }
 
     /// Creates the node at `path`; its parent must exist and not be ephemeral, and the node must not.
@@ -160,7 +182,7 @@ final class TreeTransaction {
         zxid: Zxid, time: Int64
     ) throws -> Stat {
         let parentID = found.id
-        var parent = found.record
+        let parent = found.record
         if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(path.parent ?? .root) }
         let name = path.name
         // Every check comes before the first write, and the child key's insertion is the last check: a
@@ -184,10 +206,7 @@ final class TreeTransaction {
         case .persistentWithTTL: try txn.put(db.ttls, key: id.key, value: [])
         case .persistent: break
         }
-        parent.stat.cversion &+= 1
-        parent.stat.numChildren += 1
-        parent.stat.pzxid = zxid
-        try put(parentID, parent)
+        try childrenChanged(under: parentID, parent, by: 1, zxid: zxid)
         return stat
     }
 
@@ -201,7 +220,7 @@ final class TreeTransaction {
     func delete(_ id: NodeID, _ node: NodeRecord, at path: ZNodePath, zxid: Zxid) throws {
         guard !path.isRoot else { throw CairnError.noNode(path) }
         if node.stat.numChildren > 0 { throw CairnError.notEmpty(path) }
-        guard var parent = try record(node.parent) else { throw CairnError.internal("the parent of \(path) has no record") }
+        guard let parent = try record(node.parent) else { throw CairnError.internal("the parent of \(path) has no record") }
         pending.records[id] = nil
         pending.parents[path] = nil
         try id.withKey { try txn.delete(db.nodes, key: $0) }
@@ -212,10 +231,7 @@ final class TreeTransaction {
         case .persistentWithTTL: try txn.delete(db.ttls, key: id.key)
         case .persistent: break
         }
-        parent.stat.cversion &+= 1
-        parent.stat.numChildren -= 1
-        parent.stat.pzxid = zxid
-        try put(node.parent, parent)
+        try childrenChanged(under: node.parent, parent, by: -1, zxid: zxid)
     }
 
     /// Replaces the data of the node at `path`, bumping its version.
