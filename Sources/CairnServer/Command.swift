@@ -20,11 +20,4 @@ enum Command: Sendable {
     /// Takes a snapshot and streams its file.
     case snapshot
     case listSnapshots
-
-    /// Changes may be in flight together (the store keeps their order); everything else waits for the
-    /// changes before it, so a read sees the writes sent ahead of it on the same connection.
-    var isPipelined: Bool {
-        if case .change = self { return true }
-        return false
-    }
 }

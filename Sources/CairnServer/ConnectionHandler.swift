@@ -92,11 +92,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             case .tooLong:
                 let error = CairnError.tooLarge(
                     "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
-                queue.append(Pending(id: nil, command: .failure(error), closesConnection: true))
+                receive(Pending(id: nil, command: .failure(error), closesConnection: true))
             case .line(let buffer):
                 // Parsed straight from the connection's buffer: no copy of the line.
                 guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
-                queue.append(Pending(id: id, command: command))
+                receive(Pending(id: id, command: command))
             }
         }
         pump()
@@ -146,28 +146,37 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: Running requests in order
 
+    /// Runs a request as it arrives when nothing is queued ahead of it and it can run now (the common case:
+    /// no copy into and out of the queue), else queues it.
+    private func receive(_ pending: Pending) {
+        if queue.isEmpty, start(pending) { return }
+        queue.append(pending)
+    }
+
     private func pump() {
-        while !closing, !waiting, let next = queue.first {
-            switch next.command {
-            case .success(let command) where command.isPipelined:
-                guard case .change(let request) = command, let session = liveSession(orReplyTo: next.id, canReplyNow: changesInFlight == 0) else {
-                    if changesInFlight > 0 { return }
-                    queue.removeFirst()
-                    continue
-                }
-                queue.removeFirst()
-                submit(request, id: next.id, session: session)
-            default:
-                guard changesInFlight == 0 else { return }
-                queue.removeFirst()
-                switch next.command {
-                case .success(let command): run(command, id: next.id)
-                case .failure(let error):
-                    write(JSONWriter.error(id: next.id, error))
-                    if next.closesConnection { closeAfterReplies() }
-                }
+        while let next = queue.first, start(next) { queue.removeFirst() }
+    }
+
+    /// Starts `next` if its turn has come, or answers it; false when it must wait. Changes may be in flight
+    /// together (the store keeps their order); anything else waits for the changes before it, so a read sees
+    /// the writes sent ahead of it on the same connection, and for a request that completes later.
+    private func start(_ next: Pending) -> Bool {
+        guard !closing, !waiting else { return false }
+        switch next.command {
+        case .success(.change(let request)):
+            guard let session = liveSession(orReplyTo: next.id, canReplyNow: changesInFlight == 0) else {
+                return changesInFlight == 0  // answered with an error, or waiting until it can be
             }
+            submit(request, id: next.id, session: session)
+        case .success(let command):
+            guard changesInFlight == 0 else { return false }
+            run(command, id: next.id)
+        case .failure(let error):
+            guard changesInFlight == 0 else { return false }
+            write(JSONWriter.error(id: next.id, error))
+            if next.closesConnection { closeAfterReplies() }
         }
+        return true
     }
 
     /// The connection's session after touching it; nil (having replied when `canReplyNow`) when there is none.
