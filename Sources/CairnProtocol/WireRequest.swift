@@ -24,8 +24,8 @@ public struct WireRequest: Codable, Sendable {
     /// dump: include each node's stat.
     public var stat: Bool?
     /// `data` as the server's `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored
-    /// as bytes). Not encoded; a decoder sets `data` instead.
-    public var dataUTF8: [UInt8]?
+    /// as bytes); `requestData` reads either. Internal, and not encoded: a client sets `data`.
+    var dataUTF8: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat

@@ -1,6 +1,7 @@
-import CairnProtocol
 import Foundation
 import Testing
+
+@testable import CairnProtocol
 
 /// The fast request scanner must agree with `JSONDecoder` wherever it answers at all.
 @Suite("RequestScanner agrees with JSONDecoder")
