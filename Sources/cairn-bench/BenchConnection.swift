@@ -2,9 +2,6 @@ import CairnCore
 import Histogram
 import NIOCore
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Shared by every connection of a run: whether replies count yet (after warm-up) and whether to stop.
 final class RunPhase: Sendable {
@@ -19,34 +16,40 @@ struct ConnectionResult: Sendable {
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     var operations = 0
     var errors = 0
+
+    /// Counts a reply of the measured part of a run: its latency if it succeeded, an error if not.
+    mutating func record(ok: Bool, latencyNanoseconds: UInt64) {
+        if ok {
+            _ = histogram.record(latencyNanoseconds / 1000)
+            operations += 1
+        } else {
+            errors += 1
+        }
+    }
 }
 
-/// One benchmark connection: opens a session, then keeps `outstanding` requests in flight, timing each
-/// reply against its request (replies come in request order). Event-loop confined.
+/// One benchmark connection on an event loop: opens a session, then keeps `outstanding` requests in
+/// flight, timing each reply against its request (replies come in request order). Event-loop confined.
 final class BenchConnection: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum Role: Sendable {
+    enum Role {
         /// Sends the workload's requests.
-        case load(Workload)
+        case load(RequestSource)
         /// Watch workload: holds a persistent watch and times events.
         case watcher
         /// Watch workload: sets the watched node, one at a time.
-        case changer
+        case changer(RequestLines)
     }
 
     private struct InFlight {
         var sent: UInt64
-        /// For registry cycles: a create (whose reply names the node to delete next) or a delete.
-        var isCreate: Bool
+        var request: RequestSource.Sent
     }
 
-    private let role: Role
+    private var role: Role
     private let outstanding: Int
-    private let keys: Int
-    private let readRatio: Double
-    private let lines: RequestLines
     private let phase: RunPhase
     private let finished: EventLoopPromise<ConnectionResult>
     private var result = ConnectionResult()
@@ -55,27 +58,17 @@ final class BenchConnection: ChannelInboundHandler {
     /// Requests written since the last flush, sent as one buffer.
     private var outgoing = ByteBuffer()
     private var connected = false
-    private var sequence = 0
-    private var generator: SplitMix64
-    /// `/bench/c/<run>-<connection>-`: makes create paths unique across runs against the same server.
-    private let createPrefix: [UInt8]
 
-    init(role: Role, index: Int, outstanding: Int, keys: Int, readRatio: Double, lines: RequestLines, phase: RunPhase,
-         finished: EventLoopPromise<ConnectionResult>) {
+    init(role: Role, outstanding: Int, phase: RunPhase, finished: EventLoopPromise<ConnectionResult>) {
         self.role = role
         self.outstanding = outstanding
-        self.keys = keys
-        self.readRatio = readRatio
-        self.lines = lines
         self.phase = phase
         self.finished = finished
-        createPrefix = Array("/bench/c/\(String(SystemClock.wallMilliseconds(), radix: 36))-\(index)-".utf8)
-        generator = SplitMix64(seed: UInt64(index) &+ SystemClock.monotonicNanoseconds())
     }
 
     func channelActive(context: ChannelHandlerContext) {
         outgoing = context.channel.allocator.buffer(capacity: 64 << 10)
-        send(isCreate: false) { RequestLines.connect(timeoutMilliseconds: 30000, into: &$0) }
+        send(.init(isCreate: false)) { RequestLines.connect(timeoutMilliseconds: 30000, into: &$0) }
         flush(context)
     }
 
@@ -102,9 +95,8 @@ final class BenchConnection: ChannelInboundHandler {
     }
 
     private func handle(_ line: ByteBuffer, context: ChannelHandlerContext) {
-        let bytes = line.readableBytesView
         let now = SystemClock.monotonicNanoseconds()
-        if bytes.starts(with: Self.eventPrefix) {
+        if ReplyLine.isEvent(line) {
             let sent = phase.lastChangeSent.load(ordering: .relaxed)
             if case .watcher = role, sent > 0, phase.value.load(ordering: .relaxed) == RunPhase.measuring {
                 _ = result.histogram.record((now - sent) / 1000)
@@ -113,7 +105,6 @@ final class BenchConnection: ChannelInboundHandler {
             return
         }
         guard let request = inFlight.popFirst() else { return }
-        let ok = Self.offset(of: Self.okTrue, in: line) != nil
         if !connected {
             connected = true
             start(context: context)
@@ -121,18 +112,13 @@ final class BenchConnection: ChannelInboundHandler {
         }
         let current = phase.value.load(ordering: .relaxed)
         if current == RunPhase.measuring, !isWatcherSetup {
-            if ok {
-                _ = result.histogram.record((now - request.sent) / 1000)
-                result.operations += 1
-            } else {
-                result.errors += 1
-            }
+            result.record(ok: ReplyLine.isSuccess(line), latencyNanoseconds: now - request.sent)
         }
         if current == RunPhase.stopping {
             if inFlight.isEmpty { context.close(promise: nil) }
             return
         }
-        next(after: request, reply: line, context: context)
+        next(after: request.request, reply: line)
     }
 
     private var isWatcherSetup: Bool {
@@ -143,82 +129,32 @@ final class BenchConnection: ChannelInboundHandler {
     private func start(context: ChannelHandlerContext) {
         switch role {
         case .load:
-            for _ in 0..<outstanding { next(after: nil, reply: nil, context: context) }
+            for _ in 0..<outstanding { next(after: nil, reply: nil) }
         case .watcher:
-            send(isCreate: false) { RequestLines.simple("add_watch", .fixed("/bench/w"), into: &$0) }
+            send(.init(isCreate: false)) { RequestLines.simple("add_watch", .fixed("/bench/w"), into: &$0) }
         case .changer:
-            next(after: nil, reply: nil, context: context)
+            next(after: nil, reply: nil)
         }
     }
 
-    private func next(after previous: InFlight?, reply: ByteBuffer?, context: ChannelHandlerContext) {
+    private func next(after previous: RequestSource.Sent?, reply: ByteBuffer?) {
         switch role {
         case .watcher: return
-        case .changer:
+        case .changer(let lines):
             phase.lastChangeSent.store(SystemClock.monotonicNanoseconds(), ordering: .relaxed)
-            send(isCreate: false) { lines.set(.fixed("/bench/w"), into: &$0) }
-        case .load(let workload):
-            switch workload {
-            case .create:
-                sequence += 1
-                send(isCreate: true) { [sequence] in lines.create(.numbered(createPrefix, sequence), into: &$0) }
-            case .set: send(isCreate: false) { [key = randomKey()] in lines.set(key, into: &$0) }
-            case .get: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("get", key, into: &$0) }
-            case .exists: send(isCreate: false) { [key = randomKey()] in RequestLines.simple("exists", key, into: &$0) }
-            case .children: send(isCreate: false) { RequestLines.simple("children", .fixed("/bench/dir"), into: &$0) }
-            case .mixed:
-                let read = Double.random(in: 0..<1, using: &generator) < readRatio
-                send(isCreate: false) { [key = randomKey()] in
-                    if read { RequestLines.simple("get", key, into: &$0) } else { lines.set(key, into: &$0) }
-                }
-            case .registry:
-                if let previous, previous.isCreate, let reply, let path = Self.createdPath(reply) {
-                    send(isCreate: false) { RequestLines.simple("delete", .bytes(path), into: &$0) }
-                } else {
-                    send(isCreate: true) { lines.create(.fixed("/bench/svc/i-"), ephemeral: true, sequential: true, into: &$0) }
-                }
-            case .watch: return
-            }
+            send(.init(isCreate: false)) { lines.set(.fixed("/bench/w"), into: &$0) }
+        case .load(var source):
+            let sent = SystemClock.monotonicNanoseconds()
+            let request = source.next(after: previous, reply: reply, into: &outgoing)
+            role = .load(source)
+            inFlight.append(InFlight(sent: sent, request: request))
         }
     }
-
-    private func randomKey() -> RequestLines.Path { .numbered(Self.keyPrefix, Int(generator.next() % UInt64(keys))) }
 
     /// Writes a request into the outgoing buffer (sent at the next flush) and times it from now.
-    private func send(isCreate: Bool, _ write: (inout ByteBuffer) -> Void) {
-        inFlight.append(InFlight(sent: SystemClock.monotonicNanoseconds(), isCreate: isCreate))
+    private func send(_ request: RequestSource.Sent, _ write: (inout ByteBuffer) -> Void) {
+        inFlight.append(InFlight(sent: SystemClock.monotonicNanoseconds(), request: request))
         write(&outgoing)
-    }
-
-    private static let keyPrefix = Array("/bench/k/".utf8)
-    private static let eventPrefix = Array(#"{"event""#.utf8)
-    private static let okTrue = Array(#""ok":true"#.utf8)
-    private static let pathKey = Array(#""path":""#.utf8)
-
-    /// Where `needle` starts in `line`'s readable bytes (memchr + memcmp: no generic collection search per reply).
-    private static func offset(of needle: [UInt8], in line: ByteBuffer) -> Int? {
-        line.withUnsafeReadableBytes { haystack in
-            needle.withUnsafeBytes { needle in
-                guard let base = haystack.baseAddress, let first = needle.first else { return nil }
-                var from = 0
-                while from + needle.count <= haystack.count {
-                    guard let hit = memchr(base + from, Int32(first), haystack.count - needle.count - from + 1) else { return nil }
-                    let at = base.distance(to: UnsafeRawPointer(hit))
-                    if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return at }
-                    from = at + 1
-                }
-                return nil
-            }
-        }
-    }
-
-    /// The `"path":"…"` of a create reply.
-    private static func createdPath(_ reply: ByteBuffer) -> ByteBufferView? {
-        guard let key = offset(of: pathKey, in: reply) else { return nil }
-        let view = reply.readableBytesView
-        let start = view.startIndex + key + pathKey.count
-        guard let end = view[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-        return view[start..<end]
     }
 }
 

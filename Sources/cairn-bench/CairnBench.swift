@@ -26,15 +26,19 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "Watchers in the watch workload.") var watchers = 16
     @Option(help: "Server process id, for CPU and RSS (from /proc; the server must be local).") var serverPid: Int32?
     @Option(help: "Event-loop threads of the load generator.") var threads = 1
+    @Option(help: "How connections wait for replies: \(ClientKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var client: ClientKind = .events
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "Measure only the machine's loopback TCP round trip (no server): the floor under a 1 × 1 request.")
     var loopbackFloor = false
 
     func run() async throws {
         if loopbackFloor {
-            let h = try LoopbackFloor.measure(roundTrips: 20_000)
-            print("loopback TCP round trip, 64 B, blocking sockets, \(h.totalCount) round trips")
-            print("  latency µs: p50 \(h.valueAtPercentile(50))  p90 \(h.valueAtPercentile(90))  p99 \(h.valueAtPercentile(99))  max \(h.max)")
+            for busyPoll in [false, true] {
+                let h = try LoopbackFloor.measure(roundTrips: 20_000, busyPoll: busyPoll)
+                print("loopback TCP round trip, 64 B, \(busyPoll ? "busy-polling" : "blocking") client, \(h.totalCount) round trips")
+                print("  latency µs: p50 \(h.valueAtPercentile(50))  p90 \(h.valueAtPercentile(90))  p99 \(h.valueAtPercentile(99))  max \(h.max)")
+            }
             return
         }
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
@@ -42,32 +46,43 @@ struct CairnBench: AsyncParsableCommand {
         }
         let host = String(server[..<colon])
         try await prepare(host: host, port: port)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let phase = RunPhase()
         let lines = RequestLines(dataSize: dataSize)
-        var roles: [BenchConnection.Role] = []
-        if workload == .watch {
-            roles = Array(repeating: .watcher, count: watchers) + [.changer]
-        } else {
-            roles = Array(repeating: .load(workload), count: connections)
+        let sources = (0..<connections).map {
+            RequestSource(workload: workload, index: $0, keys: keys, readRatio: readRatio, lines: lines)
         }
-        var results: [EventLoopFuture<ConnectionResult>] = []
-        for (index, role) in roles.enumerated() {
-            let loop = group.next()
-            let finished = loop.makePromise(of: ConnectionResult.self)
-            results.append(finished.futureResult)
-            let (outstanding, keys, readRatio) = (self.outstanding, self.keys, self.readRatio)
-            _ = try await ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            BenchConnection(
-                                role: role, index: index, outstanding: outstanding, keys: keys, readRatio: readRatio,
-                                lines: lines, phase: phase, finished: finished))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var results: [() async throws -> ConnectionResult] = []
+        switch client {
+        case .events:
+            let roles: [BenchConnection.Role] =
+                workload == .watch
+                ? Array(repeating: .watcher, count: watchers) + [.changer(lines)] : sources.map { .load($0) }
+            for role in roles {
+                let loop = group.next()
+                let finished = loop.makePromise(of: ConnectionResult.self)
+                results.append { try await finished.futureResult.get() }
+                let outstanding = self.outstanding
+                _ = try await ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                BenchConnection(role: role, outstanding: outstanding, phase: phase, finished: finished))
+                        }
                     }
+                    .connect(host: host, port: port).get()
+            }
+        case .blocking, .busyPoll:
+            guard workload != .watch, outstanding == 1 else {
+                throw ValidationError("--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch")
+            }
+            for source in sources {
+                let task = Task { [busyPoll = client == .busyPoll] in
+                    try await BlockingConnection.run(host: host, port: port, busyPoll: busyPoll, source: source, phase: phase)
                 }
-                .connect(host: host, port: port).get()
+                results.append { try await task.value }
+            }
         }
         try await Task.sleep(for: .seconds(warmup))
         let statsBefore = try await serverStats(host: host, port: port)
@@ -80,8 +95,8 @@ struct CairnBench: AsyncParsableCommand {
         let after = serverPid.flatMap(ProcessSample.init(pid:))
         let statsAfter = try await serverStats(host: host, port: port)
         var total = ConnectionResult()
-        for future in results {
-            let one = try await future.get()
+        for result in results {
+            let one = try await result()
             total.histogram.add(one.histogram)
             total.operations += one.operations
             total.errors += one.errors
@@ -136,7 +151,7 @@ struct CairnBench: AsyncParsableCommand {
             var object: [String: Any] = [
                 "workload": workload.rawValue, "connections": workload == .watch ? watchers : connections,
                 "outstanding": workload == .watch ? 1 : outstanding, "duration_s": elapsed, "operations": total.operations,
-                "ops_per_s": rate, "errors": total.errors, "latency_us_max": h.max, "data_size": dataSize,
+                "ops_per_s": rate, "errors": total.errors, "client": client.rawValue, "latency_us_max": h.max, "data_size": dataSize,
             ]
             if workload == .registry { object["cycles_per_s"] = cycles }
             for (name, p) in percentiles { object["latency_us_\(name)"] = h.valueAtPercentile(p) }
@@ -151,7 +166,7 @@ struct CairnBench: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("workload \(workload.rawValue): \(workload == .watch ? "\(watchers) watchers" : "\(connections) connections × \(outstanding) outstanding"), \(String(format: "%.1f", elapsed)) s")
+        print("workload \(workload.rawValue): \(workload == .watch ? "\(watchers) watchers" : "\(connections) connections × \(outstanding) outstanding"), \(String(format: "%.1f", elapsed)) s, \(client.rawValue) client")
         print(String(format: "  %.0f ops/s%@, %d errors", rate, workload == .registry ? String(format: " (%.0f cycles/s)", cycles) : "", total.errors))
         print("  latency µs: " + percentiles.map { "\($0.0) \(h.valueAtPercentile($0.1))" }.joined(separator: "  ") + "  max \(h.max)")
         if let cpuPer100k { print(String(format: "  server CPU: %.2f s per 100k ops", cpuPer100k)) }

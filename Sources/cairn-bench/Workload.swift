@@ -23,3 +23,14 @@ enum Workload: String, ExpressibleByArgument, CaseIterable, Sendable {
     /// Whether the workload changes the tree (and so has group commits worth reporting).
     var writes: Bool { ![.get, .exists, .children].contains(self) }
 }
+
+/// How the load generator's connections wait for replies.
+enum ClientKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Event-loop connections (SwiftNIO), pipelined: the load generator for throughput.
+    case events
+    /// A thread per connection sleeping in `read`: what a synchronous client sees.
+    case blocking
+    /// A thread per connection spinning on a non-blocking `read`: the server's latency without the
+    /// client's wake-up.
+    case busyPoll = "busy-poll"
+}

@@ -1,0 +1,63 @@
+import CairnCore
+import NIOCore
+
+/// What a load connection sends next: the workload's request stream (unique create paths, random keys, a
+/// registry's create-then-delete). Shared by both kinds of connection, so they send exactly the same load.
+struct RequestSource {
+    /// The request just answered, as far as choosing the next one needs.
+    struct Sent {
+        /// For registry cycles: a create (whose reply names the node to delete next) or a delete.
+        var isCreate: Bool
+    }
+
+    private let workload: Workload
+    private let lines: RequestLines
+    private let keys: Int
+    private let readRatio: Double
+    private var sequence = 0
+    private var generator: SplitMix64
+    /// `/bench/c/<run>-<connection>-`: makes create paths unique across runs against the same server.
+    private let createPrefix: [UInt8]
+
+    init(workload: Workload, index: Int, keys: Int, readRatio: Double, lines: RequestLines) {
+        self.workload = workload
+        self.lines = lines
+        self.keys = keys
+        self.readRatio = readRatio
+        createPrefix = Array("/bench/c/\(String(SystemClock.wallMilliseconds(), radix: 36))-\(index)-".utf8)
+        generator = SplitMix64(seed: UInt64(index) &+ SystemClock.monotonicNanoseconds())
+    }
+
+    /// Writes the next request into `out`, given the previous one and its reply (nil at the start).
+    mutating func next(after previous: Sent?, reply: ByteBuffer?, into out: inout ByteBuffer) -> Sent {
+        switch workload {
+        case .create:
+            sequence += 1
+            lines.create(.numbered(createPrefix, sequence), into: &out)
+        case .set: lines.set(randomKey(), into: &out)
+        case .get: RequestLines.simple("get", randomKey(), into: &out)
+        case .exists: RequestLines.simple("exists", randomKey(), into: &out)
+        case .children: RequestLines.simple("children", .fixed("/bench/dir"), into: &out)
+        case .mixed:
+            let read = Double.random(in: 0..<1, using: &generator) < readRatio
+            if read { RequestLines.simple("get", randomKey(), into: &out) } else { lines.set(randomKey(), into: &out) }
+        case .registry:
+            if let previous, previous.isCreate, let reply, let path = ReplyLine.createdPath(reply) {
+                RequestLines.simple("delete", .bytes(path), into: &out)
+                return Sent(isCreate: false)
+            }
+            lines.create(.fixed("/bench/svc/i-"), ephemeral: true, sequential: true, into: &out)
+            return Sent(isCreate: true)
+        case .watch:
+            // The watch workload's changer writes its own sets; a load connection never runs it.
+            preconditionFailure("the watch workload has no load connections")
+        }
+        return Sent(isCreate: workload == .create)
+    }
+
+    private mutating func randomKey() -> RequestLines.Path {
+        .numbered(Self.keyPrefix, Int(generator.next() % UInt64(keys)))
+    }
+
+    private static let keyPrefix = Array("/bench/k/".utf8)
+}
