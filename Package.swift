@@ -34,7 +34,7 @@ let package = Package(
         // CRC-32C in the processor's instruction (the WAL's checksums); CairnStore falls back to tables.
         .target(name: "CCRC32C"),
         // Linux's sync_file_range (Glibc's module leaves it out): snapshots and checkpoints written behind.
-        .target(name: "CWriteBehind"),
+        .target(name: "CLinuxFileIO"),
         // A thin, typed Swift layer over the LMDB C API.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // Pure values shared by every layer: paths, stats, zxids, errors.
@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "CairnStore",
             dependencies: [
-                "LMDB", "CairnCore", "CCRC32C", "CWriteBehind",
+                "LMDB", "CairnCore", "CCRC32C", "CLinuxFileIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -10,6 +10,9 @@ extension Store {
         public var maxDataSize: Int = 1 << 20
         /// A WAL segment rolls once it holds at least this many bytes.
         public var walSegmentSize: Int = 64 << 20
+        /// WAL appends skip the page cache (O_DIRECT) where the filesystem has direct I/O; false: always
+        /// through the page cache.
+        public var walDirectIO = true
         /// Take a snapshot after this many changes (0: never by count), once the WAL has also grown by half the
         /// last snapshot's size (a large store is not copied whole every few seconds under heavy writes).
         public var snapshotEveryChanges: Int = 100_000

@@ -11,7 +11,7 @@ import Glibc
 /// Invariant: a record is acknowledged only after `sync()` returned for it (acked ⇒ fdatasync'd), and
 /// the store commits a change to LMDB only after that.
 ///
-/// `@unchecked Sendable`: the append side (`fd`, `size`, `lastZxid`) is used by the writer thread only;
+/// `@unchecked Sendable`: the append side (`tail`, `lastZxid`) is used by the writer thread only;
 /// what other threads read (segment list, durable end) sits in `published`, a `Mutex`.
 final class WriteAheadLog: @unchecked Sendable {
     struct Published: Sendable {
@@ -23,37 +23,30 @@ final class WriteAheadLog: @unchecked Sendable {
 
     let directory: String
     let segmentSize: Int
+    /// Whether appends may use direct I/O (see `WALTail`).
+    let directIO: Bool
     private let logger: Logger
-    private var fd: Int32
-    private var current: WALSegment
-    private var size: Int
-    /// Bytes reserved in the current segment (zeros past `size`): appends inside it change no file size,
-    /// so their fdatasync has no metadata to journal. Grown a chunk at a time.
-    private var allocated: Int
-    static let preallocationChunk = 1 << 20
-    /// The segment's bytes below this offset (whole pages, synced) have been dropped from the page cache.
-    private var uncachedEnd = 0
+    /// The last segment, appended to.
+    private var tail: WALTail
     private(set) var lastZxid: Zxid
     private let published: Mutex<Published>
 
     /// Opens the log, checks every retained record, cuts a torn tail, and hands each change after
     /// `appliedZxid` to `replay` in zxid order.
     init(
-        directory: String, segmentSize: Int, appliedZxid: Zxid, logger: Logger, replay: (Change) throws -> Void
+        directory: String, segmentSize: Int, directIO: Bool, appliedZxid: Zxid, logger: Logger, replay: (Change) throws -> Void
     ) throws {
         self.directory = directory
         self.segmentSize = segmentSize
+        self.directIO = directIO
         self.logger = logger
         try FileSystem.makeDirectory(directory)
         var segments = try WALSegment.list(in: directory)
 
         if segments.isEmpty {
             let segment = WALSegment(firstZxid: appliedZxid + 1, directory: directory)
-            fd = try Self.create(segment, directory: directory)
+            tail = try Self.create(segment, directory: directory, directIO: directIO)
             segments = [segment]
-            current = segment
-            size = WALSegment.headerSize
-            allocated = Self.preallocationChunk
             lastZxid = appliedZxid
         } else {
             var scan = WALScan(appliedZxid: appliedZxid, logger: logger)
@@ -65,17 +58,11 @@ final class WriteAheadLog: @unchecked Sendable {
                     "the log ends at zxid \(scan.lastZxid) but the store has applied \(appliedZxid); restore the "
                         + "missing segments, or start from a snapshot without this store")
             }
-            let last = segments[segments.count - 1]
-            fd = try FileSystem.open(last.path, flags: O_WRONLY)
-            current = last
-            size = scan.lastSegmentEnd
-            allocated = try FileSystem.size(last.path)
+            tail = try WALTail(opening: segments[segments.count - 1].path, end: scan.lastSegmentEnd, directIO: directIO)
             lastZxid = scan.lastZxid
         }
-        published = Mutex(Published(segments: segments, durableEnd: size, lastZxid: lastZxid))
+        published = Mutex(Published(segments: segments, durableEnd: tail.end, lastZxid: lastZxid))
     }
-
-    deinit { close(fd) }
 
     /// The oldest zxid the log can still replay from (history before it was purged).
     var oldestZxid: Zxid { published.withLock { $0.segments[0].firstZxid } }
@@ -89,55 +76,25 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Appends framed records (see `WALRecord`) ending at `lastZxid`. Not durable until `sync()`.
     /// On failure the segment is cut back to where it was, so no partial record stays behind.
     func append(_ frames: [UInt8], lastZxid: Zxid) throws {
-        if size + frames.count > allocated {
-            // Best effort: a filesystem without fallocate just grows the file as records come.
-            let target = size + frames.count + Self.preallocationChunk
-            if posix_fallocate(fd, 0, off_t(target)) == 0 { allocated = target }
-        }
-        do {
-            try frames.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: size, path: current.path) }
-        } catch {
-            _ = ftruncate(fd, off_t(size))
-            throw error
-        }
-        size += frames.count
+        try frames.withUnsafeBytes { try tail.append($0) }
         self.lastZxid = lastZxid
     }
 
     /// Makes everything appended so far durable, then rolls to a new segment when this one is full.
     func sync() throws {
-        try FileSystem.dataSync(fd: fd, path: current.path)
-        dropSyncedPages()
-        let (end, last) = (size, lastZxid)
+        try tail.sync()
+        let (end, last) = (tail.end, lastZxid)
         published.withLock {
             $0.durableEnd = end
             $0.lastZxid = last
         }
-        if size >= segmentSize { try roll() }
-    }
-
-    /// Releases the page cache of the synced whole pages behind the tail: the log is written once and read
-    /// only at startup or by a watcher catching up, and the freed pages serve the next appends (fresh
-    /// page-cache memory for every append cost up to a third of the writer's CPU on a VM).
-    private func dropSyncedPages() {
-        let end = size & ~4095
-        guard end > uncachedEnd else { return }
-        _ = posix_fadvise(fd, off_t(uncachedEnd), off_t(end - uncachedEnd), POSIX_FADV_DONTNEED)
-        uncachedEnd = end
+        if end >= segmentSize { try roll() }
     }
 
     private func roll() throws {
-        // A finished segment keeps only its records: older segments never end in zeros.
-        try FileSystem.truncate(fd: fd, to: size, path: current.path)
-        try FileSystem.dataSync(fd: fd, path: current.path)
+        try tail.finish()
         let next = WALSegment(firstZxid: lastZxid + 1, directory: directory)
-        let newFD = try Self.create(next, directory: directory)
-        close(fd)
-        fd = newFD
-        current = next
-        size = WALSegment.headerSize
-        allocated = Self.preallocationChunk
-        uncachedEnd = 0
+        tail = try Self.create(next, directory: directory, directIO: directIO)
         published.withLock {
             $0.segments.append(next)
             $0.durableEnd = WALSegment.headerSize
@@ -187,18 +144,10 @@ final class WriteAheadLog: @unchecked Sendable {
         return result
     }
 
-    /// A new segment: its header, and the first chunk reserved (see `allocated`).
-    private static func create(_ segment: WALSegment, directory: String) throws -> Int32 {
-        let fd = try FileSystem.open(segment.path, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            _ = posix_fallocate(fd, 0, off_t(preallocationChunk))
-            try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: segment.path) }
-            try FileSystem.sync(fd: fd, path: segment.path)
-            try FileSystem.syncDirectory(directory)
-        } catch {
-            close(fd)
-            throw error
-        }
-        return fd
+    /// A new segment: its header, synced, and the file's name in the directory.
+    private static func create(_ segment: WALSegment, directory: String, directIO: Bool) throws -> WALTail {
+        let tail = try WALTail(creating: segment.path, header: WALSegment.header, directIO: directIO)
+        try FileSystem.syncDirectory(directory)
+        return tail
     }
 }

@@ -1,4 +1,4 @@
-import CWriteBehind
+import CLinuxFileIO
 import Dispatch
 import Synchronization
 

@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Snapshot after this many seconds with changes (0: never by time).") var snapshotEverySeconds: Int = envInt("SNAPSHOT_EVERY_SECONDS") ?? 600
     @Option(help: "Snapshots kept (older WAL is deleted with them).") var snapshotsKept: Int = envInt("SNAPSHOTS_KEPT") ?? 3
     @Option(help: "WAL segment size, bytes.") var walSegmentSize: Int = envInt("WAL_SEGMENT_SIZE") ?? (64 << 20)
+    @Option(help: "WAL appends skip the page cache (O_DIRECT) where the filesystem allows it; false: always buffered.")
+    var walDirectIO: Bool = env("WAL_DIRECT_IO").map { $0 != "false" && $0 != "0" } ?? true
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = env("LOG_LEVEL") ?? "info"
 
     func run() async throws {
@@ -57,6 +59,7 @@ struct Serve: AsyncParsableCommand {
         configuration.store.snapshotEveryMilliseconds = snapshotEverySeconds * 1000
         configuration.store.snapshotsToKeep = snapshotsKept
         configuration.store.walSegmentSize = walSegmentSize
+        configuration.store.walDirectIO = walDirectIO
         let server: CairnServer
         do {
             server = try openServer(configuration, logger: logger)

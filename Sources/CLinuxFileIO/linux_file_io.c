@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
-#include "write_behind.h"
+#include "linux_file_io.h"
 
 int cairn_start_writeback(int fd, long long offset, long long length) {
 #ifdef __linux__
@@ -18,5 +19,15 @@ int cairn_wait_writeback(int fd, long long offset, long long length) {
 #else
     (void)fd; (void)offset; (void)length;
     return 0;
+#endif
+}
+
+int cairn_open_direct(const char *path, int flags, unsigned int mode) {
+#ifdef O_DIRECT
+    return open(path, flags | O_DIRECT | O_CLOEXEC, mode);
+#else
+    (void)path; (void)flags; (void)mode;
+    errno = EINVAL;
+    return -1;
 #endif
 }

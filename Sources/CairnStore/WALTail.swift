@@ -1,0 +1,137 @@
+import CLinuxFileIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The open end of the last WAL segment: appends land at `end`, in place, inside room reserved ahead of
+/// them (zeros past `end`), so an append's fdatasync has no file size to journal.
+///
+/// Where the filesystem has direct I/O, appends skip the page cache (`O_DIRECT`): each write covers whole
+/// blocks from the one holding `end`, so the last, partial block is kept in memory and written again with
+/// the next append. Filling fresh page-cache pages was the costliest part of an append on a VM, and the
+/// log is read only at startup or by a watcher catching up. Elsewhere (tmpfs) appends are plain writes and
+/// the synced whole pages are dropped from the cache.
+///
+/// Invariants: bytes below `end` never change once written — a block written again holds them unchanged, so
+/// a write torn anywhere in it leaves them as they were; bytes past `end` are zeros.
+///
+/// Used by the writer thread only.
+final class WALTail {
+    static let blockSize = 4096
+    /// How much room is reserved past the end at a time.
+    static let reservationChunk = 1 << 20
+
+    let path: String
+    let isDirect: Bool
+    private let fd: Int32
+    /// Bytes appended (and, after `sync`, durable).
+    private(set) var end: Int
+    /// Bytes reserved in the file (see `reservationChunk`); `end` never passes it without growing it.
+    private var reserved: Int
+    /// Direct I/O: whole blocks from the one holding `end`, aligned, its first `end % blockSize` bytes the
+    /// file's.
+    private var blocks: UnsafeMutableRawBufferPointer
+    /// Buffered I/O: bytes below this offset (whole synced pages) were dropped from the page cache.
+    private var uncachedEnd = 0
+
+    /// Creates the segment file with `header` as its first bytes, and syncs it (not its directory).
+    /// `directIO`: use direct I/O if the filesystem has it.
+    convenience init(creating path: String, header: [UInt8], directIO: Bool) throws {
+        try self.init(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC, end: 0, reserved: 0, directIO: directIO)
+        try header.withUnsafeBytes { try append($0) }
+        try FileSystem.sync(fd: fd, path: path)
+    }
+
+    /// Opens an existing segment whose records end at `end`.
+    convenience init(opening path: String, end: Int, directIO: Bool) throws {
+        try self.init(path: path, flags: O_RDWR, end: end, reserved: try FileSystem.size(path), directIO: directIO)
+    }
+
+    private init(path: String, flags: Int32, end: Int, reserved: Int, directIO: Bool) throws {
+        let direct = directIO ? cairn_open_direct(path, flags, 0o644) : -1
+        let fd = direct >= 0 ? direct : try FileSystem.open(path, flags: flags)
+        let blocks = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: direct >= 0 ? 2 * Self.blockSize : 0, alignment: Self.blockSize)
+        blocks.initializeMemory(as: UInt8.self, repeating: 0)
+        let partial = end % Self.blockSize
+        if direct >= 0, partial != 0, pread(fd, blocks.baseAddress, Self.blockSize, off_t(end - partial)) < partial {
+            let error = FileSystem.fail(path, "read the last block")
+            close(fd)
+            blocks.deallocate()
+            throw error
+        }
+        if direct >= 0 {
+            (blocks.baseAddress! + partial).initializeMemory(as: UInt8.self, repeating: 0, count: Self.blockSize - partial)
+        }
+        (self.path, self.fd, self.isDirect, self.blocks) = (path, fd, direct >= 0, blocks)
+        (self.end, self.reserved) = (end, reserved)
+    }
+
+    deinit {
+        close(fd)
+        blocks.deallocate()
+    }
+
+    /// Appends `bytes` at `end`. Not durable until `sync()`. On failure the file is cut back to `end`, so no
+    /// partial record stays behind.
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        let newEnd = end + bytes.count
+        if newEnd > reserved {
+            // Best effort: a filesystem without fallocate just grows the file as records come.
+            let target = newEnd + Self.reservationChunk
+            if posix_fallocate(fd, 0, off_t(target)) == 0 { reserved = target }
+        }
+        do {
+            if isDirect {
+                try appendDirect(bytes, newEnd: newEnd)
+            } else {
+                try FileSystem.write(fd: fd, bytes, at: end, path: path)
+            }
+        } catch {
+            _ = ftruncate(fd, off_t(end))
+            reserved = end
+            throw error
+        }
+        end = newEnd
+    }
+
+    private func appendDirect(_ bytes: UnsafeRawBufferPointer, newEnd: Int) throws {
+        let start = end - end % Self.blockSize
+        let count = (newEnd - start + Self.blockSize - 1) / Self.blockSize * Self.blockSize
+        if count > blocks.count {
+            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * count, alignment: Self.blockSize)
+            larger.initializeMemory(as: UInt8.self, repeating: 0)
+            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: blocks[..<Self.blockSize]))
+            blocks.deallocate()
+            blocks = larger
+        }
+        if let source = bytes.baseAddress {
+            (blocks.baseAddress! + (end - start)).copyMemory(from: source, byteCount: bytes.count)
+        }
+        try FileSystem.write(fd: fd, UnsafeRawBufferPointer(rebasing: blocks[..<count]), at: start, path: path)
+        // Keep the new last block at the front, zeros after its bytes.
+        let lastStart = newEnd - newEnd % Self.blockSize
+        if lastStart > start {
+            blocks.baseAddress!.copyMemory(from: blocks.baseAddress! + (lastStart - start), byteCount: newEnd - lastStart)
+        }
+        (blocks.baseAddress! + (newEnd - lastStart)).initializeMemory(
+            as: UInt8.self, repeating: 0, count: count - (newEnd - lastStart))
+    }
+
+    /// Makes everything appended so far durable.
+    func sync() throws {
+        try FileSystem.dataSync(fd: fd, path: path)
+        guard !isDirect else { return }
+        let synced = end - end % Self.blockSize
+        guard synced > uncachedEnd else { return }
+        _ = posix_fadvise(fd, off_t(uncachedEnd), off_t(synced - uncachedEnd), POSIX_FADV_DONTNEED)
+        uncachedEnd = synced
+    }
+
+    /// Ends the segment: the file keeps only its records (finished segments never end in zeros), synced.
+    func finish() throws {
+        try FileSystem.truncate(fd: fd, to: end, path: path)
+        try FileSystem.dataSync(fd: fd, path: path)
+    }
+}
