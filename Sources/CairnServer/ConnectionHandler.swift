@@ -199,7 +199,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let inbox = handle?.inbox else { return }
         changesInFlight += 1
         let multi = if case .multi = request { true } else { false }
-        server.store.submit(request, session: session) { result in inbox.post(.completed(id: id, multi: multi, result)) }
+        server.store.submit(request, session: session) { result in
+            // The reply needs the zxid and results only: the change (its data, paths) stays with the writer
+            // thread, which allocated it and frees it with its batch.
+            inbox.post(.completed(id: id, multi: multi, result.map { Committed(zxid: $0.zxid, results: $0.results) }))
+        }
     }
 
     private func run(_ command: Command, id: Int64?) {

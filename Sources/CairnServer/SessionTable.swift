@@ -27,11 +27,11 @@ final class SessionTable: Sendable {
 
     /// Pushes the deadline out by one timeout; false when the session is unknown or expiring.
     func touch(_ id: SessionID, now: Int64) -> Bool {
+        // Once per request: changed in place, one lookup, no copy of the entry.
         entries.withLock { entries in
-            guard var entry = entries[id], !entry.expiring else { return false }
-            entry.deadline = now + entry.timeoutMilliseconds
-            entry.graceGranted = false
-            entries[id] = entry
+            guard let index = entries.index(forKey: id), !entries.values[index].expiring else { return false }
+            entries.values[index].deadline = now + entries.values[index].timeoutMilliseconds
+            entries.values[index].graceGranted = false
             return true
         }
     }

@@ -40,4 +40,10 @@ public struct Committed: Sendable, Hashable {
     public var results: [OperationResult]
     /// The change itself; nil when the request changed nothing.
     public var change: Change?
+
+    public init(zxid: Zxid, results: [OperationResult], change: Change? = nil) {
+        self.zxid = zxid
+        self.results = results
+        self.change = change
+    }
 }
