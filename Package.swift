@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-store-bench",
             dependencies: [
-                "CairnStore",
+                "CairnStore", "CLinuxFileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxFileIO
 import CairnCore
 import CairnStore
 import Dispatch
@@ -7,7 +8,8 @@ import Logging
 
 /// Measures the storage engine alone: durable creates per second with 256-byte data when requests
 /// arrive in groups of 1, 10, 100 and 1000 (each group submitted at once and awaited, so the writer
-/// commits it with about one fdatasync), next to the machine's raw fdatasync rate.
+/// commits it with about one fdatasync), next to the machine's raw fdatasync rate: plain appends, and appends
+/// written as the WAL writes them (direct I/O into room reserved ahead).
 @main
 struct StoreBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,8 +25,11 @@ struct StoreBench: ParsableCommand {
         let root = directory + "/cairn-store-bench-\(getpid())"
         mkdir(root, 0o755)
         defer { _ = system("rm -rf '\(root)'") }
-        let rate = try rawFdatasyncRate(in: root)
+        let rate = try rawFdatasyncRate(in: root, direct: false)
         print("raw fdatasync (append \(dataSize) B + fdatasync): \(Int(rate)) /s, \(format(1e6 / rate)) µs each")
+        let direct = try rawFdatasyncRate(in: root, direct: true)
+        print("raw direct write + fdatasync (\(dataSize) B appended as the WAL does: its 4 KiB block, O_DIRECT, "
+              + "in reserved room): \(Int(direct)) /s, \(format(1e6 / direct)) µs each")
         print("group   changes/s   fsyncs/s   changes/fsync   µs/fsync")
         for size in batchSizes { try measure(groupSize: size, in: root + "/g\(size)") }
     }
@@ -61,19 +66,29 @@ struct StoreBench: ParsableCommand {
             pad(format(Double(stats.fsyncNanoseconds) / Double(max(stats.batches, 1)) / 1000), 10))
     }
 
-    private func rawFdatasyncRate(in root: String) throws -> Double {
+    /// Durable appends per second: `dataSize` bytes appended then fdatasync'd, either plainly (the file grows) or
+    /// the WAL's way (`direct`): the 4 KiB block holding the end written with O_DIRECT into a preallocated file.
+    private func rawFdatasyncRate(in root: String, direct: Bool) throws -> Double {
         let path = root + "/fsync-probe"
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { throw ValidationError("cannot create \(path)") }
+        let flags = O_WRONLY | O_CREAT | (direct ? 0 : O_APPEND)
+        let fd = direct ? cairn_open_direct(path, flags, 0o644) : open(path, flags, 0o644)
+        guard fd >= 0 else { throw ValidationError("cannot create \(path) (\(String(cString: strerror(errno))))") }
         defer {
             close(fd)
             unlink(path)
         }
-        let record = [UInt8](repeating: 0x62, count: dataSize)
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { block.deallocate() }
+        block.initializeMemory(as: UInt8.self, repeating: 0x62)
+        if direct { _ = posix_fallocate(fd, 0, 64 << 20) }
         let start = monotonicSeconds()
         var count = 0
         while monotonicSeconds() - start < seconds {
-            _ = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if direct {
+                _ = pwrite(fd, block.baseAddress, 4096, off_t((count * dataSize % (64 << 20)) & ~4095))
+            } else {
+                _ = write(fd, block.baseAddress, dataSize)
+            }
             fdatasync(fd)
             count += 1
         }
