@@ -70,7 +70,8 @@ extension Store {
         let wal: WriteAheadLog
         do {
             wal = try WriteAheadLog(
-                directory: directory.wal, segmentSize: configuration.walSegmentSize, directIO: configuration.walDirectIO, appliedZxid: applied,
+                directory: directory.wal, segmentSize: configuration.walSegmentSize,
+                directIO: configuration.walDirectIO, appliedZxid: applied,
                 logger: logger, replay: { try replay.add($0) })
             try replay.flush()
         } catch let error as StoreError where !snapshotProblems.isEmpty {

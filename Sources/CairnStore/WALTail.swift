@@ -10,8 +10,8 @@ import Glibc
 /// Where the filesystem has direct I/O, appends skip the page cache (`O_DIRECT`): each write covers whole
 /// blocks from the one holding `end`, so the last, partial block is kept in memory and written again with
 /// the next append. Filling fresh page-cache pages was the costliest part of an append on a VM, and the
-/// log is read only at startup or by a watcher catching up. Elsewhere (tmpfs) appends are plain writes and
-/// the synced whole pages are dropped from the cache.
+/// log is read only at startup or by a watcher catching up. Without direct I/O (a filesystem that refuses
+/// it, or `directIO` false) appends are plain writes and the synced whole pages are dropped from the cache.
 ///
 /// Invariants: bytes below `end` never change once written — a block written again holds them unchanged, so
 /// a write torn anywhere in it leaves them as they were; bytes past `end` are zeros.

@@ -34,7 +34,8 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Opens the log, checks every retained record, cuts a torn tail, and hands each change after
     /// `appliedZxid` to `replay` in zxid order.
     init(
-        directory: String, segmentSize: Int, directIO: Bool, appliedZxid: Zxid, logger: Logger, replay: (Change) throws -> Void
+        directory: String, segmentSize: Int, directIO: Bool, appliedZxid: Zxid, logger: Logger,
+        replay: (Change) throws -> Void
     ) throws {
         self.directory = directory
         self.segmentSize = segmentSize
@@ -62,6 +63,11 @@ final class WriteAheadLog: @unchecked Sendable {
             lastZxid = scan.lastZxid
         }
         published = Mutex(Published(segments: segments, durableEnd: tail.end, lastZxid: lastZxid))
+        if directIO && !tail.isDirect {
+            logger.info(
+                "the WAL's filesystem refuses direct I/O: appends go through the page cache",
+                metadata: ["wal.directory": "\(directory)"])
+        }
     }
 
     /// The oldest zxid the log can still replay from (history before it was purged).

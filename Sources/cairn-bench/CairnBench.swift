@@ -32,6 +32,13 @@ struct CairnBench: AsyncParsableCommand {
     @Flag(help: "Measure only the machine's loopback TCP round trip (no server): the floor under a 1 × 1 request.")
     var loopbackFloor = false
 
+    func validate() throws {
+        if client != .events, workload == .watch || outstanding != 1 {
+            throw ValidationError(
+                "--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch")
+        }
+    }
+
     func run() async throws {
         if loopbackFloor {
             for busyPoll in [false, true] {
@@ -74,9 +81,6 @@ struct CairnBench: AsyncParsableCommand {
                     .connect(host: host, port: port).get()
             }
         case .blocking, .busyPoll:
-            guard workload != .watch, outstanding == 1 else {
-                throw ValidationError("--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch")
-            }
             for source in sources {
                 let task = Task { [busyPoll = client == .busyPoll] in
                     try await BlockingConnection.run(host: host, port: port, busyPoll: busyPoll, source: source, phase: phase)

@@ -12,7 +12,7 @@ int cairn_start_writeback(int fd, long long offset, long long length);
 int cairn_wait_writeback(int fd, long long offset, long long length);
 
 /// open(2) with O_DIRECT added to `flags` (and O_CLOEXEC). -1 with errno (EINVAL where the filesystem has no
-/// direct I/O, such as tmpfs).
+/// direct I/O: tmpfs before Linux 6.6, some FUSE filesystems).
 int cairn_open_direct(const char *path, int flags, unsigned int mode);
 
 #endif
