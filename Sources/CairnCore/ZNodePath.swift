@@ -109,7 +109,14 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
     public func isParent(of child: ZNodePath) -> Bool {
         let length = isRoot ? 0 : string.utf8.count
         guard child.nameOffset == length + 1, !child.isRoot else { return false }
-        return isRoot || child.string.utf8.starts(with: string.utf8)
+        if isRoot { return true }
+        // Native strings are contiguous: compare their bytes (the generic `starts(with:)` walks UTF-8 views).
+        let compared = child.string.utf8.withContiguousStorageIfAvailable { childBytes in
+            string.utf8.withContiguousStorageIfAvailable { bytes in
+                UnsafeBufferPointer(rebasing: childBytes[..<length]).elementsEqual(bytes)
+            }
+        }
+        return (compared ?? nil) ?? child.string.utf8.starts(with: string.utf8)
     }
 
     /// The path of a child named `name` (which must be a valid segment).
