@@ -159,7 +159,11 @@ final class TreeTransaction {
     /// The parent's counters after a child came or went: changed in place when its record is pending (no copy
     /// of it, one lookup), else stored changed.
     private func childrenChanged(under parentID: NodeID, _ parent: NodeRecord, by delta: Int32, zxid: Zxid) throws {
-        if pending.records[parentID]?.childrenChanged(by: delta, zxid: zxid) != nil { return }
+        // Through the values view: `records[id]?.…` moves the record out into an optional and back, copying it.
+        if let index = pending.records.index(forKey: parentID) {
+            pending.records.values[index].childrenChanged(by: delta, zxid: zxid)
+            return
+        }
         var entry = PendingRecord(record: parent, dirty: false)
         entry.childrenChanged(by: delta, zxid: zxid)
         try entry.record.put(parentID, in: db.nodes, txn)
