@@ -29,8 +29,8 @@ final class WALTail {
     private(set) var end: Int
     /// Bytes reserved in the file (see `reservationChunk`); `end` never passes it without growing it.
     private var reserved: Int
-    /// Direct I/O: whole blocks from the one holding `end`, aligned, its first `end % blockSize` bytes the
-    /// file's.
+    /// Direct I/O: room for whole blocks from the one holding `end`, aligned; its first `end % blockSize` bytes
+    /// are the file's, the rest is scratch.
     private var blocks: UnsafeMutableRawBufferPointer
     /// Buffered I/O: bytes below this offset (whole synced pages) were dropped from the page cache.
     private var uncachedEnd = 0
@@ -60,9 +60,6 @@ final class WALTail {
             close(fd)
             blocks.deallocate()
             throw error
-        }
-        if direct >= 0 {
-            (blocks.baseAddress! + partial).initializeMemory(as: UInt8.self, repeating: 0, count: Self.blockSize - partial)
         }
         (self.path, self.fd, self.isDirect, self.blocks) = (path, fd, direct >= 0, blocks)
         (self.end, self.reserved) = (end, reserved)
@@ -101,22 +98,18 @@ final class WALTail {
         let count = (newEnd - start + Self.blockSize - 1) / Self.blockSize * Self.blockSize
         if count > blocks.count {
             let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * count, alignment: Self.blockSize)
-            larger.initializeMemory(as: UInt8.self, repeating: 0)
-            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: blocks[..<Self.blockSize]))
+            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: blocks[..<(end - start)]))
             blocks.deallocate()
             blocks = larger
         }
-        if let source = bytes.baseAddress {
-            (blocks.baseAddress! + (end - start)).copyMemory(from: source, byteCount: bytes.count)
-        }
+        let base = blocks.baseAddress!
+        if let source = bytes.baseAddress { (base + (end - start)).copyMemory(from: source, byteCount: bytes.count) }
+        // Past the new end the last block is zeros, as the file's reserved room is.
+        (base + (newEnd - start)).initializeMemory(as: UInt8.self, repeating: 0, count: count - (newEnd - start))
         try FileSystem.write(fd: fd, UnsafeRawBufferPointer(rebasing: blocks[..<count]), at: start, path: path)
-        // Keep the new last block at the front, zeros after its bytes.
+        // The new last, partial block moves to the front for the next append.
         let lastStart = newEnd - newEnd % Self.blockSize
-        if lastStart > start {
-            blocks.baseAddress!.copyMemory(from: blocks.baseAddress! + (lastStart - start), byteCount: newEnd - lastStart)
-        }
-        (blocks.baseAddress! + (newEnd - lastStart)).initializeMemory(
-            as: UInt8.self, repeating: 0, count: count - (newEnd - lastStart))
+        if lastStart > start { base.copyMemory(from: base + (lastStart - start), byteCount: newEnd - lastStart) }
     }
 
     /// Makes everything appended so far durable.
