@@ -31,6 +31,14 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Debian's libjemalloc-dev: the server's allocator. Requests are allocated on event loops and freed on
+        // the writer thread and results the other way round, which glibc's malloc serves through its arenas'
+        // locked slow paths (~7% of the server's CPU in create 16 x 64); see BENCHMARKS.md.
+        .systemLibrary(
+            name: "CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
         // CRC-32C in the processor's instruction (the WAL's checksums); CairnStore falls back to tables.
         .target(name: "CCRC32C"),
         // Linux's sync_file_range (Glibc's module leaves it out): snapshots and checkpoints written behind.
@@ -103,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "CairnServer",
+                "CairnServer", "CJemalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -33,6 +33,9 @@ public final class ServerProcess: Sendable {
 
     public enum ServerError: Error { case didNotStart(String) }
 
+    /// The server's process id.
+    public var pid: Int32 { process.pid }
+
     /// Log lines so far.
     public var log: [String] { process.output }
 

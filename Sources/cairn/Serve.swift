@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "cairn")
+        logger.info("allocator", metadata: ["jemalloc": "\(Allocator.version)"])
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:4181")
         }
