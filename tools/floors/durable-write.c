@@ -10,19 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../c/clock.h"
+
 enum { appends = 2000, record = 256 };
 static const long fileSize = 64L << 20;
-
-static long nanoseconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b) {
-    long x = *(const long *)a, y = *(const long *)b;
-    return x < y ? -1 : x > y;
-}
 
 enum way { directFdatasync, directDsync, bufferedFdatasync };
 static const char *names[] = {"O_DIRECT write + fdatasync", "O_DIRECT|O_DSYNC write   ", "buffered write + fdatasync"};
@@ -47,15 +38,15 @@ static void run(const char *path, int zeroFilled, enum way way) {
     long *took = malloc(appends * sizeof(long)), *writing = malloc(appends * sizeof(long)), end = 0;
     for (int i = 0; i < appends; i++) {
         long start = end & ~4095L, newEnd = end + record;
-        long t0 = nanoseconds();
+        long t0 = now();
         if (way == bufferedFdatasync) {
             pwrite(fd, block, record, end);
         } else {  // the 4 KiB blocks from the one holding the end, as the WAL writes them
             pwrite(fd, block, ((newEnd - start) + 4095) & ~4095L, start);
         }
-        writing[i] = nanoseconds() - t0;
+        writing[i] = now() - t0;
         if (way != directDsync) fdatasync(fd);
-        took[i] = nanoseconds() - t0;
+        took[i] = now() - t0;
         end = newEnd;
     }
     qsort(took, appends, sizeof(long), compare);

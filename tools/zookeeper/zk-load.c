@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
+#include "../c/clock.h"
+
 enum workload { CREATE, GET, SET, REGISTRY };
 static enum workload workload;
 static char data[256];
@@ -32,16 +34,6 @@ typedef struct {
     long sent;
 } request;
 
-static long now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b) {
-    long x = *(const long *)a, y = *(const long *)b;
-    return x < y ? -1 : x > y;
-}
 
 /// CPU seconds (user + system) of a local process, from /proc; -1 when unknown.
 static double cpu_seconds(int pid) {
