@@ -165,6 +165,7 @@ let package = Package(
             dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo"]
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
+        .testTarget(name: "CairnBenchTests", dependencies: ["CairnTesting", "cairn", "cairn-bench"]),
         .testTarget(
             name: "CairnStoreTests",
             dependencies: [

@@ -9,6 +9,24 @@ final class RunPhase: Sendable {
     let value = Atomic<Int>(RunPhase.warmingUp)
     /// When the watch workload's writer sent its in-flight set (monotonic ns).
     let lastChangeSent = Atomic<UInt64>(0)
+    /// Measured replies (or events) the run still wants: `--count`, or unbounded for a run by duration.
+    private let wanted: Atomic<Int>
+    /// When the reply that completed a `--count` run arrived (monotonic ns).
+    let completedAt = Atomic<UInt64>(0)
+
+    init(count: Int?) { wanted = Atomic(count ?? .max) }
+
+    /// Claims a reply for the measurement: false before the measured part, after it, and once a `--count`
+    /// run has all it wanted, so exactly that many are recorded. The last one wanted stops the run.
+    func claim() -> Bool {
+        guard value.load(ordering: .relaxed) == RunPhase.measuring else { return false }
+        let left = wanted.wrappingSubtract(1, ordering: .relaxed).newValue
+        if left == 0 {
+            completedAt.store(SystemClock.monotonicNanoseconds(), ordering: .relaxed)
+            value.store(RunPhase.stopping, ordering: .relaxed)
+        }
+        return left >= 0
+    }
 }
 
 /// What one connection measured.
@@ -98,7 +116,7 @@ final class BenchConnection: ChannelInboundHandler {
         let now = SystemClock.monotonicNanoseconds()
         if ReplyLine.isEvent(line) {
             let sent = phase.lastChangeSent.load(ordering: .relaxed)
-            if case .watcher = role, sent > 0, phase.value.load(ordering: .relaxed) == RunPhase.measuring {
+            if case .watcher = role, sent > 0, phase.claim() {
                 _ = result.histogram.record((now - sent) / 1000)
                 result.operations += 1
             }
@@ -110,20 +128,14 @@ final class BenchConnection: ChannelInboundHandler {
             start(context: context)
             return
         }
-        let current = phase.value.load(ordering: .relaxed)
-        if current == RunPhase.measuring, !isWatcherSetup {
+        if case .load = role, phase.claim() {
             result.record(ok: ReplyLine.isSuccess(line), latencyNanoseconds: now - request.sent)
         }
-        if current == RunPhase.stopping {
+        if phase.value.load(ordering: .relaxed) == RunPhase.stopping {
             if inFlight.isEmpty { context.close(promise: nil) }
             return
         }
         next(after: request.request, reply: line)
-    }
-
-    private var isWatcherSetup: Bool {
-        if case .watcher = role { return true }
-        return false
     }
 
     private func start(context: ChannelHandlerContext) {

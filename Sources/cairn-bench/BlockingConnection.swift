@@ -37,7 +37,7 @@ enum BlockingConnection {
             let sent = SystemClock.monotonicNanoseconds()
             try socket.write(outgoing)
             guard let reply = try socket.readLine(&incoming) else { throw closed }
-            if current == RunPhase.measuring {
+            if current == RunPhase.measuring, phase.claim() {
                 result.record(ok: ReplyLine.isSuccess(reply), latencyNanoseconds: SystemClock.monotonicNanoseconds() - sent)
             }
             outgoing.clear()

@@ -19,6 +19,8 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "Connections.") var connections = 16
     @Option(help: "Requests in flight per connection.") var outstanding = 64
     @Option(help: "Seconds to measure.") var duration: Double = 10
+    @Option(help: "Replies to measure, instead of --duration: the run stops at the reply that completes the count.")
+    var count: Int?
     @Option(help: "Seconds of warm-up before measuring.") var warmup: Double = 2
     @Option(help: "Bytes of data per write.") var dataSize = 256
     @Option(help: "Preloaded keys for set, get, exists, mixed.") var keys = 10_000
@@ -33,6 +35,7 @@ struct CairnBench: AsyncParsableCommand {
     var loopbackFloor = false
 
     func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if client != .events, workload == .watch || outstanding != 1 {
             throw ValidationError(
                 "--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch")
@@ -53,13 +56,15 @@ struct CairnBench: AsyncParsableCommand {
         }
         let host = String(server[..<colon])
         try await prepare(host: host, port: port)
-        let phase = RunPhase()
+        let phase = RunPhase(count: count)
         let lines = RequestLines(dataSize: dataSize)
         let sources = (0..<connections).map {
             RequestSource(workload: workload, index: $0, keys: keys, readRatio: readRatio, lines: lines)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var results: [() async throws -> ConnectionResult] = []
+        /// Watchers hear events, never replies, so nothing tells them the run is over: they are closed.
+        var watcherChannels: [any Channel] = []
         switch client {
         case .events:
             let roles: [BenchConnection.Role] =
@@ -70,7 +75,7 @@ struct CairnBench: AsyncParsableCommand {
                 let finished = loop.makePromise(of: ConnectionResult.self)
                 results.append { try await finished.futureResult.get() }
                 let outstanding = self.outstanding
-                _ = try await ClientBootstrap(group: loop)
+                let channel = try await ClientBootstrap(group: loop)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -79,6 +84,7 @@ struct CairnBench: AsyncParsableCommand {
                         }
                     }
                     .connect(host: host, port: port).get()
+                if case .watcher = role { watcherChannels.append(channel) }
             }
         case .blocking, .busyPoll:
             for source in sources {
@@ -93,9 +99,17 @@ struct CairnBench: AsyncParsableCommand {
         let before = serverPid.flatMap(ProcessSample.init(pid:))
         let started = SystemClock.monotonicNanoseconds()
         phase.value.store(RunPhase.measuring, ordering: .relaxed)
-        try await Task.sleep(for: .seconds(duration))
-        phase.value.store(RunPhase.stopping, ordering: .relaxed)
-        let elapsed = Double(SystemClock.monotonicNanoseconds() - started) / 1e9
+        let stopped: UInt64
+        if count != nil {
+            while phase.value.load(ordering: .relaxed) != RunPhase.stopping { try await Task.sleep(for: .milliseconds(1)) }
+            stopped = phase.completedAt.load(ordering: .relaxed)
+        } else {
+            try await Task.sleep(for: .seconds(duration))
+            phase.value.store(RunPhase.stopping, ordering: .relaxed)
+            stopped = SystemClock.monotonicNanoseconds()
+        }
+        let elapsed = Double(stopped - started) / 1e9
+        for channel in watcherChannels { try? await channel.close() }
         let after = serverPid.flatMap(ProcessSample.init(pid:))
         let statsAfter = try await serverStats(host: host, port: port)
         var total = ConnectionResult()
