@@ -23,7 +23,7 @@ final class RunPhase: Sendable {
         let left = wanted.wrappingSubtract(1, ordering: .relaxed).newValue
         if left == 0 {
             completedAt.store(SystemClock.monotonicNanoseconds(), ordering: .relaxed)
-            value.store(RunPhase.stopping, ordering: .relaxed)
+            value.store(RunPhase.stopping, ordering: .releasing)  // publishes `completedAt`
         }
         return left >= 0
     }

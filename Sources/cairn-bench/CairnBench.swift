@@ -101,7 +101,7 @@ struct CairnBench: AsyncParsableCommand {
         phase.value.store(RunPhase.measuring, ordering: .relaxed)
         let stopped: UInt64
         if count != nil {
-            while phase.value.load(ordering: .relaxed) != RunPhase.stopping { try await Task.sleep(for: .milliseconds(1)) }
+            while phase.value.load(ordering: .acquiring) != RunPhase.stopping { try await Task.sleep(for: .milliseconds(1)) }
             stopped = phase.completedAt.load(ordering: .relaxed)
         } else {
             try await Task.sleep(for: .seconds(duration))
