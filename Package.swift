@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "CairnStoreTests",
             dependencies: [
-                "CairnStore", "CairnTesting", "cairn-store-drill",
+                "CairnStore", "CairnTesting", "cairn", "cairn-store-drill",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,7 +1,8 @@
-/// A fast reader for the common shape of request lines: one JSON object whose values are strings
-/// without `\u` escapes, integers, booleans, null, and (for `ops`) an array of such objects. It returns
-/// nil for anything else — other JSON, and every malformed line — and the caller then decodes with
-/// `JSONDecoder`, which also words the errors. So it only ever speeds up; it never decides.
+/// A fast reader for the common shape of request lines: one JSON object of the protocol's fields, each
+/// at most once, whose values are strings without `\u` escapes, integers, booleans, null, and (for `ops`)
+/// an array of such objects. It returns nil for anything else — other JSON, an unknown or repeated field,
+/// and every malformed line — and the caller then checks for repeated keys and decodes with `JSONDecoder`,
+/// which also words the errors. So it only ever speeds up; it never decides.
 public enum RequestScanner {
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
         var scanner = Scanner(bytes: bytes)
@@ -39,39 +40,51 @@ public enum RequestScanner {
         mutating func object(depth: Int, into request: inout WireRequest) -> Bool {
             guard consume(UInt8(ascii: "{")) else { return false }
             if consume(UInt8(ascii: "}")) { return true }
+            var seen: UInt32 = 0
             repeat {
                 guard let key = plainString(), consume(UInt8(ascii: ":")) else { return false }
-                guard field(key, into: &request, depth: depth) else { return false }
+                guard field(key, into: &request, seen: &seen, depth: depth) else { return false }
             } while consume(UInt8(ascii: ","))
             return consume(UInt8(ascii: "}"))
         }
 
+        /// The protocol's fields, in the order of their bits in `seen`.
+        static let fieldNames: [StaticString] = [
+            "id", "op", "path", "data", "version", "ephemeral", "sequential", "watch", "data_b64", "container", "ttl_ms",
+            "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "ops",
+        ]
+
         /// Reads the value of the member named by the bytes at `key` into `r`; false when its type is not the
-        /// field's (or not simple). Names are compared as bytes: no `String` is made for them.
-        mutating func field(_ key: Range<Int>, into r: inout WireRequest, depth: Int) -> Bool {
+        /// field's (or not simple), or the name is unknown or already in `seen`. Names are compared as bytes: no
+        /// `String` is made for them.
+        mutating func field(_ key: Range<Int>, into r: inout WireRequest, seen: inout UInt32, depth: Int) -> Bool {
             let name = UnsafeRawBufferPointer(rebasing: bytes[key])
-            func named(_ candidate: StaticString) -> Bool {
-                name.count == candidate.utf8CodeUnitCount
-                    && name.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
-            }
-            if named("id") { return read(&r.id) { $0.integer() } }
-            if named("op") { return read(&r.op) { $0.string() } }
-            if named("path") { return read(&r.path) { $0.string() } }
-            if named("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
-            if named("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
-            if named("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
-            if named("sequential") { return read(&r.sequential) { $0.boolean() } }
-            if named("watch") { return read(&r.watch) { $0.boolean() } }
-            if named("data_b64") { return read(&r.dataB64) { $0.string() } }
-            if named("container") { return read(&r.container) { $0.boolean() } }
-            if named("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
-            if named("recursive") { return read(&r.recursive) { $0.boolean() } }
-            if named("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
-            if named("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
-            if named("session_id") { return read(&r.sessionId) { $0.string() } }
-            if named("password") { return read(&r.password) { $0.string() } }
-            if named("stat") { return read(&r.stat) { $0.boolean() } }
-            if named("ops") {
+            guard
+                let index = Self.fieldNames.firstIndex(where: {
+                    name.count == $0.utf8CodeUnitCount
+                        && name.elementsEqual(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount))
+                }), seen & (1 << index) == 0
+            else { return false }
+            seen |= 1 << index
+            switch index {
+            case 0: return read(&r.id) { $0.integer() }
+            case 1: return read(&r.op) { $0.string() }
+            case 2: return read(&r.path) { $0.string() }
+            case 3: return read(&r.dataUTF8) { $0.stringBytes() }
+            case 4: return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
+            case 5: return read(&r.ephemeral) { $0.boolean() }
+            case 6: return read(&r.sequential) { $0.boolean() }
+            case 7: return read(&r.watch) { $0.boolean() }
+            case 8: return read(&r.dataB64) { $0.string() }
+            case 9: return read(&r.container) { $0.boolean() }
+            case 10: return read(&r.ttlMs) { $0.integer() }
+            case 11: return read(&r.recursive) { $0.boolean() }
+            case 12: return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
+            case 13: return read(&r.timeoutMs) { $0.integer() }
+            case 14: return read(&r.sessionId) { $0.string() }
+            case 15: return read(&r.password) { $0.string() }
+            case 16: return read(&r.stat) { $0.boolean() }
+            default:
                 guard depth == 0, !null() else { return depth == 0 }
                 guard consume(UInt8(ascii: "[")) else { return false }
                 var ops: [WireRequest] = []
@@ -86,7 +99,6 @@ public enum RequestScanner {
                 r.ops = ops
                 return true
             }
-            return skipSimpleValue()
         }
 
         /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).
@@ -229,13 +241,6 @@ public enum RequestScanner {
         /// loop after it finds where the run ends.
         mutating func skipPlainASCII() {
             offset = ByteWords.plainWordsPrefix(bytes, from: offset, stopAtNonASCII: true)
-        }
-
-        /// Skips an unknown field's value when it is a string, integer, boolean or null.
-        mutating func skipSimpleValue() -> Bool {
-            if null() || boolean() != nil { return true }
-            if peek() == UInt8(ascii: "\"") { return string() != nil }
-            return integer() != nil
         }
     }
 }

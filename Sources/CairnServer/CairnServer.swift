@@ -21,7 +21,8 @@ public final class CairnServer: Service, Sendable {
     let connections = ConnectionRegistry()
     let parser: RequestParser
     let logger: Logger
-    let startedAt = SystemClock.wallMilliseconds()
+    /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
+    let startedAt = SystemClock.monotonicMilliseconds()
     private let group: MultiThreadedEventLoopGroup
     /// Reports the bound address once listening (for `--listen ...:0`).
     private let onListening: @Sendable (SocketAddress) -> Void

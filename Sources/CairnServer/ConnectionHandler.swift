@@ -298,7 +298,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if case .success = result {
                 sessions.insert(
                     newID,
-                    .init(timeoutMilliseconds: timeout, passwordHash: hash, deadline: now + timeout, graceGranted: false,
+                    .init(timeoutMilliseconds: timeout, passwordHash: hash, deadline: now.saturatingAdding(timeout), graceGranted: false,
                           connection: connection))
             }
             finish(result)

@@ -94,7 +94,7 @@ enum Replies {
             w.int("committed_changes", writer.changes)
             w.int("fsync_us_total", writer.fsyncNanoseconds / 1000)
             if let lastSnapshot { w.int("last_snapshot_zxid", lastSnapshot) } else { w.null("last_snapshot_zxid") }
-            w.int("uptime_ms", SystemClock.wallMilliseconds() - server.startedAt)
+            w.int("uptime_ms", SystemClock.monotonicMilliseconds() - server.startedAt)
             w.string("version", CairnServer.version)
         }
     }

@@ -17,17 +17,19 @@ struct RequestParser: Sendable {
         do {
             if let scanned = RequestScanner.parse(line) {
                 request = scanned
+            } else if let key = RepeatedKeys.first(in: line) {
+                throw CairnError.malformed("the key \"\(key)\" is given twice")
             } else {
                 request = try decoder.decode(WireRequest.self, from: Data(line))
             }
         } catch {
-            let data = Data(line)
             // Only a request that does not decode is read a second time, for the id its error reply carries.
-            let id = (try? decoder.decode(WireRequestID.self, from: data))?.id
-            return (id, .failure(.malformed(Self.describe(error))))
+            let id = (try? decoder.decode(WireRequestID.self, from: Data(line)))?.id
+            return (id, .failure(error as? CairnError ?? .malformed(Self.describe(error))))
         }
+        guard let id = request.id else { return (nil, .failure(.malformed("a request needs an integer \"id\""))) }
         do {
-            return (request.id, .success(try command(request)))
+            return (id, .success(try command(request)))
         } catch {
             return (request.id, .failure(error))
         }

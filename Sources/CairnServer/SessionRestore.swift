@@ -1,3 +1,4 @@
+import CairnCore
 import CairnStore
 
 /// The restart rule for persisted sessions (ARCHITECTURE.md, "Sessions"):
@@ -10,6 +11,6 @@ import CairnStore
 enum SessionRestore {
     static func restore(_ record: SessionRecord, now: Int64) -> (deadline: Int64, graceGranted: Bool) {
         if record.graceGranted { return (record.deadline, true) }
-        return (max(record.deadline, now + record.timeoutMilliseconds), true)
+        return (max(record.deadline, now.saturatingAdding(record.timeoutMilliseconds)), true)
     }
 }

@@ -30,7 +30,7 @@ final class SessionTable: Sendable {
         // Once per request: changed in place, one lookup, no copy of the entry.
         entries.withLock { entries in
             guard let index = entries.index(forKey: id), !entries.values[index].expiring else { return false }
-            entries.values[index].deadline = now + entries.values[index].timeoutMilliseconds
+            entries.values[index].deadline = now.saturatingAdding(entries.values[index].timeoutMilliseconds)
             entries.values[index].graceGranted = false
             return true
         }
@@ -49,7 +49,7 @@ final class SessionTable: Sendable {
             let previous = entry.connection
             let wasInGrace = entry.graceGranted
             entry.connection = connection
-            entry.deadline = now + entry.timeoutMilliseconds
+            entry.deadline = now.saturatingAdding(entry.timeoutMilliseconds)
             entry.graceGranted = false
             entries[id] = entry
             let times = wasInGrace ? SessionTimes(id: id, deadline: entry.deadline, graceGranted: false) : nil

@@ -96,8 +96,8 @@ extension ChangeApplier {
         _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, _ w: TreeTransaction
     ) throws -> (path: ZNodePath, owner: SessionID?, parent: (id: NodeID, record: NodeRecord)) {
         switch kind {
-        case .persistentWithTTL(let ttl) where ttl <= 0:
-            throw CairnError.badArguments("a TTL must be positive (got \(ttl) ms)")
+        case .persistentWithTTL(let ttl) where !(1...NodeKind.maxTTLMilliseconds).contains(ttl):
+            throw CairnError.badArguments("ttl_ms must be in 1...\(NodeKind.maxTTLMilliseconds) (got \(ttl))")
         case .container where sequential:
             throw CairnError.badArguments("a container node cannot be sequential")
         default: break
@@ -137,7 +137,7 @@ extension ChangeApplier {
         }
         for id in try nodeIDs(in: db.ttls, w.txn) {
             if let node = try w.record(id), node.stat.numChildren == 0,
-                case .persistentWithTTL(let ttl) = node.kind, node.stat.mtime + ttl <= now
+                case .persistentWithTTL(let ttl) = node.kind, node.stat.mtime.saturatingAdding(ttl) <= now
             {
                 due.append(id)
             }

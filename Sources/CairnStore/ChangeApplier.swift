@@ -32,7 +32,7 @@ struct ChangeApplier: Sendable {
             return .checked
         case .createSession(let id, let timeout, let hash):
             let record = SessionRecord(
-                id: id, timeoutMilliseconds: timeout, passwordHash: hash, deadline: time + timeout, graceGranted: false)
+                id: id, timeoutMilliseconds: timeout, passwordHash: hash, deadline: time.saturatingAdding(timeout), graceGranted: false)
             guard try txn.put(db.sessions, key: SessionRecord.key(id), value: record.encoded(), flags: .noOverwrite) else {
                 throw CairnError.badArguments("session \(id) already exists")
             }

@@ -41,7 +41,7 @@ struct RequestScannerTests {
         #"{ "id" : 3 , "op" : "get" , "path" : "/a" , "watch" : false }"#,
         #"{"id":4,"op":"set","path":"/cfg","data":"quote \" back \\ slash \/ tab \t nl \n","version":-1}"#,
         #"{"id":5,"op":"multi","ops":[{"op":"check","path":"/m","version":0},{"op":"create","path":"/m/a","data_b64":"AAE="}]}"#,
-        #"{"id":6,"op":"add_watch","path":"/r","recursive":true,"since_zxid":42,"extra":"ignored","n":null}"#,
+        #"{"id":6,"op":"add_watch","path":"/r","recursive":true,"since_zxid":42,"session_id":null}"#,
         #"{"id":7,"op":"connect","session_id":"00000000000000ab","password":"5IwznxlodHx7Rre/xL3d/g=="}"#,
         #"{"op":"dump","path":"/","stat":true,"id":-9}"#,
         #"{"id":8,"op":"create","path":"/ünï/名前","data":"🚀","ttl_ms":60000}"#,
@@ -55,6 +55,7 @@ struct RequestScannerTests {
         #"{"id":1.5,"op":"get"}"#, #"{"id":1e3,"op":"get"}"#, #"{"op":"get","path":"\u0041"}"#, #"[1,2]"#, #"not json"#,
         #"{"id":1,"op":"get""#, #"{"id":"1"}"#, #"{"op":"get","extra":{"nested":1}}"#, #"{"op":"get"} trailing"#,
         #"{"id":99999999999999999999}"#, #"{"path":"a\u0000"}"#, #"{"ops":[{"ops":[]}]}"#,
+        #"{"id":1,"op":"get","extra":"unknown"}"#, #"{"id":1,"op":"get","op":"create"}"#, #"{"ops":[{"op":"a","op":"b"}]}"#,
     ])
     func leftAlone(line: String) throws {
         #expect(try !Self.check(line))

@@ -164,7 +164,7 @@ struct ChangeSemanticsTests {
         let nothing = try f.commit(.reap(now: ttl.stat.mtime + 5000))
         #expect(nothing.change == nil && nothing.zxid == late.zxid, "nothing due: no change, no zxid")
         #expect(try f.children("/") == ["busy", "fresh"])
-        #expect(throws: CairnError.badArguments("a TTL must be positive (got 0 ms)")) {
+        #expect(throws: CairnError.badArguments("ttl_ms must be in 1...1099511627775 (got 0)")) {
             try f.create("/bad", kind: .persistentWithTTL(ttlMilliseconds: 0))
         }
     }
