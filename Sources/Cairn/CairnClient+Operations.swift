@@ -89,6 +89,14 @@ extension CairnClient {
         try await call(read("sync", path)).zxid ?? 0
     }
 
+    /// Opens a session and closes it again on a client without one (`opensSession` false): a durable write
+    /// and its undoing, so it throws the server's reason when the store cannot write.
+    public func probeWrite() async throws {
+        precondition(!configuration.opensSession, "probeWrite is for a client without a session")
+        _ = try await call(WireRequest(op: "connect"))
+        _ = try await call(WireRequest(op: "close"))
+    }
+
     public func stats() async throws -> ServerStats {
         let r = try await call(WireRequest(op: "stats"))
         return ServerStats(
@@ -96,7 +104,7 @@ extension CairnClient {
             connections: r.connections ?? 0, walBytes: r.walBytes ?? 0, commitBatches: r.commitBatches ?? 0,
             committedChanges: r.committedChanges ?? 0, fsyncMicrosecondsTotal: r.fsyncMicrosecondsTotal ?? 0,
             lastSnapshotZxid: r.lastSnapshotZxid,
-            uptimeMilliseconds: r.uptimeMs ?? 0, version: r.version ?? "")
+            uptimeMilliseconds: r.uptimeMs ?? 0, writeError: r.writeError, version: r.version ?? "")
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), ignoring ones that exist.

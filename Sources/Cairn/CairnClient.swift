@@ -33,6 +33,9 @@ public final class CairnClient: Service, Sendable {
         public var maxBackoff: Duration = .seconds(2)
         /// Longest line accepted from the server.
         public var maxLineBytes = 4 << 20
+        /// false: the connection carries no session, and only `stats`, `ping` and `probeWrite()` may be used.
+        /// For operators' probes, which must work while the server cannot write (opening a session is a write).
+        public var opensSession = true
 
         public init(addresses: [Address]) { self.addresses = addresses }
 
@@ -119,7 +122,7 @@ public final class CairnClient: Service, Sendable {
 
     /// Ends the session (its ephemerals go) and stops the client.
     public func close() async {
-        if state.withLock({ $0.channel != nil }) { _ = try? await call(WireRequest(op: "close")) }
+        if state.withLock({ $0.channel != nil && $0.session != nil }) { _ = try? await call(WireRequest(op: "close")) }
         let (channel, waiters) = state.withLock { s in
             s.closed = true
             defer { s.waitingForChannel = [:] }
@@ -186,6 +189,7 @@ public final class CairnClient: Service, Sendable {
         state.withLock { $0.handshakeChannel = channel }
         let previous = state.withLock { $0.session }
         var events: [ConnectionState] = []
+        if !configuration.opensSession { events.append(.connected) }
         if let previous {
             var request = WireRequest(op: "connect")
             request.sessionId = previous.id

@@ -50,6 +50,8 @@ public struct ServerStats: Sendable, Hashable {
     public var fsyncMicrosecondsTotal: UInt64
     public var lastSnapshotZxid: UInt64?
     public var uptimeMilliseconds: Int64
+    /// Why the server's last write failed (a full disk, say); nil while writes succeed. Reads go on meanwhile.
+    public var writeError: String?
     public var version: String
 }
 

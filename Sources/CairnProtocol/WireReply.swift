@@ -66,6 +66,7 @@ public struct WireReply: Decodable, Sendable {
     public var fsyncMicrosecondsTotal: UInt64?
     public var lastSnapshotZxid: UInt64?
     public var uptimeMs: Int64?
+    public var writeError: String?
     public var version: String?
     /// A node of a `dump` stream (`{"event":"dump","node":{…}}`).
     public var node: DumpFormat.Node?
@@ -95,5 +96,6 @@ public struct WireReply: Decodable, Sendable {
         case fsyncMicrosecondsTotal = "fsync_us_total"
         case lastSnapshotZxid = "last_snapshot_zxid"
         case uptimeMs = "uptime_ms"
+        case writeError = "write_error"
     }
 }

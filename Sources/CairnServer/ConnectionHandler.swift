@@ -210,12 +210,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         if case .connect(let timeout, let resume) = command {
             return connect(id: id, timeout: timeout, resume: resume)
         }
-        guard let session = liveSession(orReplyTo: id, canReplyNow: true) else { return }
+        // A probe (ping, stats) needs no session: it must answer while the store cannot write one.
+        let isProbe = switch command {
+        case .ping, .stats: true
+        default: false
+        }
+        var session: SessionID?
+        if self.session != nil || !isProbe {
+            guard let live = liveSession(orReplyTo: id, canReplyNow: true) else { return }
+            session = live
+        }
         do {
             switch command {
             case .connect, .change: break
             case .ping: write(Replies.ok(id: id, zxid: try currentZxid()))
-            case .close: closeSession(session, id: id)
+            case .close: if let session { closeSession(session, id: id) }
             case .get(let path, let watch): writeRead(try get(id: id, path: path, watch: watch))
             case .exists(let path, let watch): writeRead(try exists(id: id, path: path, watch: watch))
             case .children(let path, let watch): writeRead(try children(id: id, path: path, watch: watch))

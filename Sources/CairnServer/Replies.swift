@@ -93,6 +93,7 @@ enum Replies {
             w.int("commit_batches", writer.batches)
             w.int("committed_changes", writer.changes)
             w.int("fsync_us_total", writer.fsyncNanoseconds / 1000)
+            if let failure = writer.lastFailure { w.string("write_error", failure) } else { w.null("write_error") }
             if let lastSnapshot { w.int("last_snapshot_zxid", lastSnapshot) } else { w.null("last_snapshot_zxid") }
             w.int("uptime_ms", SystemClock.monotonicMilliseconds() - server.startedAt)
             w.string("version", CairnServer.version)

@@ -11,7 +11,8 @@ public typealias CommitCompletion = @Sendable (Result<Committed, CairnError>) ->
 /// record per change, fdatasyncs the WAL once, commits LMDB, then completes the requests in order.
 ///
 /// Invariants: acked ⇒ its WAL record was fdatasync'd; the LMDB commit that makes it readable comes after
-/// the fsync; the applied zxid is stored in the same LMDB transaction as the data; zxids are dense.
+/// the fsync; the applied zxid is stored in the same LMDB transaction as the data; zxids are dense; the WAL
+/// holds the records of committed batches only (a failed batch's are cut off, so no zxid is logged twice).
 ///
 /// `@unchecked Sendable`: `lastZxid` and the environment's write side are touched only by the writer
 /// thread; other threads reach the writer only through `jobs`, a `Mutex`.
@@ -129,9 +130,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         } catch {
             let reason = (error as? CairnError) ?? .unavailable("\(error)")
             logger.error("write batch failed", metadata: ["error": "\(error)", "batch.size": "\(jobs.count)"])
+            counters.withLock { $0.lastFailure = reason.description }
             for job in jobs { fail(job, with: reason) }
             return
         }
+        counters.withLock { $0.lastFailure = nil }
         if !result.changes.isEmpty { committed(result.changes) }
         for (job, outcome) in zip(jobs, result.outcomes) {
             switch job {
@@ -146,18 +149,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         while true {
             do {
                 return try commit(jobs, time: time)
-            } catch let durable as LogDurable {
-                // LMDB refused the commit after the WAL fsync: the changes are durable and must be applied.
-                var cause = durable.cause
-                while true {
-                    try handle(cause)
-                    do {
-                        try replay(durable.result.changes)
-                        return durable.result
-                    } catch {
-                        cause = error
-                    }
-                }
             } catch {
                 try handle(error)
             }
@@ -174,24 +165,22 @@ final class GroupCommitWriter: @unchecked Sendable {
         try environment.growMap(limit: configuration.maxMapSize, logger: logger)
     }
 
-    private struct LogDurable: Error {
-        var result: BatchResult
-        var cause: any Error
-    }
-
-    /// Applies changes that are already in the WAL (after an LMDB commit failure).
-    private func replay(_ changes: [Change]) throws {
-        try environment.write { txn in
-            let tree = TreeTransaction(applier.tree, txn)
-            for change in changes { try applier.apply(change, tree) }
-            try tree.flush()
+    /// Cuts a failed batch's records off the WAL (they were never applied nor acknowledged), or, when even
+    /// that fails, stops taking writes: the log's end is then unknown and only a restart settles it.
+    private func discardAppended(after error: any Error) throws {
+        do {
+            try wal.discardUnpublished()
+        } catch let cutError {
+            let message = "a failed write's WAL records could not be cut off (\(cutError)); restart the server to recover"
+            queue.withLock { $0.failure = message }
+            logger.critical("the store stops taking writes", metadata: ["error": "\(cutError)", "cause": "\(error)"])
+            throw CairnError.unavailable(message)
         }
-        lastZxid = changes.last?.zxid ?? lastZxid
     }
 
     private func commit(_ jobs: [Job], time: Int64) throws -> BatchResult {
         var result = BatchResult()
-        var walSynced = false
+        var appended = false
         do {
             try environment.write { txn in
                 let tree = TreeTransaction(applier.tree, txn)
@@ -229,6 +218,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try tree.flush()
                 guard zxid > lastZxid else { return }
                 try applier.setAppliedZxid(zxid, txn)
+                appended = true
                 try wal.append(frames.bytes, lastZxid: zxid)
                 let syncStart = SystemClock.monotonicNanoseconds()
                 do {
@@ -239,7 +229,6 @@ final class GroupCommitWriter: @unchecked Sendable {
                     logger.critical("the store stops taking writes", metadata: ["error": "\(error)"])
                     throw CairnError.unavailable(message)
                 }
-                walSynced = true
                 let syncNanoseconds = SystemClock.monotonicNanoseconds() - syncStart
                 counters.withLock {
                     $0.batches += 1
@@ -248,9 +237,11 @@ final class GroupCommitWriter: @unchecked Sendable {
                 }
             }
         } catch {
-            if walSynced { throw LogDurable(result: result, cause: error) }
+            // Nothing of the batch is applied (its LMDB transaction aborted) or acknowledged: its records go too.
+            if appended { try discardAppended(after: error) }
             throw error
         }
+        if appended { wal.publish() }
         lastZxid = result.changes.last?.zxid ?? lastZxid
         return result
     }
@@ -271,4 +262,6 @@ public struct WriterStatistics: Sendable, Hashable {
     public var changes = 0
     /// Time spent in the WAL's fdatasync.
     public var fsyncNanoseconds: UInt64 = 0
+    /// Why the last batch failed as a whole (a full disk, say); nil once a batch succeeds again.
+    public var lastFailure: String?
 }

@@ -38,7 +38,7 @@ final class WALTail {
     /// Creates the segment file with `header` as its first bytes, and syncs it (not its directory).
     /// `directIO`: use direct I/O if the filesystem has it.
     convenience init(creating path: String, header: [UInt8], directIO: Bool) throws {
-        try self.init(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC, end: 0, reserved: 0, directIO: directIO)
+        try self.init(path: path, flags: O_RDWR | O_CREAT | O_TRUNC, end: 0, reserved: 0, directIO: directIO)
         try header.withUnsafeBytes { try append($0) }
         try FileSystem.sync(fd: fd, path: path)
     }
@@ -70,8 +70,8 @@ final class WALTail {
         blocks.deallocate()
     }
 
-    /// Appends `bytes` at `end`. Not durable until `sync()`. On failure the file is cut back to `end`, so no
-    /// partial record stays behind.
+    /// Appends `bytes` at `end`. Not durable until `sync()`. On failure `end` stays where it was, but bytes
+    /// may have landed past it: the caller cuts them off (`cut(to:)`) before appending again.
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         let newEnd = end + bytes.count
         if newEnd > reserved {
@@ -79,18 +79,26 @@ final class WALTail {
             let target = newEnd + Self.reservationChunk
             if posix_fallocate(fd, 0, off_t(target)) == 0 { reserved = target }
         }
-        do {
-            if isDirect {
-                try appendDirect(bytes, newEnd: newEnd)
-            } else {
-                try FileSystem.write(fd: fd, bytes, at: end, path: path)
-            }
-        } catch {
-            _ = ftruncate(fd, off_t(end))
-            reserved = end
-            throw error
+        if isDirect {
+            try appendDirect(bytes, newEnd: newEnd)
+        } else {
+            try FileSystem.write(fd: fd, bytes, at: end, path: path)
         }
         end = newEnd
+    }
+
+    /// Cuts the file back to `offset` (at most `end`), durably: whatever was appended after it is gone even
+    /// if the machine stops right after. Shrinking a file needs no free space.
+    func cut(to offset: Int) throws {
+        precondition(offset <= end, "a WAL tail is cut back, never forward")
+        try FileSystem.truncate(fd: fd, to: offset, path: path)
+        try FileSystem.dataSync(fd: fd, path: path)
+        (end, reserved) = (offset, offset)
+        uncachedEnd = min(uncachedEnd, offset - offset % Self.blockSize)
+        let partial = offset % Self.blockSize
+        if isDirect, partial != 0, pread(fd, blocks.baseAddress, Self.blockSize, off_t(offset - partial)) < partial {
+            throw FileSystem.fail(path, "read the last block")
+        }
     }
 
     private func appendDirect(_ bytes: UnsafeRawBufferPointer, newEnd: Int) throws {

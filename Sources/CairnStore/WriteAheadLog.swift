@@ -8,8 +8,11 @@ import Glibc
 
 /// The write-ahead log in `<data-dir>/wal/`: segments of framed records, one record per change.
 ///
-/// Invariant: a record is acknowledged only after `sync()` returned for it (acked ⇒ fdatasync'd), and
-/// the store commits a change to LMDB only after that.
+/// Invariants: a record is acknowledged only after `sync()` returned for it (acked ⇒ fdatasync'd), and
+/// the store commits a change to LMDB only after that. The log never keeps records of a batch that was not
+/// applied: the writer `publish()`es a batch once LMDB committed it, and `discardUnpublished()` cuts off
+/// one that failed anywhere on the way (docs/storage.md, "When a write fails"). Readers see published
+/// records only.
 ///
 /// `@unchecked Sendable`: the append side (`tail`, `lastZxid`) is used by the writer thread only;
 /// what other threads read (segment list, durable end) sits in `published`, a `Mutex`.
@@ -79,28 +82,53 @@ final class WriteAheadLog: @unchecked Sendable {
         return state.segments.dropLast().reduce(state.durableEnd) { $0 + ((try? FileSystem.size($1.path)) ?? 0) }
     }
 
-    /// Appends framed records (see `WALRecord`) ending at `lastZxid`. Not durable until `sync()`.
-    /// On failure the segment is cut back to where it was, so no partial record stays behind.
+    /// Appends framed records (see `WALRecord`) ending at `lastZxid`. Not durable until `sync()`, not
+    /// visible to readers until `publish()`. After a failure, `discardUnpublished()` before appending again.
     func append(_ frames: [UInt8], lastZxid: Zxid) throws {
         try frames.withUnsafeBytes { try tail.append($0) }
         self.lastZxid = lastZxid
     }
 
-    /// Makes everything appended so far durable, then rolls to a new segment when this one is full.
+    /// Makes everything appended so far durable.
     func sync() throws {
         try tail.sync()
+    }
+
+    /// Makes the synced records visible to readers (the store has applied them), then rolls to a new
+    /// segment when this one is full. A roll that fails (a full disk) is logged and tried again after the
+    /// next batch; the segment grows past its size meanwhile.
+    func publish() {
         let (end, last) = (tail.end, lastZxid)
         published.withLock {
             $0.durableEnd = end
             $0.lastZxid = last
         }
-        if end >= segmentSize { try roll() }
+        guard end >= segmentSize else { return }
+        do {
+            try roll()
+        } catch {
+            logger.error("could not start a new WAL segment; appending to the current one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Cuts off every record appended since the last `publish()`, durably, so the next batch reuses their
+    /// zxids on a log that never held them.
+    func discardUnpublished() throws {
+        let (end, last) = published.withLock { ($0.durableEnd, $0.lastZxid) }
+        try tail.cut(to: end)
+        lastZxid = last
     }
 
     private func roll() throws {
         try tail.finish()
         let next = WALSegment(firstZxid: lastZxid + 1, directory: directory)
-        tail = try Self.create(next, directory: directory, directIO: directIO)
+        do {
+            tail = try Self.create(next, directory: directory, directIO: directIO)
+        } catch {
+            // A half-made segment would claim zxids the current one goes on to hold.
+            try? FileSystem.remove(next.path)
+            throw error
+        }
         published.withLock {
             $0.segments.append(next)
             $0.durableEnd = WALSegment.headerSize

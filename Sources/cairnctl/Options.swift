@@ -21,10 +21,13 @@ struct LiveOptions: ParsableArguments {
         }
     }
 
-    /// Runs `body` with a connected client; maps failures onto the exit codes.
-    func withClient<T: Sendable>(_ body: (CairnClient) async throws -> T) async throws -> T {
+    /// Runs `body` with a connected client; maps failures onto the exit codes. `session` false: a connection
+    /// without a session, which works while the server cannot write (`stats`, `health`).
+    func withClient<T: Sendable>(session: Bool = true, _ body: (CairnClient) async throws -> T) async throws -> T {
+        var configuration = try configuration
+        configuration.opensSession = session
         do {
-            return try await CairnClient.withClient(try configuration, logger: silentLogger) { client in
+            return try await CairnClient.withClient(configuration, logger: silentLogger) { client in
                 try await body(client)
             }
         } catch let error as ClientError {

@@ -27,12 +27,12 @@ struct Stats: AsyncParsableCommand {
     @OptionGroup var options: LiveOptions
 
     func run() async throws {
-        let s = try await options.withClient { try await $0.stats() }
+        let s = try await options.withClient(session: false) { try await $0.stats() }
         let object: [String: Any] = [
             "zxid": s.zxid, "znodes": s.znodes, "sessions": s.sessions, "watches": s.watches, "connections": s.connections,
             "wal_bytes": s.walBytes, "commit_batches": s.commitBatches, "committed_changes": s.committedChanges,
             "fsync_us_total": s.fsyncMicrosecondsTotal, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(), "uptime_ms": s.uptimeMilliseconds,
-            "version": s.version,
+            "write_error": s.writeError ?? NSNull(), "version": s.version,
         ]
         if options.json {
             printJSON(object)
@@ -45,11 +45,27 @@ struct Stats: AsyncParsableCommand {
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Exit 0 only when the server answers and can write (for orchestrators' probes).",
-        discussion: "Opening a session is itself a durable write, so a server that cannot write fails this.")
+        discussion: """
+            Opens and closes a session, a durable write. A server that answers but cannot write (a full disk) \
+            exits 1 saying why; one that does not answer exits 2.
+            """)
     @OptionGroup var options: LiveOptions
 
     func run() async throws {
-        let zxid = try await options.withClient { client in try await client.sync() }
+        let (zxid, writeError) = try await options.withClient(session: false) { client in
+            let zxid = try await client.stats().zxid
+            do {
+                try await client.probeWrite()
+                return (zxid, String?.none)
+            } catch let error as ClientError {
+                guard case .server(.unavailable, let message, _, _) = error else { throw error }
+                return (zxid, message)
+            }
+        }
+        if let writeError {
+            if options.json { printJSON(["healthy": false, "zxid": zxid, "write_error": writeError]) }
+            fail("the server answers and serves reads but cannot write: \(writeError)", code: .failed)
+        }
         if options.json { printJSON(["healthy": true, "zxid": zxid]) } else { print("healthy (zxid \(zxid))") }
     }
 }
