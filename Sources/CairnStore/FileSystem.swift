@@ -128,6 +128,13 @@ enum FileSystem {
     }
 
     /// Writes `bytes` to `path` through a temporary file, fsynced and renamed, then fsyncs the directory.
+    /// Bytes an unprivileged process may still write on the filesystem holding `path`.
+    static func availableBytes(_ path: String) throws -> Int {
+        var info = statvfs()
+        if statvfs(path, &info) != 0 { throw fail(path, "statvfs") }
+        return Int(info.f_bavail) * Int(info.f_frsize)
+    }
+
     static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
         try replace(path, directory: directory) { fd, temporary in
             try bytes.withUnsafeBytes { try write(fd: fd, $0, at: 0, path: temporary) }

@@ -16,6 +16,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// No store, no verifiable snapshot and a WAL that does not start at zxid 1.
     case noRecoverableState(String)
     case io(path: String, operation: String, errno: Int32)
+    /// An offline operation needs more free space than the filesystem has; nothing was changed.
+    case notEnoughSpace(path: String, needed: Int, available: Int, purpose: String)
     case lmdb(LMDBError, path: String)
 
     /// The repair command a WAL error points to.
@@ -39,6 +41,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .io(let path, let operation, let errno):
             "\(operation) \(path) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .lmdb(let error, let path): "LMDB at \(path): \(error)"
+        case .notEnoughSpace(let path, let needed, let available, let purpose):
+            "\(purpose) needs \(needed) bytes free on the filesystem of \(path), which has \(available); nothing was changed. "
+                + "Free that much space and run it again"
         }
     }
 

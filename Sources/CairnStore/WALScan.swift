@@ -9,10 +9,12 @@ import Glibc
 /// the applied zxid to the replay, and cuts a torn tail off the last segment.
 ///
 /// The last segment is preallocated, so zeros after its last record are its unused room: the log ends
-/// there, and nothing is cut. Torn tail (cut and logged): in the last segment only, a frame that ends past
-/// the end of the file, or a checksum mismatch in a frame holding a zero-filled 512-byte sector, with
-/// nothing but zeros after it (a write the crash interrupted). Anything else is damage: the open stops
-/// with the file and byte offset.
+/// there, and nothing is cut. Torn tail (cut, kept in a side file and logged): in the last segment only, a
+/// frame that ends past the end of the file, or a checksum mismatch in a frame holding a zero-filled
+/// 512-byte sector, with nothing but zeros after it (a write the crash interrupted) — and only when it can
+/// be the end of the log: no whole record follows it anywhere in the segment (a damaged length field makes a
+/// frame in the middle look cut short), and the store has applied nothing beyond it. Anything else is
+/// damage: the open stops with the file and byte offset, having cut nothing.
 struct WALScan {
     static let sectorSize = 512
 
@@ -20,8 +22,10 @@ struct WALScan {
     let logger: Logger
     /// false: report a torn tail in `tornTail` but leave the file as it is (inspection tools).
     let cutsTornTail: Bool
-    /// A torn tail found in the last segment: where it starts and how many bytes it holds.
+    /// A torn tail found in the last segment: where it starts and how many bytes it holds (zeros included).
     private(set) var tornTail: (file: String, offset: Int, bytes: Int)?
+    /// The side file the cut torn tail was kept in, when it held anything but zeros.
+    private(set) var tornTailSideFile: String?
     /// The zxid of the last whole record seen so far.
     private(set) var lastZxid: Zxid = 0
     /// Where the valid bytes of the last segment end (after any cut).
@@ -51,20 +55,21 @@ struct WALScan {
         let bytes = try FileSystem.readAll(segment.path)
         endsInZeros = false
         let end = try bytes.withUnsafeBytes { raw in try scan(raw, segment: segment, isLast: isLast, replay: replay) }
-        if isLast {
-            lastSegmentEnd = end
-            // Zeros after the last record are the segment's preallocated room, not damage.
-            if end != bytes.count && !endsInZeros {
-                tornTail = (segment.path, end, bytes.count - end)
-                if cutsTornTail {
-                    try cut(segment, at: end, from: bytes.count, header: end == WALSegment.headerSize && !hasHeader(bytes))
-                }
-            }
+        guard isLast else { return }
+        lastSegmentEnd = end
+        // A segment whose header never reached the disk (a kill right at a roll) is torn from its first byte.
+        let headerMissing = !hasHeader(bytes)
+        let tornStart = headerMissing ? 0 : end
+        // Zeros after the last record are the segment's preallocated room, not damage.
+        guard headerMissing || (end != bytes.count && !endsInZeros) else { return }
+        tornTail = (segment.path, tornStart, bytes.count - tornStart)
+        if cutsTornTail {
+            tornTailSideFile = try cut(segment, bytes, at: tornStart, headerMissing: headerMissing)
         }
     }
 
     private func hasHeader(_ bytes: [UInt8]) -> Bool {
-        bytes.count >= WALSegment.headerSize && Array(bytes.prefix(WALSegment.headerSize)) == WALSegment.header
+        bytes.count >= WALSegment.headerSize && bytes.prefix(WALSegment.headerSize).elementsEqual(WALSegment.header)
     }
 
     /// Returns the end of the last whole record.
@@ -94,20 +99,64 @@ struct WALScan {
                 }
                 lastZxid = zxid
                 offset = end
-            case .zeros, .truncated:
+            case .zeros:
                 guard isLast else {
                     throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "the segment ends inside a record")
                 }
-                if case .zeros = WALRecord.parse(raw, at: offset) { endsInZeros = true }
+                endsInZeros = true
+                return offset
+            case .truncated:
+                guard isLast else {
+                    throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "the segment ends inside a record")
+                }
+                try checkEndOfLog(raw, at: offset, segment: segment, reason: "a record that runs past the end of the file")
                 return offset
             case .damaged(let reason):
                 guard isLast, Self.isTorn(raw, at: offset) else {
                     throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: reason)
                 }
+                try checkEndOfLog(raw, at: offset, segment: segment, reason: reason)
                 return offset
             }
         }
         return offset
+    }
+
+    /// Throws unless the candidate tear at `offset` can be the end of the log: no whole record follows it, and
+    /// the store has applied nothing beyond the last record before it.
+    private func checkEndOfLog(_ raw: UnsafeRawBufferPointer, at offset: Int, segment: WALSegment, reason: String) throws {
+        let following = Self.wholeRecords(raw, from: offset + 1, lastZxid: lastZxid)
+        if let first = following.first {
+            throw StoreError.corruptWAL(
+                file: segment.path, offset: offset,
+                reason: "\(reason), but \(following.count) whole records follow (zxid \(first.zxid)…\(following.last!.zxid), "
+                    + "the first at byte offset \(first.offset)): damage inside the log, not a torn tail")
+        }
+        if appliedZxid > lastZxid {
+            throw StoreError.corruptWAL(
+                file: segment.path, offset: offset,
+                reason: "\(reason), but the store has applied zxid \(appliedZxid), past the log's last whole record "
+                    + "\(lastZxid): damage inside the log, not a torn tail")
+        }
+    }
+
+    /// The whole records (checksums matching, zxids after `lastZxid`) found at any byte offset from `start` on:
+    /// where a damaged frame hides where the next one starts, this finds them anyway. A candidate offset is
+    /// checksummed only when the zxid field there is one the records after `lastZxid` could carry.
+    static func wholeRecords(_ raw: UnsafeRawBufferPointer, from start: Int, lastZxid: Zxid) -> [(offset: Int, zxid: Zxid)] {
+        var found: [(offset: Int, zxid: Zxid)] = []
+        let highest = lastZxid + Zxid(max(0, raw.count - start) / WALRecord.headerSize + 1)
+        var candidate = start
+        while candidate + WALRecord.headerSize <= raw.count {
+            let zxid = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: candidate + 8, as: UInt64.self))
+            if zxid > lastZxid, zxid <= highest, case .record(let zxid, _, let end) = WALRecord.parse(raw, at: candidate) {
+                found.append((candidate, zxid))
+                candidate = end
+            } else {
+                candidate += 1
+            }
+        }
+        return found
     }
 
     /// A damaged frame at `offset` is a torn write when one of the sectors it covers is all zeros and
@@ -127,17 +176,27 @@ struct WALScan {
         return false
     }
 
-    private func cut(_ segment: WALSegment, at end: Int, from size: Int, header rewriteHeader: Bool) throws {
+    /// Cuts `bytes` of the segment at `offset`, keeping what was cut (but its trailing zeros) in a side file
+    /// `<segment>.torn-<ms>` first; returns the side file's path, nil when only zeros were cut.
+    private func cut(_ segment: WALSegment, _ bytes: [UInt8], at offset: Int, headerMissing: Bool) throws -> String? {
+        let dataEnd = (bytes.lastIndex { $0 != 0 } ?? -1) + 1
+        var side: String?
+        if dataEnd > offset {
+            let path = segment.path + ".torn-\(SystemClock.wallMilliseconds())"
+            try FileSystem.writeAtomically(Array(bytes[offset..<dataEnd]), to: path, directory: segment.directory)
+            side = path
+        }
         let fd = try FileSystem.open(segment.path, flags: O_WRONLY)
         defer { close(fd) }
-        try FileSystem.truncate(fd: fd, to: end, path: segment.path)
-        if rewriteHeader {
+        try FileSystem.truncate(fd: fd, to: offset, path: segment.path)
+        if headerMissing {
             try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: segment.path) }
         }
         try FileSystem.sync(fd: fd, path: segment.path)
         logger.warning(
             "cut a torn tail off the WAL",
-            metadata: ["wal.file": "\(segment.path)", "wal.offset": "\(end)", "wal.bytesCut": "\(size - end)",
-                       "zxid": "\(lastZxid)"])
+            metadata: ["wal.file": "\(segment.path)", "wal.offset": "\(offset)", "wal.bytesCut": "\(bytes.count - offset)",
+                       "wal.sideFile": "\(side ?? "none (only zeros were cut)")", "zxid": "\(lastZxid)"])
+        return side
     }
 }

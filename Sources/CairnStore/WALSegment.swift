@@ -11,9 +11,12 @@ struct WALSegment: Hashable, Sendable, Comparable {
     /// The zxid of the first record the segment holds (or will hold).
     let firstZxid: Zxid
     let path: String
+    /// The WAL directory the segment is in.
+    let directory: String
 
     init(firstZxid: Zxid, directory: String) {
         self.firstZxid = firstZxid
+        self.directory = directory
         self.path = directory + "/" + Self.fileName(firstZxid: firstZxid)
     }
 

@@ -56,13 +56,24 @@ public enum WALTools {
         public var sideFiles: [String] = []
         /// The last zxid left in the log.
         public var lastZxid: Zxid?
+        /// Whole records (checksums matching) that the cut took out of the log, found past the damage and in the
+        /// later segments set aside: how many, and the first and last of their zxids. The damaged record itself
+        /// is not among them.
+        public var removedChanges = 0
+        public var removedZxids: ClosedRange<Zxid>?
         /// The log no longer reached the store's applied zxid, so it was moved aside whole; the store
         /// stands on its own and history starts after its zxid.
         public var logArchived = false
     }
 
+    /// The free space `repair` needs at most: it keeps the smaller part of the damaged segment's bytes by
+    /// writing it anew (the part it cuts, into the side file, or the part it keeps, into a new segment whose
+    /// old file becomes the side file), so never more than half the segment. Later segments are only renamed.
+    public static let repairSpaceBound = "at most half of the damaged segment's size"
+
     /// Cuts the log at its first damage (or torn tail), keeping every cut byte in a side file next to the
-    /// segment (`<segment>.cut-<time>`), so the directory opens again.
+    /// segment (`<segment>.cut-<time>`), so the directory opens again. Checks first that the filesystem has the
+    /// space it needs (see `repairSpaceBound`), and changes nothing when it has not.
     public static func repair(_ directory: DataDirectory) throws -> Repair {
         let lock = try DataDirectoryLock(directory)
         defer { lock.release(clean: false) }
@@ -76,15 +87,42 @@ public enum WALTools {
         case nil: cut = report.tornTail.map { ($0.file, $0.offset) }
         case let other?: throw other
         }
+        let lastKept = report.lastZxid ?? ((segments.first?.firstZxid ?? 1) - 1)
         if let cut, let index = segments.firstIndex(where: { $0.path == cut.file }) {
             let bytes = try FileSystem.readAll(cut.file)
+            // A segment torn from its first byte (a kill right at a roll) is cut at 0 and gets its header again.
+            let keep = cut.offset
+            let dataEnd = max(keep, (bytes.lastIndex { $0 != 0 } ?? -1) + 1)
+            let needed = min(max(keep, WALSegment.headerSize), dataEnd - keep)
+            let available = try FileSystem.availableBytes(directory.wal)
+            guard available >= needed else {
+                throw StoreError.notEnoughSpace(
+                    path: directory.wal, needed: needed, available: available, purpose: "`cairnctl wal repair`")
+            }
+            var removed = bytes.withUnsafeBytes { WALScan.wholeRecords($0, from: cut.offset, lastZxid: lastKept) }.map(\.zxid)
+            for later in segments[(index + 1)...] {
+                let laterBytes = try FileSystem.readAll(later.path)
+                removed += laterBytes.withUnsafeBytes { WALScan.wholeRecords($0, from: WALSegment.headerSize, lastZxid: lastKept) }.map(\.zxid)
+            }
+            repair.removedChanges = removed.count
+            if let first = removed.min(), let last = removed.max() { repair.removedZxids = first...last }
+
             let side = cut.file + "." + stamp
-            try FileSystem.writeAtomically(Array(bytes[cut.offset...]), to: side, directory: directory.wal)
+            if dataEnd - keep <= max(keep, WALSegment.headerSize) {
+                try FileSystem.writeAtomically(Array(bytes[keep..<dataEnd]), to: side, directory: directory.wal)
+                let fd = try FileSystem.open(cut.file, flags: O_WRONLY)
+                defer { close(fd) }
+                try FileSystem.truncate(fd: fd, to: keep, path: cut.file)
+                if keep == 0 {
+                    try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: cut.file) }
+                }
+                try FileSystem.sync(fd: fd, path: cut.file)
+            } else {
+                // The part kept is the smaller: the whole old file becomes the side file, the kept part a new segment.
+                try FileSystem.rename(cut.file, side)
+                try FileSystem.writeAtomically(Array(bytes[..<keep]), to: cut.file, directory: directory.wal)
+            }
             repair.sideFiles.append(side)
-            let fd = try FileSystem.open(cut.file, flags: O_WRONLY)
-            defer { close(fd) }
-            try FileSystem.truncate(fd: fd, to: max(cut.offset, WALSegment.headerSize), path: cut.file)
-            try FileSystem.sync(fd: fd, path: cut.file)
             for later in segments[(index + 1)...] {
                 try FileSystem.rename(later.path, later.path + "." + stamp)
                 repair.sideFiles.append(later.path + "." + stamp)

@@ -70,20 +70,32 @@ struct WAL: ParsableCommand {
     struct Repair: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cut the log at its first damage (or torn tail), keeping the cut bytes in side files.",
-            discussion: "Changes after the cut are lost unless the store already holds them; read the side files before deleting them.")
+            discussion: """
+                Changes after the cut are lost unless the store already holds them; it reports how many and their zxids. \
+                Read the side files before deleting them. Needs free space of \(WALTools.repairSpaceBound), checked \
+                before anything is changed.
+                """)
         @Option(help: "The data directory.") var dataDir: String
         @Flag(help: "Machine-readable JSON output.") var json = false
 
         func run() throws {
             let repair = try walReport { try WALTools.repair(DataDirectory(dataDir)) }
             if json {
-                var object: [String: Any] = ["side_files": repair.sideFiles, "log_archived": repair.logArchived]
+                var object: [String: Any] = [
+                    "side_files": repair.sideFiles, "log_archived": repair.logArchived, "removed_changes": repair.removedChanges,
+                ]
                 object["last_zxid"] = repair.lastZxid
+                object["removed_zxids"] = repair.removedZxids.map { [$0.lowerBound, $0.upperBound] }
                 printJSON(object)
                 return
             }
             if repair.sideFiles.isEmpty { print("nothing to repair: the log is whole") }
             for file in repair.sideFiles { print("cut bytes kept in \(file)") }
+            if let removed = repair.removedZxids {
+                print("removed \(repair.removedChanges) whole changes from the log (zxid \(removed.lowerBound)…\(removed.upperBound))")
+            } else if !repair.sideFiles.isEmpty {
+                print("removed no whole change from the log (only a damaged or torn record)")
+            }
             if repair.logArchived { print("the store holds more than the log: the log was set aside; the store stands on its own") }
             print("the log now ends at zxid \(repair.lastZxid ?? 0)")
         }
