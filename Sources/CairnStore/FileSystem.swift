@@ -12,11 +12,13 @@ enum FileSystem {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Creates `path` for its owner only (0700), like every file made here (0600): a data directory holds every
+    /// node, session password hash and snapshot.
     static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw fail(path, "mkdir") }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw fail(path, "mkdir") }
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o600) throws -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         if fd < 0 { throw fail(path, "open") }
         return fd

@@ -49,7 +49,7 @@ final class WALTail {
     }
 
     private init(path: String, flags: Int32, end: Int, reserved: Int, directIO: Bool) throws {
-        let direct = directIO ? cairn_open_direct(path, flags, 0o644) : -1
+        let direct = directIO ? cairn_open_direct(path, flags, 0o600) : -1
         let fd = direct >= 0 ? direct : try FileSystem.open(path, flags: flags)
         let blocks = UnsafeMutableRawBufferPointer.allocate(
             byteCount: direct >= 0 ? 2 * Self.blockSize : 0, alignment: Self.blockSize)

@@ -32,7 +32,7 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(env, maxDatabases), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, maxReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
-            try check(mdb_env_open(env, path, flags.rawValue, 0o644), "mdb_env_open")
+            try check(mdb_env_open(env, path, flags.rawValue, 0o600), "mdb_env_open")
         } catch {
             mdb_env_close(env)
             throw error

@@ -82,7 +82,7 @@ final class DumpSink: Sendable {
     init(_ path: String?) throws {
         self.path = path
         if let path {
-            _ = FileManager.default.createFile(atPath: path + ".partial", contents: nil)
+            _ = FileManager.default.createFile(atPath: path + ".partial", contents: nil, attributes: ownerOnly)
             guard let handle = FileHandle(forWritingAtPath: path + ".partial") else {
                 throw ValidationError("cannot write \(path)")
             }

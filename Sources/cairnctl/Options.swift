@@ -63,5 +63,8 @@ func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
+/// Dumps and snapshots hold every node: the files cairnctl writes are its user's only (0600).
+var ownerOnly: [FileAttributeKey: Any] { [.posixPermissions: 0o600] }
+
 /// The library logs nothing in a CLI: failures reach the user as messages and exit codes.
 let silentLogger = Logger(label: "cairnctl") { _ in SwiftLogNoOpLogHandler() }

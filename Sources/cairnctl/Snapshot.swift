@@ -20,7 +20,7 @@ struct Snapshot: AsyncParsableCommand {
 
         func run() async throws {
             let partial = output + ".partial"
-            _ = FileManager.default.createFile(atPath: partial, contents: nil)
+            _ = FileManager.default.createFile(atPath: partial, contents: nil, attributes: ownerOnly)
             guard let handle = FileHandle(forWritingAtPath: partial) else { throw ValidationError("cannot write \(output)") }
             let received = Mutex((crc: CRC32C(), size: 0))
             let reply = try await options.withClient { client in

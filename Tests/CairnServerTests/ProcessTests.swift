@@ -18,4 +18,23 @@ struct ProcessTests {
         #expect(first.contains("allocator"))
         #expect(first.range(of: #"jemalloc=\d+\.\d+\.\d+"#, options: .regularExpression) != nil)
     }
+
+    @Test("the data directory and everything in it are its owner's only: directories 0700, files 0600")
+    func ownerOnlyFiles() throws {
+        let data = directory.appending("data")
+        let server = try ServerProcess(dataDirectory: data)
+        let c = try server.client()
+        try c.connect()
+        try c.call(["op": "create", "path": "/secret", "data": "s"])
+        #expect(try c.call(["op": "snapshot"]).ok)
+        let files = try #require(FileManager.default.subpaths(atPath: data)).map { data + "/" + $0 } + [data]
+        #expect(files.count > 6, "\(files)")
+        for file in files {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            let mode = (attributes[.posixPermissions] as? Int ?? 0) & 0o777
+            let isDirectory = attributes[.type] as? FileAttributeType == .typeDirectory
+            #expect(mode & 0o077 == 0, "\(file) is \(String(mode, radix: 8))")
+            #expect(mode & 0o700 == (isDirectory ? 0o700 : 0o600), "\(file) is \(String(mode, radix: 8))")
+        }
+    }
 }
