@@ -119,4 +119,30 @@ struct DamagedLogTests {
         try c.connect()
         #expect(try c.call(["op": "create", "path": "/after"]).ok)
     }
+
+    @Test("repair on a full disk: it refuses up front, saying how much it needs and changing nothing; with room it works")
+    func repairOnFullDisk() throws {
+        let disk = try SmallFilesystem(at: data, megabytes: 8)
+        let (server, segment) = try makeLog(count: 300)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: segment)))
+        let records = Self.records(bytes)
+        bytes[records[records.count / 2].offset + 3] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        // Fill what is left of the disk.
+        try Data().write(to: URL(fileURLWithPath: data + "/filler"))
+        let filler = try #require(FileHandle(forWritingAtPath: data + "/filler"))
+        while (try? filler.write(contentsOf: Data(count: 64 << 10))) != nil {}
+        try? filler.close()
+        let before = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted()
+
+        let refused = try ctl("wal", "repair")
+        #expect(refused.status == 1 && refused.errorOutput.contains("needs") && refused.errorOutput.contains("nothing was changed"),
+                "\(refused.status): \(refused.errorOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted() == before)
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: segment))) == bytes)
+
+        try disk.resize(megabytes: 16)
+        #expect(try ctl("wal", "repair").status == 0)
+        _ = try server.restarted()
+    }
 }
