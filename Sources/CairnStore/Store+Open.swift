@@ -84,7 +84,7 @@ extension Store {
             "store open",
             metadata: ["dataDirectory": "\(directory.path)", "zxid": "\(report.zxid)", "recovery.source": "\(source)",
                        "recovery.replayed": "\(report.replayedChanges)"])
-        return Store(
+        return try Store(
             configuration: configuration, recovery: report, environment: environment, applier: applier, wal: wal,
             snapshots: snapshots, lock: lock, logger: logger)
     }
