@@ -13,12 +13,16 @@ import Glibc
 /// By count, a snapshot is due after `snapshotEveryChanges` changes *and* once the WAL has grown by half the
 /// last snapshot's size since it: each snapshot copies the whole store, so a large store under heavy writes
 /// would otherwise spend most of its disk and CPU copying itself (a 400 MB store every 100,000 creates).
+///
+/// The schedule starts from what the data directory records, not from the start of this process: a server
+/// restarted more often than the interval (a crash loop) must still snapshot and prune its WAL.
 final class SnapshotScheduler: Sendable {
     private struct Schedule {
-        var changesSinceSnapshot = 0
-        var walBytesSinceSnapshot = 0
+        var changesSinceSnapshot: Int
+        var walBytesSinceSnapshot: Int
         var lastSnapshotBytes: Int
-        var lastSnapshot = SystemClock.monotonicMilliseconds()
+        /// Monotonic milliseconds; before this process started (even negative) when the snapshot is older.
+        var lastSnapshot: Int64
         var running = false
         var stopped = false
     }
@@ -35,7 +39,16 @@ final class SnapshotScheduler: Sendable {
     /// Held for the whole of a snapshot: snapshots never overlap.
     private let taking = Mutex(())
 
-    init(environment: Environment, snapshots: SnapshotStore, wal: WriteAheadLog, configuration: Store.Configuration, logger: Logger) {
+    /// Resumes the schedule of a store opened at `zxid`: the changes and WAL bytes since the newest snapshot are
+    /// those after its zxid, and the interval runs from its manifest's `created`. With no snapshot, every change
+    /// counts, and the interval runs from the time in the record of the first change the WAL holds, the oldest
+    /// change no snapshot has. Not from a file's mtime: the segment being written is always new, so in a crash
+    /// loop that clock would start again too. A time in the future (the clock was set back) counts as now.
+    @available(*, noasync)
+    init(
+        environment: Environment, snapshots: SnapshotStore, wal: WriteAheadLog, zxid: Zxid,
+        configuration: Store.Configuration, logger: Logger
+    ) throws {
         self.environment = environment
         self.snapshots = snapshots
         self.wal = wal
@@ -44,7 +57,16 @@ final class SnapshotScheduler: Sendable {
         self.keep = configuration.snapshotsToKeep
         self.maxMapSize = configuration.maxMapSize
         self.logger = logger
-        self.schedule = Mutex(Schedule(lastSnapshotBytes: (try? snapshots.list().first?.size) ?? 0))
+        let newest = try snapshots.list().first
+        let snapshotZxid = min(newest?.zxid ?? 0, zxid)
+        let unsnapshotted = try wal.records(after: snapshotZxid)
+        let wallNow = Int64(SystemClock.wallMilliseconds())
+        let since = min(max(newest?.created ?? unsnapshotted.firstTime ?? wallNow, 0), wallNow)
+        self.schedule = Mutex(
+            Schedule(
+                changesSinceSnapshot: Int(zxid - snapshotZxid), walBytesSinceSnapshot: unsnapshotted.bytes,
+                lastSnapshotBytes: newest?.size ?? 0,
+                lastSnapshot: Int64(SystemClock.monotonicMilliseconds()) - (wallNow - since)))
     }
 
     /// Counts committed changes and their WAL bytes (writer thread).
@@ -62,7 +84,9 @@ final class SnapshotScheduler: Sendable {
             guard !s.running, !s.stopped, s.changesSinceSnapshot > 0 else { return false }
             let byCount = everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
                 && s.walBytesSinceSnapshot * 2 >= s.lastSnapshotBytes
-            let byTime = everyMilliseconds > 0 && SystemClock.monotonicMilliseconds() - s.lastSnapshot >= UInt64(everyMilliseconds)
+            let byTime =
+                everyMilliseconds > 0
+                && Int64(SystemClock.monotonicMilliseconds()) - s.lastSnapshot >= Int64(everyMilliseconds)
             if byCount || byTime { s.running = true }
             return byCount || byTime
         }
@@ -90,7 +114,7 @@ final class SnapshotScheduler: Sendable {
             schedule.withLock {
                 $0.changesSinceSnapshot = 0
                 $0.walBytesSinceSnapshot = 0
-                $0.lastSnapshot = SystemClock.monotonicMilliseconds()
+                $0.lastSnapshot = Int64(SystemClock.monotonicMilliseconds())
             }
             // The checkpoint: most of its pages go out a window at a time first, so its fsync is short.
             WriteBehindFile.writeBack(fd: environment.dataFileDescriptor, length: environment.info.usedBytes)

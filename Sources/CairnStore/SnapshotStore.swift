@@ -68,6 +68,28 @@ struct SnapshotStore: Sendable {
         return info
     }
 
+    /// Deletes the temporary files of snapshots a kill interrupted: the copy `.tmp-<pid>-<ms>.mdb` and the
+    /// `<name>.tmp` of a manifest or an adopted file being written. None is ever a snapshot (only a renamed file
+    /// is), and a SIGKILL skips the `defer` that would have removed it. Run at open, with the directory locked,
+    /// so no snapshot is being written.
+    func removeInterruptedFiles() throws {
+        let names = try FileSystem.list(directory).filter {
+            ($0.hasPrefix(".tmp-") && $0.hasSuffix(".mdb")) || $0.hasSuffix(".tmp")
+        }
+        guard !names.isEmpty else { return }
+        var bytes = 0
+        for name in names {
+            bytes += (try? FileSystem.size(directory + "/" + name)) ?? 0
+            try FileSystem.remove(directory + "/" + name)
+        }
+        logger.info(
+            "removed the temporary files of interrupted snapshots",
+            metadata: [
+                "snapshot.files": "\(names.joined(separator: ", "))", "snapshot.count": "\(names.count)",
+                "snapshot.bytes": "\(bytes)",
+            ])
+    }
+
     /// Adds a snapshot file made elsewhere (a downloaded backup), with a manifest of its own.
     @available(*, noasync)
     func adopt(_ file: String) throws -> SnapshotInfo {

@@ -5,7 +5,7 @@ import Logging
 extension Store {
     /// Opens the store in `configuration.dataDirectory`, recovering as needed:
     ///
-    /// 1. Lock the directory (a second process is refused).
+    /// 1. Lock the directory (a second process is refused); delete what interrupted snapshots left.
     /// 2. Open LMDB and read its applied zxid — unless the files are missing or invalid, or the last
     ///    shutdown was unclean and the machine rebooted since; then restore the newest snapshot that
     ///    verifies (or start empty when there is none).
@@ -27,6 +27,7 @@ extension Store {
     private static func open(_ configuration: Configuration, lock: DataDirectoryLock, logger: Logger) throws -> Store {
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
+        try snapshots.removeInterruptedFiles()
         var source = RecoveryReport.Source.store
         var environment: Environment?
         if lock.lastShutdownLostPower {
@@ -83,7 +84,7 @@ extension Store {
             "store open",
             metadata: ["dataDirectory": "\(directory.path)", "zxid": "\(report.zxid)", "recovery.source": "\(source)",
                        "recovery.replayed": "\(report.replayedChanges)"])
-        return Store(
+        return try Store(
             configuration: configuration, recovery: report, environment: environment, applier: applier, wal: wal,
             snapshots: snapshots, lock: lock, logger: logger)
     }

@@ -27,7 +27,7 @@ public final class Store: Sendable {
     init(
         configuration: Configuration, recovery: RecoveryReport, environment: Environment, applier: ChangeApplier,
         wal: WriteAheadLog, snapshots: SnapshotStore, lock: DataDirectoryLock, logger: Logger
-    ) {
+    ) throws {
         self.configuration = configuration
         self.recovery = recovery
         self.environment = environment
@@ -37,8 +37,9 @@ public final class Store: Sendable {
         self.lock = lock
         self.logger = logger
         let observers = self.observers
-        let scheduler = SnapshotScheduler(
-            environment: environment, snapshots: snapshots, wal: wal, configuration: configuration, logger: logger)
+        let scheduler = try SnapshotScheduler(
+            environment: environment, snapshots: snapshots, wal: wal, zxid: recovery.zxid,
+            configuration: configuration, logger: logger)
         self.scheduler = scheduler
         writer = GroupCommitWriter(
             environment: environment, applier: applier, wal: wal, lastZxid: recovery.zxid,

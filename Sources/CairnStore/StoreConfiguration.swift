@@ -16,7 +16,8 @@ extension Store {
         /// Take a snapshot after this many changes (0: never by count), once the WAL has also grown by half the
         /// last snapshot's size (a large store is not copied whole every few seconds under heavy writes).
         public var snapshotEveryChanges: Int = 100_000
-        /// Take a snapshot after this long with changes (0: never by time).
+        /// Take a snapshot after this long with changes (0: never by time). The change count and this time run from
+        /// the newest snapshot, across restarts.
         public var snapshotEveryMilliseconds: Int = 10 * 60 * 1000
         /// Snapshots kept; WAL segments that no kept snapshot needs are deleted.
         public var snapshotsToKeep: Int = 3

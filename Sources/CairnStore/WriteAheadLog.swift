@@ -178,6 +178,37 @@ final class WriteAheadLog: @unchecked Sendable {
         return result
     }
 
+    /// The durable records after `zxid`: their bytes (frames, as they were appended) and the time of the first of
+    /// them (nil when there is none). Reads only the segment they start in; the later ones count by size.
+    func records(after zxid: Zxid) throws -> (bytes: Int, firstTime: Int64?) {
+        let state = published.withLock { $0 }
+        let start = state.segments.lastIndex { $0.firstZxid <= zxid + 1 } ?? 0
+        var total = 0
+        var firstTime: Int64?
+        for (index, segment) in state.segments.enumerated().dropFirst(start) {
+            let isLast = index == state.segments.count - 1
+            guard index == start else {
+                total += (isLast ? state.durableEnd : try FileSystem.size(segment.path)) - WALSegment.headerSize
+                continue
+            }
+            var bytes = try FileSystem.readAll(segment.path)
+            if isLast { bytes = Array(bytes.prefix(state.durableEnd)) }
+            try bytes.withUnsafeBytes { raw in
+                var offset = WALSegment.headerSize
+                while offset < raw.count,
+                    case .record(let recordZxid, let payload, let end) = WALRecord.parse(raw, at: offset)
+                {
+                    if recordZxid > zxid {
+                        if firstTime == nil { firstTime = try Change(zxid: recordZxid, payload: payload).time }
+                        total += end - offset
+                    }
+                    offset = end
+                }
+            }
+        }
+        return (total, firstTime)
+    }
+
     /// A new segment: its header, synced, and the file's name in the directory.
     private static func create(_ segment: WALSegment, directory: String, directIO: Bool) throws -> WALTail {
         let tail = try WALTail(creating: segment.path, header: WALSegment.header, directIO: directIO)

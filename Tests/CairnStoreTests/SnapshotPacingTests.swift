@@ -51,6 +51,96 @@ struct SnapshotPacingTests {
         #expect(snapshots.count == 2 && snapshots[0].zxid > first.zxid)
     }
 
+    /// The snapshots of `f`'s store once it has `count` of them, or what it has after five seconds.
+    static func snapshots(of f: StoreFixture, awaiting count: Int) throws -> [SnapshotInfo] {
+        var snapshots = try f.store.listSnapshots()
+        for _ in 0..<250 where snapshots.count < count {
+            usleep(20_000)
+            snapshots = try f.store.listSnapshots()
+        }
+        return snapshots
+    }
+
+    @Test("by count, changes committed before a restart count towards the next snapshot")
+    func countSurvivesRestart() throws {
+        let f = try StoreFixture { $0.snapshotEveryChanges = 30 }
+        for k in 0..<20 { try f.create("/before\(k)") }
+        try f.reopen()  // a restart (clean or killed, the data directory says the same)
+        #expect(try f.store.listSnapshots().isEmpty)
+        for k in 0..<15 { try f.create("/after\(k)") }  // 35 changes, 15 of them since the start
+        #expect(try Self.snapshots(of: f, awaiting: 1).count == 1)
+    }
+
+    @Test("by count, the changes and WAL bytes since the last snapshot are counted from it, not from the last start")
+    func countAndBytesFromTheLastSnapshot() throws {
+        let f = try StoreFixture()
+        let first = try f.store.snapshot()
+        f.configuration.snapshotEveryChanges = 40
+        try f.reopen()
+        // Fewer changes than the schedule asks for, but more than half the snapshot's size in WAL bytes.
+        for k in 0..<30 { try f.create("/big\(k)", Self.data) }
+        try #require(30 * Self.data.utf8.count * 2 >= first.size)
+        try f.reopen()
+        // 45 changes since the snapshot; these 15 alone are far below half its size.
+        for k in 0..<15 { try f.create("/small\(k)") }
+        let snapshots = try Self.snapshots(of: f, awaiting: 2)
+        #expect(snapshots.count == 2 && snapshots[0].zxid > first.zxid)
+    }
+
+    @Test("the WAL's bytes after a zxid are the frames of the changes after it, from mid-segment and across rolls")
+    func walBytesAfterZxid() throws {
+        let f = try StoreFixture()
+        for k in 0..<200 { try f.create("/n\(k)", String(repeating: "d", count: 100 * (k % 20))) }
+        f.store.close()
+        try f.reopen()  // the last segment is read back, preallocated zeros and all
+        let wal = f.store.wal
+        #expect(try WALSegment.list(in: f.data.wal).count > 2)
+        for zxid: Zxid in [0, 1, 37, 64, 99, 150, 199, 200] {
+            let changes = try f.store.history(after: zxid)
+            let records = try wal.records(after: zxid)
+            #expect(records.bytes == changes.reduce(0) { $0 + WALRecord.headerSize + $1.payloadCount })
+            #expect(records.firstTime == changes.first?.time)
+        }
+    }
+
+    @Test("by time, the interval runs from the last snapshot's time, not from the last start")
+    func timeFromTheLastSnapshot() throws {
+        let f = try StoreFixture()
+        try f.create("/a")
+        var first = try f.store.snapshot()
+        try f.create("/b")
+        f.store.close()
+        // The snapshot was taken an hour ago, by a run since killed, restarted, killed again...
+        first.created -= 3_600_000
+        let snapshots = SnapshotStore(directory: f.data.snapshots, logger: quietLogger)
+        try FileSystem.writeAtomically(
+            Array(first.manifest.utf8), to: snapshots.manifestPath(first.zxid), directory: f.data.snapshots)
+        f.configuration.snapshotEveryMilliseconds = 60_000
+        try f.reopen()
+        let taken = try Self.snapshots(of: f, awaiting: 2)
+        #expect(taken.count == 2 && taken[0].zxid > first.zxid)
+    }
+
+    @Test("by time, with no snapshot yet, the interval runs from the first change the WAL holds")
+    func timeFromTheFirstChange() throws {
+        let f = try StoreFixture()
+        f.store.close()
+        // A log whose one change was made an hour ago, by a run killed before its first snapshot.
+        let hourAgo = Int64(SystemClock.wallMilliseconds()) - 3_600_000
+        let change = Change(
+            zxid: 1, time: hourAgo, session: nil,
+            effects: [.createNode(path: path("/early"), data: [], kind: .persistent, owner: nil)])
+        var segment = ByteWriter()
+        segment.bytes = WALSegment.header
+        WALRecord.append(change, to: &segment)
+        try FileSystem.writeAtomically(
+            segment.bytes, to: WALSegment(firstZxid: 1, directory: f.data.wal).path, directory: f.data.wal)
+        f.configuration.snapshotEveryMilliseconds = 60_000
+        try f.reopen()
+        #expect(try f.node("/early") != nil)
+        #expect(try Self.snapshots(of: f, awaiting: 1).map(\.zxid) == [1])
+    }
+
     @Test("a snapshot first grows the map until the store fills at most half of it, so the copy never holds up growth")
     func headroomBeforeTheCopy() throws {
         let f = try StoreFixture()  // a 1 MiB map to start with

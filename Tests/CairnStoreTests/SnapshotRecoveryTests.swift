@@ -125,4 +125,28 @@ struct SnapshotRecoveryTests {
         #expect(restored.deadline == 123_456 && restored.graceGranted)
         #expect(try f.store.history(after: 1).isEmpty, "deadlines are bookkeeping, not changes")
     }
+
+    @Test("the temporary files of snapshots a kill interrupted are removed at open, and the snapshot beside them stays")
+    func interruptedSnapshotFilesRemoved() throws {
+        let f = try StoreFixture()
+        try f.create("/a", "1")
+        let kept = try f.store.snapshot()
+        f.store.close()
+        // What SIGKILLs mid-snapshot leave: copies never renamed, a manifest never renamed.
+        let leftovers = [".tmp-4242-1234567.mdb", ".tmp-4243-1239999.mdb", "00000000000000000009.manifest.tmp"]
+        for name in leftovers {
+            try FileSystem.writeAtomically(
+                [UInt8](repeating: 1, count: 3000), to: f.data.snapshots + "/" + name, directory: f.data.snapshots)
+        }
+        let log = RecordedLog()
+        try f.reopen(logger: log.logger)
+        let snapshots = SnapshotStore(directory: f.data.snapshots, logger: quietLogger)
+        let remaining = try FileSystem.list(f.data.snapshots).map { f.data.snapshots + "/" + $0 }
+        #expect(remaining == [snapshots.manifestPath(kept.zxid), kept.path])
+        #expect(try f.store.listSnapshots() == [kept])
+        #expect(throws: Never.self) { try snapshots.verify(kept) }
+        let removal = try #require(log.entries.first { $0.message.contains("interrupted snapshots") })
+        #expect(removal.metadata["snapshot.count"] == "3" && removal.metadata["snapshot.bytes"] == "9000")
+        #expect(leftovers.allSatisfy { "\(removal.metadata["snapshot.files"] ?? "")".contains($0) })
+    }
 }

@@ -23,9 +23,9 @@ final class StoreFixture {
     var data: DataDirectory { configuration.dataDirectory }
 
     /// Closes the store (cleanly unless told otherwise) and opens it again.
-    func reopen() throws {
+    func reopen(logger: Logger = quietLogger) throws {
         store.close()
-        store = try Store.open(configuration, logger: quietLogger)
+        store = try Store.open(configuration, logger: logger)
     }
 
     deinit { store.close() }
