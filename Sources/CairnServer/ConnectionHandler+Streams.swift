@@ -10,7 +10,7 @@ import Synchronization
 /// `dump` (one read transaction: a consistent point-in-time tree) and `snapshot` (a fresh snapshot's file).
 extension ConnectionHandler {
     func dump(_ path: ZNodePath, stat: Bool, id: Int64?) {
-        let stream = LineStream(channel: context.channel)
+        let stream = LineStream(channel: context!.channel)
         let store = server.store
         let finish = later { (handler, outcome: Result<(zxid: Zxid, nodes: Int), CairnError>) in
             switch outcome {
@@ -36,7 +36,7 @@ extension ConnectionHandler {
     }
 
     func snapshot(id: Int64?) {
-        let stream = LineStream(channel: context.channel)
+        let stream = LineStream(channel: context!.channel)
         let store = server.store
         let finish = later { (handler, outcome: Result<SnapshotInfo, CairnError>) in
             switch outcome {

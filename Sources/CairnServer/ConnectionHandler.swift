@@ -24,7 +24,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     let server: CairnServer
     /// Splits what the socket delivers into request lines, inside this handler.
     private let lines: NIOSingleStepByteToMessageProcessor<JSONLineDecoder>
-    private(set) var context: ChannelHandlerContext!
+    /// Set while the handler is in the pipeline. The context holds this handler, so keeping it after removal
+    /// would be a cycle that leaks the whole connection (channel, pipeline, buffers) at every close. Requests
+    /// run only while it is set (they arrive through the pipeline); output after removal is dropped.
+    private(set) var context: ChannelHandlerContext?
     private var handle: ConnectionHandle?
     private var session: SessionID?
     private var queue = CircularBuffer<Pending>()
@@ -50,6 +53,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         output = context.channel.allocator.buffer(capacity: 4096)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        handle = nil  // a completion still in flight must not keep the channel alive
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -252,8 +260,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A completion callable from any thread: runs `body` on this connection's event loop, then lets the
     /// requests queued behind it go on.
     func later<T: Sendable>(_ body: @escaping (ConnectionHandler, T) -> Void) -> @Sendable (T) -> Void {
-        let bound = NIOLoopBound((handler: self, body: body), eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
+        let eventLoop = context!.eventLoop
+        let bound = NIOLoopBound((handler: self, body: body), eventLoop: eventLoop)
         waiting = true
         return { value in
             eventLoop.execute {
@@ -373,7 +381,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Flushes after the tasks already queued on the event loop (the rest of a batch's completions).
     func flushSoon() {
-        guard !flushQueued else { return }
+        guard !flushQueued, let context else { return }
         flushQueued = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute {
@@ -405,7 +413,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func writeOutput() {
-        guard output.readableBytes > 0 else { return }
+        guard output.readableBytes > 0, let context else { return }
         let chunk = output
         output.clear()  // before the write: it may re-enter (writability → close → flush)
         context.write(wrapOutboundOut(chunk), promise: nil)
@@ -413,21 +421,21 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func flush() {
         writeOutput()
-        context.flush()
+        context?.flush()
     }
 
     private func close() {
         guard !closing else { return }
         closing = true
         flush()
-        context.close(promise: nil)
+        context?.close(promise: nil)
     }
 
     /// Shuts our side down so the replies reach the client even though it is still sending (closing
     /// with unread input would reset the connection and lose them), discards what it sends, and closes
     /// for good when it does or after two seconds.
     private func closeAfterReplies() {
-        guard !closing else { return }
+        guard !closing, let context else { return }
         closing = true
         flush()
         context.close(mode: .output, promise: nil)
