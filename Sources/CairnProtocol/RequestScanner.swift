@@ -48,57 +48,53 @@ public enum RequestScanner {
             return consume(UInt8(ascii: "}"))
         }
 
-        /// The protocol's fields, in the order of their bits in `seen`.
-        static let fieldNames: [StaticString] = [
-            "id", "op", "path", "data", "version", "ephemeral", "sequential", "watch", "data_b64", "container", "ttl_ms",
-            "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "ops",
-        ]
-
         /// Reads the value of the member named by the bytes at `key` into `r`; false when its type is not the
-        /// field's (or not simple), or the name is unknown or already in `seen`. Names are compared as bytes: no
-        /// `String` is made for them.
+        /// field's (or not simple), or the name is unknown or already in `seen` (a bit per field). Names are compared
+        /// as bytes: no `String` is made for them.
         mutating func field(_ key: Range<Int>, into r: inout WireRequest, seen: inout UInt32, depth: Int) -> Bool {
             let name = UnsafeRawBufferPointer(rebasing: bytes[key])
-            guard
-                let index = Self.fieldNames.firstIndex(where: {
-                    name.count == $0.utf8CodeUnitCount
-                        && name.elementsEqual(UnsafeBufferPointer(start: $0.utf8Start, count: $0.utf8CodeUnitCount))
-                }), seen & (1 << index) == 0
-            else { return false }
-            seen |= 1 << index
-            switch index {
-            case 0: return read(&r.id) { $0.integer() }
-            case 1: return read(&r.op) { $0.string() }
-            case 2: return read(&r.path) { $0.string() }
-            case 3: return read(&r.dataUTF8) { $0.stringBytes() }
-            case 4: return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
-            case 5: return read(&r.ephemeral) { $0.boolean() }
-            case 6: return read(&r.sequential) { $0.boolean() }
-            case 7: return read(&r.watch) { $0.boolean() }
-            case 8: return read(&r.dataB64) { $0.string() }
-            case 9: return read(&r.container) { $0.boolean() }
-            case 10: return read(&r.ttlMs) { $0.integer() }
-            case 11: return read(&r.recursive) { $0.boolean() }
-            case 12: return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
-            case 13: return read(&r.timeoutMs) { $0.integer() }
-            case 14: return read(&r.sessionId) { $0.string() }
-            case 15: return read(&r.password) { $0.string() }
-            case 16: return read(&r.stat) { $0.boolean() }
-            default:
-                guard depth == 0, !null() else { return depth == 0 }
-                guard consume(UInt8(ascii: "[")) else { return false }
-                var ops: [WireRequest] = []
-                if !consume(UInt8(ascii: "]")) {
-                    repeat {
-                        var op = WireRequest()
-                        guard object(depth: depth + 1, into: &op) else { return false }
-                        ops.append(op)
-                    } while consume(UInt8(ascii: ","))
-                    guard consume(UInt8(ascii: "]")) else { return false }
-                }
-                r.ops = ops
+            var bit: UInt32 = 1
+            /// Whether the name is `candidate`, seen for the first time; each call moves to the next field's bit.
+            func first(_ candidate: StaticString) -> Bool {
+                defer { bit <<= 1 }
+                guard name.count == candidate.utf8CodeUnitCount,
+                    name.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+                else { return false }
+                guard seen & bit == 0 else { return false }
+                seen |= bit
                 return true
             }
+            if first("id") { return read(&r.id) { $0.integer() } }
+            if first("op") { return read(&r.op) { $0.string() } }
+            if first("path") { return read(&r.path) { $0.string() } }
+            if first("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
+            if first("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
+            if first("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
+            if first("sequential") { return read(&r.sequential) { $0.boolean() } }
+            if first("watch") { return read(&r.watch) { $0.boolean() } }
+            if first("data_b64") { return read(&r.dataB64) { $0.string() } }
+            if first("container") { return read(&r.container) { $0.boolean() } }
+            if first("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
+            if first("recursive") { return read(&r.recursive) { $0.boolean() } }
+            if first("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
+            if first("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
+            if first("session_id") { return read(&r.sessionId) { $0.string() } }
+            if first("password") { return read(&r.password) { $0.string() } }
+            if first("stat") { return read(&r.stat) { $0.boolean() } }
+            guard first("ops") else { return false }  // unknown or repeated
+            guard depth == 0, !null() else { return depth == 0 }
+            guard consume(UInt8(ascii: "[")) else { return false }
+            var ops: [WireRequest] = []
+            if !consume(UInt8(ascii: "]")) {
+                repeat {
+                    var op = WireRequest()
+                    guard object(depth: depth + 1, into: &op) else { return false }
+                    ops.append(op)
+                } while consume(UInt8(ascii: ","))
+                guard consume(UInt8(ascii: "]")) else { return false }
+            }
+            r.ops = ops
+            return true
         }
 
         /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).
