@@ -158,7 +158,7 @@ let package = Package(
         .target(name: "CairnTesting"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
-        .testTarget(name: "CairnServerTests", dependencies: ["CairnTesting", "cairn"]),
+        .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnTesting", "cairn"]),
         .testTarget(name: "CairnctlTests", dependencies: ["CairnTesting", "cairn", "cairnctl"]),
         .testTarget(
             name: "CairnClientTests",

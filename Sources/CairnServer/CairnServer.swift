@@ -39,14 +39,7 @@ public final class CairnServer: Service, Sendable {
         watches = WatchRegistry(zxid: store.recovery.zxid)
         parser = RequestParser(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let now = Int64(SystemClock.wallMilliseconds())
-        for record in try store.read({ try $0.sessions() }) {
-            let restored = SessionRestore.restore(record, now: now)
-            sessions.insert(
-                record.id,
-                .init(timeoutMilliseconds: record.timeoutMilliseconds, passwordHash: record.passwordHash,
-                      deadline: restored.deadline, graceGranted: restored.graceGranted))
-        }
+        for record in try store.read({ try $0.sessions() }) { sessions.restore(record) }
         let watches = self.watches
         let connections = self.connections
         store.observeCommits { changes in
@@ -114,7 +107,7 @@ public final class CairnServer: Service, Sendable {
 
     /// Expires sessions past their deadline: a WAL change that deletes their ephemerals (watchers hear it).
     private func expireSessions() {
-        for (id, connection) in sessions.expire(now: Int64(SystemClock.wallMilliseconds())) {
+        for (id, connection) in sessions.expire() {
             logger.info("session expired", metadata: ["session.id": "\(id)"])
             store.submit(.closeSession(id)) { [sessions, connections] _ in
                 sessions.remove(id)

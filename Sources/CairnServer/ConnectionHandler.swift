@@ -193,7 +193,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if canReplyNow { write(JSONWriter.error(id: id, .sessionRequired)) }
             return nil
         }
-        guard server.sessions.touch(session, now: Int64(SystemClock.wallMilliseconds())) else {
+        guard server.sessions.touch(session) else {
             if canReplyNow {
                 write(JSONWriter.error(id: id, .sessionExpired(session)))
                 close()
@@ -279,9 +279,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             write(JSONWriter.error(id: id, .badArguments("this connection already has a session")))
             return
         }
-        let now = Int64(SystemClock.wallMilliseconds())
         if let resume {
-            let resumed = server.sessions.resume(resume.id, password: resume.password, connection: connectionID, now: now)
+            let resumed = server.sessions.resume(resume.id, password: resume.password, connection: connectionID)
             guard let (timeout, previous, endedGrace) = resumed else {
                 write(JSONWriter.error(id: id, .sessionExpired(resume.id)))
                 return
@@ -313,10 +312,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         server.store.submit(.createSession(id: newID, timeoutMilliseconds: timeout, passwordHash: hash)) { result in
             // In the table even if the connection is gone by now: the session must still expire.
             if case .success = result {
-                sessions.insert(
-                    newID,
-                    .init(timeoutMilliseconds: timeout, passwordHash: hash, deadline: now.saturatingAdding(timeout), graceGranted: false,
-                          connection: connection))
+                sessions.open(newID, timeoutMilliseconds: timeout, passwordHash: hash, connection: connection)
             }
             finish(result)
         }

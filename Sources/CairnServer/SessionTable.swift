@@ -3,14 +3,16 @@ import CairnStore
 import Crypto
 import Synchronization
 
-/// Live sessions: their timeouts, deadlines (wall-clock ms) and the connection each is attached to.
+/// Live sessions: their timeouts, deadlines and the connection each is attached to.
 ///
 /// A session expires when its deadline passes with no request or ping; a dropped connection does not
-/// end it. Deadlines are persisted at checkpoints, not per ping (see `SessionRestore`).
+/// end it. Deadlines run on the monotonic clock (`SessionClock`) and are persisted, as wall-clock times,
+/// at checkpoints, not per ping (see `SessionRestore`).
 final class SessionTable: Sendable {
     struct Entry: Sendable {
         var timeoutMilliseconds: Int64
         var passwordHash: [UInt8]
+        /// Monotonic milliseconds (`SessionClock.monotonicMilliseconds`).
         var deadline: Int64
         /// A restart granted the reconnect grace and the session has not been heard from since.
         var graceGranted: Bool
@@ -20,15 +22,38 @@ final class SessionTable: Sendable {
     }
 
     private let entries = Mutex<[SessionID: Entry]>([:])
+    let clock: SessionClock
+
+    init(clock: SessionClock = .system) { self.clock = clock }
 
     var count: Int { entries.withLock { $0.count } }
 
-    func insert(_ id: SessionID, _ entry: Entry) { entries.withLock { $0[id] = entry } }
+    /// A session just created, attached to `connection`: its deadline one timeout from now.
+    func open(_ id: SessionID, timeoutMilliseconds: Int64, passwordHash: [UInt8], connection: ConnectionID?) {
+        let deadline = clock.monotonicMilliseconds().saturatingAdding(timeoutMilliseconds)
+        entries.withLock {
+            $0[id] = Entry(
+                timeoutMilliseconds: timeoutMilliseconds, passwordHash: passwordHash, deadline: deadline,
+                graceGranted: false, connection: connection)
+        }
+    }
+
+    /// A persisted session at a start, with its reconnect window (`SessionRestore`).
+    func restore(_ record: SessionRecord) {
+        let restored = SessionRestore.restore(record, now: clock.wallMilliseconds())
+        let deadline = clock.monotonic(fromWall: restored.deadline)
+        entries.withLock {
+            $0[record.id] = Entry(
+                timeoutMilliseconds: record.timeoutMilliseconds, passwordHash: record.passwordHash, deadline: deadline,
+                graceGranted: restored.graceGranted)
+        }
+    }
 
     /// Pushes the deadline out by one timeout; false when the session is unknown or expiring.
-    func touch(_ id: SessionID, now: Int64) -> Bool {
+    func touch(_ id: SessionID) -> Bool {
+        let now = clock.monotonicMilliseconds()
         // Once per request: changed in place, one lookup, no copy of the entry.
-        entries.withLock { entries in
+        return entries.withLock { entries in
             guard let index = entries.index(forKey: id), !entries.values[index].expiring else { return false }
             entries.values[index].deadline = now.saturatingAdding(entries.values[index].timeoutMilliseconds)
             entries.values[index].graceGranted = false
@@ -40,10 +65,11 @@ final class SessionTable: Sendable {
     /// connection it was attached to before, and the times to persist when this ends a restart's grace
     /// (so that a crash right after the reconnect cannot take the session's next grace away); nil when
     /// the session is gone or the password is wrong.
-    func resume(_ id: SessionID, password: [UInt8], connection: ConnectionID, now: Int64)
+    func resume(_ id: SessionID, password: [UInt8], connection: ConnectionID)
         -> (timeout: Int64, previous: ConnectionID?, endedGrace: SessionTimes?)?
     {
         let hash = Self.hash(password)
+        let now = clock.monotonicMilliseconds()
         return entries.withLock { entries in
             guard var entry = entries[id], !entry.expiring, entry.passwordHash == hash else { return nil }
             let previous = entry.connection
@@ -52,7 +78,8 @@ final class SessionTable: Sendable {
             entry.deadline = now.saturatingAdding(entry.timeoutMilliseconds)
             entry.graceGranted = false
             entries[id] = entry
-            let times = wasInGrace ? SessionTimes(id: id, deadline: entry.deadline, graceGranted: false) : nil
+            let times =
+                wasInGrace ? SessionTimes(id: id, deadline: clock.wall(fromMonotonic: entry.deadline), graceGranted: false) : nil
             return (entry.timeoutMilliseconds, previous, times)
         }
     }
@@ -64,8 +91,9 @@ final class SessionTable: Sendable {
     }
 
     /// Sessions past their deadline, now marked expiring, with the connection each was attached to.
-    func expire(now: Int64) -> [(SessionID, ConnectionID?)] {
-        entries.withLock { entries in
+    func expire() -> [(SessionID, ConnectionID?)] {
+        let now = clock.monotonicMilliseconds()
+        return entries.withLock { entries in
             var due: [(SessionID, ConnectionID?)] = []
             for (id, entry) in entries where !entry.expiring && entry.deadline <= now {
                 entries[id]?.expiring = true
@@ -82,10 +110,12 @@ final class SessionTable: Sendable {
 
     func remove(_ id: SessionID) { entries.withLock { _ = $0.removeValue(forKey: id) } }
 
-    /// What to persist at a checkpoint.
+    /// What to persist at a checkpoint: the deadlines as wall-clock times.
     func times() -> [SessionTimes] {
         entries.withLock { entries in
-            entries.map { SessionTimes(id: $0.key, deadline: $0.value.deadline, graceGranted: $0.value.graceGranted) }
+            entries.map {
+                SessionTimes(id: $0.key, deadline: clock.wall(fromMonotonic: $0.value.deadline), graceGranted: $0.value.graceGranted)
+            }
         }
     }
 
