@@ -10,8 +10,12 @@ import NIOPosix
 /// Ordering: changes are pipelined into the store (which keeps their order); every other request waits
 /// until the changes sent before it have completed, so replies come in request order and a read sees
 /// the writes sent ahead of it. Event-loop confined.
-final class ConnectionHandler: ChannelInboundHandler {
+///
+/// Backpressure: with `maxRequestsInFlight` requests read and not answered, the socket is not read (NIO's
+/// `read` is held back) until half of them are.
+final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
@@ -36,6 +40,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A non-pipelined request that completes later (connect, close, a history replay) is running.
     private var waiting = false
     private var closing = false
+    /// A read of the socket was asked for and held back (`read(context:)`).
+    private var readHeld = false
     /// A flush is queued on the event loop: replies written meanwhile go out with it.
     private var flushQueued = false
     /// Replies and events written since the last flush, sent as one buffer (one allocation and one
@@ -163,6 +169,21 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func pump() {
         while let next = queue.first, start(next) { queue.removeFirst() }
+        if readHeld, requestsInFlight <= server.configuration.maxRequestsInFlight / 2, let context {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    /// Requests read and not yet answered: queued, or changes in the store.
+    private var requestsInFlight: Int { queue.count + changesInFlight }
+
+    func read(context: ChannelHandlerContext) {
+        if requestsInFlight >= server.configuration.maxRequestsInFlight {
+            readHeld = true
+        } else {
+            context.read()
+        }
     }
 
     /// Starts `next` if its turn has come, or answers it; false when it must wait. Changes may be in flight

@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var maxOpsPerMulti = 1000
     /// Bytes queued to one client before it is disconnected as too slow.
     public var maxOutboundBytes = 8 << 20
+    /// Requests of one connection read but not yet answered past which its socket is not read until half of
+    /// them are: a client pipelining without bound waits in TCP instead of in the server's memory.
+    public var maxRequestsInFlight = 1000
     /// How often empty containers and expired TTL nodes are reaped.
     public var reapIntervalMilliseconds = 1000
     /// How often session deadlines are recorded in the store (also at clean shutdown).

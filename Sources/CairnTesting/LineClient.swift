@@ -41,6 +41,15 @@ public final class LineClient {
         }
     }
 
+    /// Sends what the socket takes now of `bytes` without waiting; returns how many bytes it took (0 when its
+    /// buffer is full: the server is not reading).
+    public func sendWithoutWaiting(_ bytes: ArraySlice<UInt8>) throws -> Int {
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return 0 }
+        if n < 0 { throw ClientError.io("send: errno \(errno)") }
+        return n
+    }
+
     /// Sends `object` as one line, with an `id` added when it has none; returns the id.
     @discardableResult
     public func send(_ object: Object) throws -> Int {

@@ -23,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most watches per connection.") var maxWatches: Int = envInt("MAX_WATCHES") ?? 10_000
     @Option(help: "Most ops in one multi.") var maxMultiOps: Int = envInt("MAX_MULTI_OPS") ?? 1000
     @Option(help: "Bytes queued to a client before it is disconnected.") var maxOutboundBytes: Int = envInt("MAX_OUTBOUND_BYTES") ?? (8 << 20)
+    @Option(help: "Requests of one connection in flight before the server stops reading it (until half are answered).")
+    var maxRequestsInFlight: Int = envInt("MAX_REQUESTS_IN_FLIGHT") ?? 1000
     @Option(help: "Largest store (LMDB map), bytes.") var maxStoreSize: Int = envInt("MAX_STORE_SIZE") ?? (16 << 30)
     @Option(help: "Snapshot after this many changes (0: never by count), once the WAL has also grown by half the last snapshot's size.") var snapshotEveryChanges: Int = envInt("SNAPSHOT_EVERY_CHANGES") ?? 100_000
     @Option(help: "Snapshot after this many seconds with changes (0: never by time).") var snapshotEverySeconds: Int = envInt("SNAPSHOT_EVERY_SECONDS") ?? 600
@@ -54,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxWatchesPerConnection = maxWatches
         configuration.maxOpsPerMulti = maxMultiOps
         configuration.maxOutboundBytes = maxOutboundBytes
+        configuration.maxRequestsInFlight = maxRequestsInFlight
         configuration.store.maxDataSize = maxDataSize
         configuration.store.maxMapSize = maxStoreSize
         configuration.store.snapshotEveryChanges = snapshotEveryChanges
