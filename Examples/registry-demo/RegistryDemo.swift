@@ -41,7 +41,8 @@ struct Instance: AsyncParsableCommand {
         let port = listener.localAddress!.port!
         try await CairnClient.withClient(options.client) { client in
             let registry = ServiceRegistry(client: client)
-            let registration = try await registry.register(options.service, ServiceInstance(address: "127.0.0.1", port: port))
+            let registration = try await registry.register(
+                options.service, ServiceInstance(address: "127.0.0.1", port: port))
             say("registered \(registration.path ?? "?") serving \(port)")
             try await registry.run()
         }
@@ -94,7 +95,9 @@ struct Client: AsyncParsableCommand {
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: instance.address, port: instance.port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
             return try await channel.executeThenClose { inbound, _ in
                 var reply = ""

@@ -75,7 +75,10 @@ extension CairnClient {
         let reply = try await call(request)
         return (reply.results ?? []).map { result in
             switch result.op {
-            case "create": .created(path: result.path ?? "", stat: result.stat.map(Stat.init) ?? .created(zxid: 0, time: 0, owner: nil, dataLength: 0))
+            case "create":
+                .created(
+                    path: result.path ?? "",
+                    stat: result.stat.map(Stat.init) ?? .created(zxid: 0, time: 0, owner: nil, dataLength: 0))
             case "set": .set(stat: result.stat.map(Stat.init) ?? .created(zxid: 0, time: 0, owner: nil, dataLength: 0))
             case "delete": .deleted
             default: .checked

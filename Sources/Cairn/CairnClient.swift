@@ -39,7 +39,9 @@ public final class CairnClient: Service, Sendable {
 
         public init(addresses: [Address]) { self.addresses = addresses }
 
-        public init(host: String = "127.0.0.1", port: Int = 4181) { self.init(addresses: [Address(host: host, port: port)]) }
+        public init(host: String = "127.0.0.1", port: Int = 4181) {
+            self.init(addresses: [Address(host: host, port: port)])
+        }
     }
 
     struct Session: Sendable {
@@ -116,7 +118,9 @@ public final class CairnClient: Service, Sendable {
             s.stateListeners[s.nextListener] = continuation
             return s.nextListener
         }
-        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.stateListeners.removeValue(forKey: id) } }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.stateListeners.removeValue(forKey: id) }
+        }
         return stream
     }
 
@@ -157,7 +161,9 @@ public final class CairnClient: Service, Sendable {
                 await reRegisterWatches()
                 await keepAlive(channel)
             } catch {
-                logger.debug("connection attempt failed", metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
+                logger.debug(
+                    "connection attempt failed",
+                    metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
             }
             if Task.isCancelled || state.withLock({ $0.closed }) { break }
             try? await Task.sleep(for: backoff)
@@ -167,14 +173,16 @@ public final class CairnClient: Service, Sendable {
 
     private func open(_ address: Address) async throws -> any Channel {
         let maxLine = configuration.maxLineBytes
-        let timeout = configuration.connectTimeout.components.seconds * 1000
+        let timeout =
+            configuration.connectTimeout.components.seconds * 1000
             + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
         return try await ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(timeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(JSONLineDecoder(maxLength: maxLine)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(JSONLineDecoder(maxLength: maxLine)))
                     try channel.pipeline.syncOperations.addHandler(
                         ClientChannelHandler(
                             received: { [weak self] line in self?.received(line) },
@@ -326,7 +334,9 @@ public final class CairnClient: Service, Sendable {
     /// Runs an op whose answer is a stream of pushed lines before its reply (`dump`, `snapshot`),
     /// handing each line, as the server wrote it (no newline), to `lines`. For tools (cairnctl), which can copy
     /// a dump's lines without decoding them; one such op at a time per client.
-    public func streaming(_ request: WireRequest, lines: @escaping @Sendable ([UInt8]) -> Void) async throws -> WireReply {
+    public func streaming(_ request: WireRequest, lines: @escaping @Sendable ([UInt8]) -> Void) async throws
+        -> WireReply
+    {
         state.withLock { $0.streamSink = lines }
         defer { state.withLock { $0.streamSink = nil } }
         return try await call(request)
@@ -367,7 +377,9 @@ public final class CairnClient: Service, Sendable {
             if event != "watch" && event != "session_expired" { state.withLock { $0.streamSink }?(line) }
             return
         }
-        guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
+            return
+        }
         if let error = reply.error {
             continuation.resume(throwing: ClientError(error))
         } else {
@@ -424,5 +436,7 @@ public final class CairnClient: Service, Sendable {
 
     func register(_ watch: OneShotWatch) { state.withLock { $0.oneShots[ObjectIdentifier(watch)] = watch } }
 
-    func unregister(_ watch: OneShotWatch) { state.withLock { _ = $0.oneShots.removeValue(forKey: ObjectIdentifier(watch)) } }
+    func unregister(_ watch: OneShotWatch) {
+        state.withLock { _ = $0.oneShots.removeValue(forKey: ObjectIdentifier(watch)) }
+    }
 }

@@ -86,7 +86,8 @@ extension WireRequest {
         case .persistent: break
         case .ephemeral: ephemeral = true
         case .container: container = true
-        case .persistentWithTTL(let ttl): ttlMs = ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        case .persistentWithTTL(let ttl):
+            ttlMs = ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
         }
         if sequential { self.sequential = true }
     }

@@ -8,7 +8,9 @@ public final class OneShotWatch: Sendable {
 
     let path: ZNodePath
     let kind: Kind
-    private let state = Mutex<(result: Result<WatchEvent, ClientError>?, waiter: CheckedContinuation<WatchEvent, any Error>?)>((nil, nil))
+    private let state = Mutex<
+        (result: Result<WatchEvent, ClientError>?, waiter: CheckedContinuation<WatchEvent, any Error>?)
+    >((nil, nil))
 
     init(path: ZNodePath, kind: Kind) {
         self.path = path

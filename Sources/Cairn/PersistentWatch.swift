@@ -10,7 +10,10 @@ final class PersistentWatch: Sendable {
     private let continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
     private let last: Mutex<UInt64?>
 
-    init(path: ZNodePath, recursive: Bool, since: UInt64?, continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation) {
+    init(
+        path: ZNodePath, recursive: Bool, since: UInt64?,
+        continuation: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+    ) {
         self.path = path
         self.recursive = recursive
         self.continuation = continuation
@@ -80,7 +83,8 @@ extension CairnClient {
                 state.withLock { _ = $0.persistent.removeValue(forKey: id) }
                 watch.finish(throwing: error)
             } catch {
-                logger.debug("re-setting a watch failed; retried at the next reconnect", metadata: ["error": "\(error)"])
+                logger.debug(
+                    "re-setting a watch failed; retried at the next reconnect", metadata: ["error": "\(error)"])
             }
         }
     }

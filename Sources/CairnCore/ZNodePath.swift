@@ -16,16 +16,23 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     init(unchecked string: String) {
         let utf8 = string.utf8
-        let slash = utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
+        let slash =
+            utf8.withContiguousStorageIfAvailable { $0.lastIndex(of: UInt8(ascii: "/")) }
             ?? utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.distance(from: utf8.startIndex, to: $0) }
         self.init(unchecked: string, nameOffset: (slash ?? 0) + 1)
     }
 
     /// Validates `string`; throws `CairnError.invalidPath` naming the broken rule.
     public init(_ string: String) throws(CairnError) {
-        let scan = string.utf8.withContiguousStorageIfAvailable(Self.scan) ?? Array(string.utf8).withUnsafeBufferPointer(Self.scan)
+        let scan =
+            string.utf8.withContiguousStorageIfAvailable(Self.scan)
+            ?? Array(string.utf8).withUnsafeBufferPointer(Self.scan)
         if !scan.plainASCII, let bad = string.unicodeScalars.first(where: Self.isForbidden) {
-            throw .invalidPath(string, reason: "a path must not contain NUL or control characters (U+\(String(bad.value, radix: 16, uppercase: true)))")
+            throw .invalidPath(
+                string,
+                reason:
+                    "a path must not contain NUL or control characters (U+\(String(bad.value, radix: 16, uppercase: true)))"
+            )
         }
         if let problem = scan.problem { throw .invalidPath(string, reason: problem) }
         self.init(unchecked: string, nameOffset: scan.lastSlash + 1)
@@ -33,8 +40,11 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// One pass over the bytes, without allocating (every request's path is validated): the first broken
     /// rule other than a forbidden character, whether every byte is printable ASCII, and the last `/`.
-    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (problem: String?, plainASCII: Bool, lastSlash: Int) {
-        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> (
+        problem: String?, plainASCII: Bool, lastSlash: Int
+    ) {
+        let slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
         guard bytes.first == slash else { return ("a path must start with '/'", true, 0) }
         if bytes.count == 1 { return (nil, true, 0) }
         var problem: String? = bytes.last == slash ? "a path must not end with '/'" : nil
@@ -102,7 +112,8 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
     public var parent: ZNodePath? {
         if isRoot { return nil }
         if nameOffset == 1 { return .root }
-        return ZNodePath(unchecked: String(string[..<string.utf8.index(string.utf8.startIndex, offsetBy: nameOffset - 1)]))
+        return ZNodePath(
+            unchecked: String(string[..<string.utf8.index(string.utf8.startIndex, offsetBy: nameOffset - 1)]))
     }
 
     /// Whether `child` is one segment below this path (compared in bytes, without making its parent's path).
@@ -129,9 +140,12 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
     /// True when `self` is `other` or lies below it.
     public func isDescendant(ofOrEqualTo other: ZNodePath) -> Bool {
         if other.isRoot || self == other { return true }
-        return string.hasPrefix(other.string) && string.utf8.dropFirst(other.string.utf8.count).first == UInt8(ascii: "/")
+        return string.hasPrefix(other.string)
+            && string.utf8.dropFirst(other.string.utf8.count).first == UInt8(ascii: "/")
     }
 
     public var description: String { string }
-    public static func < (lhs: ZNodePath, rhs: ZNodePath) -> Bool { lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8) }
+    public static func < (lhs: ZNodePath, rhs: ZNodePath) -> Bool {
+        lhs.string.utf8.lexicographicallyPrecedes(rhs.string.utf8)
+    }
 }

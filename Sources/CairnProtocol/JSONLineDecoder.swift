@@ -51,7 +51,9 @@ public struct JSONLineDecoder: NIOSingleStepByteToMessageDecoder {
             }
             var line = buffer.readSlice(length: length)!
             buffer.moveReaderIndex(forwardBy: 1)
-            if line.readableBytesView.last == UInt8(ascii: "\r") { line = line.getSlice(at: line.readerIndex, length: length - 1)! }
+            if line.readableBytesView.last == UInt8(ascii: "\r") {
+                line = line.getSlice(at: line.readerIndex, length: length - 1)!
+            }
             return .line(line)
         }
     }

@@ -109,7 +109,9 @@ public enum RepeatedKeys {
 
         mutating func hexUnit() -> UInt32? {
             guard offset + 4 <= bytes.count,
-                let unit = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]), as: UTF8.self), radix: 16)
+                let unit = UInt32(
+                    String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4]), as: UTF8.self),
+                    radix: 16)
             else { return nil }
             offset += 4
             return unit

@@ -19,7 +19,9 @@ public enum RequestScanner {
         var atEnd: Bool { offset == bytes.count }
 
         mutating func skipWhitespace() {
-            while offset < bytes.count, bytes[offset] == 0x20 || bytes[offset] == 0x09 || bytes[offset] == 0x0A || bytes[offset] == 0x0D {
+            while offset < bytes.count,
+                bytes[offset] == 0x20 || bytes[offset] == 0x09 || bytes[offset] == 0x0A || bytes[offset] == 0x0D
+            {
                 offset += 1
             }
         }
@@ -58,7 +60,8 @@ public enum RequestScanner {
             func first(_ candidate: StaticString) -> Bool {
                 defer { bit <<= 1 }
                 guard name.count == candidate.utf8CodeUnitCount,
-                    name.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+                    name.elementsEqual(
+                        UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
                 else { return false }
                 guard seen & bit == 0 else { return false }
                 seen |= bit
@@ -143,7 +146,9 @@ public enum RequestScanner {
                 offset += 1
             }
             guard offset > start else { return nil }
-            if offset < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[offset]) { return nil }
+            if offset < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[offset]) {
+                return nil
+            }
             return negative ? -value : value
         }
 
@@ -164,7 +169,9 @@ public enum RequestScanner {
             switch scanString() {
             case .plain(let range, let ascii):
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
-                guard ascii || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil else { return nil }
+                guard ascii || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil else {
+                    return nil
+                }
                 return Array(raw)
             case .decoded(let decoded): return String(validating: decoded, as: UTF8.self) == nil ? nil : decoded
             case nil: return nil

@@ -57,7 +57,9 @@ public final class DistributedLock: Sendable {
     }
 
     /// Runs `wait`; a connection loss while waiting only means "look again".
-    private func waiting(until deadline: ContinuousClock.Instant, _ wait: @escaping @Sendable () async throws -> Void) async throws {
+    private func waiting(until deadline: ContinuousClock.Instant, _ wait: @escaping @Sendable () async throws -> Void)
+        async throws
+    {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 do {

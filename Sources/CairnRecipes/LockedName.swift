@@ -6,5 +6,10 @@ final class LockedName: Sendable {
 
     func set(_ value: String?) { name.withLock { $0 = value } }
     var value: String? { name.withLock { $0 } }
-    func take() -> String? { name.withLock { value in defer { value = nil }; return value } }
+    func take() -> String? {
+        name.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
 }

@@ -10,7 +10,9 @@ public final class ServiceCache: Sendable {
     public let service: String
     /// The view, the round-robin turn, and who is told of changes, under one lock so a new listener
     /// misses nothing.
-    private let state = Mutex<(instances: [ServiceInstance], turn: Int, listeners: [AsyncStream<[ServiceInstance]>.Continuation])>(([], 0, []))
+    private let state = Mutex<
+        (instances: [ServiceInstance], turn: Int, listeners: [AsyncStream<[ServiceInstance]>.Continuation])
+    >(([], 0, []))
 
     public init(registry: ServiceRegistry, service: String) {
         self.registry = registry

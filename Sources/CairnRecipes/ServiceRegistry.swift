@@ -57,7 +57,8 @@ public final class ServiceRegistry: Service, Sendable {
                 do {
                     try await registration.create()
                 } catch {
-                    client.logger.warning("re-registering failed", metadata: ["service": "\(registration.service)", "error": "\(error)"])
+                    client.logger.warning(
+                        "re-registering failed", metadata: ["service": "\(registration.service)", "error": "\(error)"])
                 }
             }
         }

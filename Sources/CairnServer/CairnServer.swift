@@ -30,7 +30,8 @@ public final class CairnServer: Service, Sendable {
     /// Opens (recovering) the store and restores its sessions, each with its reconnect window.
     @available(*, noasync)
     public init(
-        configuration: ServerConfiguration, logger: Logger, onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
+        configuration: ServerConfiguration, logger: Logger,
+        onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
@@ -56,7 +57,8 @@ public final class CairnServer: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(
                 .writeBufferWaterMark,
-                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes))
+                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes)
+            )
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
@@ -67,8 +69,10 @@ public final class CairnServer: Service, Sendable {
         onListening(address)
         logger.info(
             "cairn listening",
-            metadata: ["address": "\(address.ipAddress ?? configuration.host):\(address.port ?? 0)",
-                       "dataDirectory": "\(configuration.store.dataDirectory.path)", "zxid": "\(store.recovery.zxid)"])
+            metadata: [
+                "address": "\(address.ipAddress ?? configuration.host):\(address.port ?? 0)",
+                "dataDirectory": "\(configuration.store.dataDirectory.path)", "zxid": "\(store.recovery.zxid)",
+            ])
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask { try await channel.closeFuture.get() }

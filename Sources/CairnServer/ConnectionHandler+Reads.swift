@@ -8,7 +8,8 @@ import CairnStore
 extension ConnectionHandler {
     func get(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.data, path) }
-        guard let (node, zxid) = try server.store.read({ view in try view.node(at: path).map { ($0, try view.zxid) } }) else {
+        guard let (node, zxid) = try server.store.read({ view in try view.node(at: path).map { ($0, try view.zxid) } })
+        else {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
@@ -30,7 +31,10 @@ extension ConnectionHandler {
 
     func children(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.child, path) }
-        guard let (listing, zxid) = try server.store.read({ view in try view.children(of: path).map { ($0, try view.zxid) } })
+        guard
+            let (listing, zxid) = try server.store.read({ view in
+                try view.children(of: path).map { ($0, try view.zxid) }
+            })
         else {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
@@ -45,6 +49,7 @@ extension ConnectionHandler {
     }
 
     private func addWatch(_ kind: WatchRegistry.OneShot, _ path: ZNodePath) throws {
-        try server.watches.addOneShot(kind, on: path, for: connectionID, limit: server.configuration.maxWatchesPerConnection)
+        try server.watches.addOneShot(
+            kind, on: path, for: connectionID, limit: server.configuration.maxWatchesPerConnection)
     }
 }

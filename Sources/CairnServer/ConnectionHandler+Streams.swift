@@ -19,19 +19,24 @@ extension ConnectionHandler {
             }
         }
         NIOThreadPool.singleton.submit { _ in
-            finish(Result {
-                try store.read { view in
-                    let zxid = try view.zxid
-                    try stream.send(Self.event("dump_start") { $0.int("zxid", zxid); $0.string("root", path.string) })
-                    var nodes = 0
-                    try view.visit(from: path) { node in
-                        try stream.send(Self.wrapped("dump", "node", DumpFormat.line(node, stat: stat)))
-                        nodes += 1
+            finish(
+                Result {
+                    try store.read { view in
+                        let zxid = try view.zxid
+                        try stream.send(
+                            Self.event("dump_start") {
+                                $0.int("zxid", zxid)
+                                $0.string("root", path.string)
+                            })
+                        var nodes = 0
+                        try view.visit(from: path) { node in
+                            try stream.send(Self.wrapped("dump", "node", DumpFormat.line(node, stat: stat)))
+                            nodes += 1
+                        }
+                        try stream.drain()
+                        return (zxid, nodes)
                     }
-                    try stream.drain()
-                    return (zxid, nodes)
-                }
-            }.mapError { ($0 as? CairnError) ?? .internal("\($0)") })
+                }.mapError { ($0 as? CairnError) ?? .internal("\($0)") })
         }
     }
 
@@ -41,22 +46,25 @@ extension ConnectionHandler {
         let finish = later { (handler, outcome: Result<SnapshotInfo, CairnError>) in
             switch outcome {
             case .success(let info):
-                handler.write(Replies.ok(id: id, zxid: info.zxid) { w in
-                    w.int("size", info.size)
-                    w.int("crc32c", info.checksum)
-                })
+                handler.write(
+                    Replies.ok(id: id, zxid: info.zxid) { w in
+                        w.int("size", info.size)
+                        w.int("crc32c", info.checksum)
+                    })
             case .failure(let error): handler.write(JSONWriter.error(id: id, error))
             }
         }
         NIOThreadPool.singleton.submit { _ in
-            finish(Result {
-                let info = try store.snapshot()
-                try store.readSnapshot(info, chunkSize: 768 << 10) { chunk in
-                    try stream.send(Self.event("snapshot_chunk") { $0.string("data_b64", Data(chunk).base64EncodedString()) })
-                }
-                try stream.drain()
-                return info
-            }.mapError { ($0 as? CairnError) ?? .unavailable("snapshot failed: \($0)") })
+            finish(
+                Result {
+                    let info = try store.snapshot()
+                    try store.readSnapshot(info, chunkSize: 768 << 10) { chunk in
+                        try stream.send(
+                            Self.event("snapshot_chunk") { $0.string("data_b64", Data(chunk).base64EncodedString()) })
+                    }
+                    try stream.drain()
+                    return info
+                }.mapError { ($0 as? CairnError) ?? .unavailable("snapshot failed: \($0)") })
         }
     }
 

@@ -68,8 +68,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         guard let handle = server.connections.add(context.channel, limit: server.configuration.maxConnections) else {
-            server.logger.warning("connection refused: limit reached", metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
-            write(JSONWriter.error(id: nil, .unavailable("the server has \(server.configuration.maxConnections) connections, its limit")))
+            server.logger.warning(
+                "connection refused: limit reached",
+                metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+            write(
+                JSONWriter.error(
+                    id: nil,
+                    .unavailable("the server has \(server.configuration.maxConnections) connections, its limit")))
             close()
             return
         }
@@ -91,8 +96,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if !context.channel.isWritable && !closing {
             server.logger.warning(
                 "disconnecting a client that does not read its replies",
-                metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
-                           "limit.bytes": "\(server.configuration.maxOutboundBytes)"])
+                metadata: [
+                    "connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
+                    "limit.bytes": "\(server.configuration.maxOutboundBytes)",
+                ])
             close()
         }
         context.fireChannelWritabilityChanged()
@@ -105,7 +112,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch frame {
             case .tooLong:
                 let error = CairnError.tooLarge(
-                    "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed")
+                    "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"
+                )
                 receive(Pending(id: nil, command: .failure(error), closesConnection: true))
             case .line(let buffer):
                 // Parsed straight from the connection's buffer: no copy of the line.
@@ -240,10 +248,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return connect(id: id, timeout: timeout, resume: resume)
         }
         // A probe (ping, stats) needs no session: it must answer while the store cannot write one.
-        let isProbe = switch command {
-        case .ping, .stats: true
-        default: false
-        }
+        let isProbe =
+            switch command {
+            case .ping, .stats: true
+            default: false
+            }
         var session: SessionID?
         if self.session != nil || !isProbe {
             guard let live = liveSession(orReplyTo: id, canReplyNow: true) else { return }
@@ -258,7 +267,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .exists(let path, let watch): writeRead(try exists(id: id, path: path, watch: watch))
             case .children(let path, let watch): writeRead(try children(id: id, path: path, watch: watch))
             case .sync(let path): write(Replies.ok(id: id, zxid: try currentZxid()) { $0.string("path", path.string) })
-            case .addWatch(let path, let recursive, let since): try addWatch(path, recursive: recursive, since: since, id: id)
+            case .addWatch(let path, let recursive, let since):
+                try addWatch(path, recursive: recursive, since: since, id: id)
             case .removeWatch(let path):
                 let removed = server.watches.remove(on: path, for: connectionID)
                 write(Replies.ok(id: id, zxid: try currentZxid()) { $0.int("removed", removed) })
@@ -307,9 +317,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
             if let endedGrace { server.store.recordSessionTimes([endedGrace]) { _ in } }
-            if let previous, previous != connectionID { server.connections.handle(previous)?.channel.close(promise: nil) }
+            if let previous, previous != connectionID {
+                server.connections.handle(previous)?.channel.close(promise: nil)
+            }
             session = resume.id
-            write(Replies.connected(id: id, zxid: (try? currentZxid()) ?? 0, session: resume.id, password: nil, timeout: timeout))
+            write(
+                Replies.connected(
+                    id: id, zxid: (try? currentZxid()) ?? 0, session: resume.id, password: nil, timeout: timeout))
             return
         }
         let configuration = server.configuration
@@ -325,7 +339,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let committed):
                 handler.session = newID
-                handler.write(Replies.connected(id: id, zxid: committed.zxid, session: newID, password: password, timeout: timeout))
+                handler.write(
+                    Replies.connected(
+                        id: id, zxid: committed.zxid, session: newID, password: password, timeout: timeout))
             case .failure(let error):
                 handler.write(JSONWriter.error(id: id, error))
             }
@@ -358,12 +374,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let connection = connectionID
         let watches = server.watches
         guard let since, since < (try currentZxid()) else {
-            let zxid = try watches.addPersistent(on: path, recursive: recursive, for: connection, limit: limit, buffering: false)
+            let zxid = try watches.addPersistent(
+                on: path, recursive: recursive, for: connection, limit: limit, buffering: false)
             write(Replies.ok(id: id, zxid: zxid) { $0.int("replayed", 0) })
             return
         }
         // Live events after `firedZxid` wait in the watch while history up to it is replayed.
-        let firedZxid = try watches.addPersistent(on: path, recursive: recursive, for: connection, limit: limit, buffering: true)
+        let firedZxid = try watches.addPersistent(
+            on: path, recursive: recursive, for: connection, limit: limit, buffering: true)
         let finish = later { (handler, outcome: Result<[[UInt8]], CairnError>) in
             switch outcome {
             case .success(let lines):

@@ -20,7 +20,8 @@ enum Replies {
     /// The reply to a change: a single op's fields at the top level (create → path and stat, set → stat),
     /// a multi's as `results`, one object per op.
     static func change(
-        id: Int64?, multi: Bool = false, _ result: Result<Committed, CairnError>, reusing storage: consuming [UInt8] = []
+        id: Int64?, multi: Bool = false, _ result: Result<Committed, CairnError>,
+        reusing storage: consuming [UInt8] = []
     ) -> [UInt8] {
         switch result {
         case .failure(let error):

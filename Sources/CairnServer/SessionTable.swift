@@ -79,7 +79,8 @@ final class SessionTable: Sendable {
             entry.graceGranted = false
             entries[id] = entry
             let times =
-                wasInGrace ? SessionTimes(id: id, deadline: clock.wall(fromMonotonic: entry.deadline), graceGranted: false) : nil
+                wasInGrace
+                ? SessionTimes(id: id, deadline: clock.wall(fromMonotonic: entry.deadline), graceGranted: false) : nil
             return (entry.timeoutMilliseconds, previous, times)
         }
     }
@@ -114,7 +115,9 @@ final class SessionTable: Sendable {
     func times() -> [SessionTimes] {
         entries.withLock { entries in
             entries.map {
-                SessionTimes(id: $0.key, deadline: clock.wall(fromMonotonic: $0.value.deadline), graceGranted: $0.value.graceGranted)
+                SessionTimes(
+                    id: $0.key, deadline: clock.wall(fromMonotonic: $0.value.deadline),
+                    graceGranted: $0.value.graceGranted)
             }
         }
     }

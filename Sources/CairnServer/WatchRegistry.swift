@@ -56,7 +56,8 @@ final class WatchRegistry: Sendable {
     ) throws(CairnError) -> Zxid {
         try state.withLock { (s) throws(CairnError) -> Zxid in
             if s.persistent[path]?[connection] == nil { try Self.count(&s, connection, limit: limit) }
-            s.persistent[path, default: [:]][connection] = Persistent(recursive: recursive, buffered: buffering ? [] : nil)
+            s.persistent[path, default: [:]][connection] = Persistent(
+                recursive: recursive, buffered: buffering ? [] : nil)
             return s.firedZxid
         }
     }
@@ -134,7 +135,9 @@ final class WatchRegistry: Sendable {
     ) {
         var audience = Set<ConnectionID>()
         let path = notification.path
-        if notification.reachesDataWatch, let watchers = s.data.removeValue(forKey: path) { audience.formUnion(watchers) }
+        if notification.reachesDataWatch, let watchers = s.data.removeValue(forKey: path) {
+            audience.formUnion(watchers)
+        }
         if notification.reachesChildWatch, let watchers = s.child.removeValue(forKey: path) {
             audience.formUnion(watchers)
         }

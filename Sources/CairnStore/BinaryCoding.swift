@@ -40,7 +40,9 @@ struct ByteWriter: ByteSink {
     mutating func append(reserving count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
         bytes.append(addingCapacity: count) { span in
             span.withUnsafeMutableBufferPointer { buffer, initialized in
-                fill(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized..<(initialized + count)])))
+                fill(
+                    UnsafeMutableRawBufferPointer(
+                        UnsafeMutableBufferPointer(rebasing: buffer[initialized..<(initialized + count)])))
                 initialized += count
             }
         }

@@ -32,7 +32,8 @@ public struct CRC32C: Sendable {
     static let hardware = cairn_crc32c_available() != 0
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        state = Self.hardware ? cairn_crc32c_update(state, bytes.baseAddress, bytes.count) : Self.tableUpdate(state, bytes)
+        state =
+            Self.hardware ? cairn_crc32c_update(state, bytes.baseAddress, bytes.count) : Self.tableUpdate(state, bytes)
     }
 
     /// Folds `bytes` into the running state `crc` with the tables, eight bytes a step.
@@ -40,12 +41,19 @@ public struct CRC32C: Sendable {
         var crc = crc
         var index = 0
         let count = bytes.count
-        let t0 = tables, t1 = t0 + 256, t2 = t0 + 512, t3 = t0 + 768
-        let t4 = t0 + 1024, t5 = t0 + 1280, t6 = t0 + 1536, t7 = t0 + 1792
+        let t0 = tables
+        let t1 = t0 + 256
+        let t2 = t0 + 512
+        let t3 = t0 + 768
+        let t4 = t0 + 1024
+        let t5 = t0 + 1280
+        let t6 = t0 + 1536
+        let t7 = t0 + 1792
         while count - index >= 8 {
             let lo = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self)) ^ crc
             let hi = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index + 4, as: UInt32.self))
-            crc = t7[Int(lo & 0xFF)] ^ t6[Int((lo >> 8) & 0xFF)] ^ t5[Int((lo >> 16) & 0xFF)]
+            crc =
+                t7[Int(lo & 0xFF)] ^ t6[Int((lo >> 8) & 0xFF)] ^ t5[Int((lo >> 16) & 0xFF)]
                 ^ t4[Int(lo >> 24)] ^ t3[Int(hi & 0xFF)] ^ t2[Int((hi >> 8) & 0xFF)]
                 ^ t1[Int((hi >> 16) & 0xFF)] ^ t0[Int(hi >> 24)]
             index += 8

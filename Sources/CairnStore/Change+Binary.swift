@@ -43,13 +43,15 @@ extension Change {
 
 extension Change.Effect {
     private enum Tag: UInt8 {
-        case createNode = 1, deleteNode, setData, check, createSession, closeSession
+        case createNode = 1
+        case deleteNode, setData, check, createSession, closeSession
     }
 
     /// The bytes `encode` writes.
     var encodedCount: Int {
         switch self {
-        case .createNode(let path, let data, let kind, _): 1 + 4 + path.string.utf8.count + 4 + data.count + kind.encodedCount + 8
+        case .createNode(let path, let data, let kind, _):
+            1 + 4 + path.string.utf8.count + 4 + data.count + kind.encodedCount + 8
         case .deleteNode(let path): 1 + 4 + path.string.utf8.count
         case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + data.count
         case .check(let path, _): 1 + 4 + path.string.utf8.count + 4
@@ -105,7 +107,9 @@ extension Change.Effect {
         case .check:
             self = .check(path: try ZNodePath(r.readString()), version: try r.read())
         case .createSession:
-            self = .createSession(id: SessionID(rawValue: try r.read()), timeoutMilliseconds: try r.read(), passwordHash: try r.readBytes())
+            self = .createSession(
+                id: SessionID(rawValue: try r.read()), timeoutMilliseconds: try r.read(),
+                passwordHash: try r.readBytes())
         case .closeSession:
             self = .closeSession(id: SessionID(rawValue: try r.read()))
         }

@@ -58,7 +58,8 @@ extension ChangeApplier {
         switch operation {
         case .create(let rawPath, let data, let kind, let sequential):
             try checkSize(data)
-            let (path, owner, parent) = try resolveCreate(rawPath, kind: kind, sequential: sequential, session: session, w)
+            let (path, owner, parent) = try resolveCreate(
+                rawPath, kind: kind, sequential: sequential, session: session, w)
             let stat = try w.create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
             effects.append(.createNode(path: path, data: data, kind: kind, owner: owner))
             return .created(path: path, stat: stat)

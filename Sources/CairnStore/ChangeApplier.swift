@@ -32,8 +32,10 @@ struct ChangeApplier: Sendable {
             return .checked
         case .createSession(let id, let timeout, let hash):
             let record = SessionRecord(
-                id: id, timeoutMilliseconds: timeout, passwordHash: hash, deadline: time.saturatingAdding(timeout), graceGranted: false)
-            guard try txn.put(db.sessions, key: SessionRecord.key(id), value: record.encoded(), flags: .noOverwrite) else {
+                id: id, timeoutMilliseconds: timeout, passwordHash: hash, deadline: time.saturatingAdding(timeout),
+                graceGranted: false)
+            guard try txn.put(db.sessions, key: SessionRecord.key(id), value: record.encoded(), flags: .noOverwrite)
+            else {
                 throw CairnError.badArguments("session \(id) already exists")
             }
             return nil
@@ -66,7 +68,9 @@ struct ChangeApplier: Sendable {
 
     /// Throws `badVersion` unless `version` is -1 or the node's version; `noNode` when it is absent.
     @discardableResult
-    func checkVersion(_ path: ZNodePath, _ version: Int32, _ w: TreeTransaction) throws -> (id: NodeID, record: NodeRecord) {
+    func checkVersion(_ path: ZNodePath, _ version: Int32, _ w: TreeTransaction) throws -> (
+        id: NodeID, record: NodeRecord
+    ) {
         guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
         if version != -1 && version != node.stat.version {
             throw CairnError.badVersion(path, expected: version, actual: node.stat.version)

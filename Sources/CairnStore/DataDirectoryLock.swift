@@ -27,7 +27,8 @@ final class DataDirectoryLock: Sendable {
             let holder = String(decoding: (try? FileSystem.readAll(fd: fd, path: path)) ?? [], as: UTF8.self)
             close(fd)
             throw StoreError.locked(
-                dataDirectory: directory.path, holder: holder.split(separator: "\n").first.map(String.init) ?? "unknown")
+                dataDirectory: directory.path, holder: holder.split(separator: "\n").first.map(String.init) ?? "unknown"
+            )
         }
         self.fd = fd
         let contents = String(decoding: try FileSystem.readAll(fd: fd, path: path), as: UTF8.self)

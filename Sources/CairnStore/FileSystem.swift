@@ -53,7 +53,10 @@ enum FileSystem {
         while true {
             if done == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
-            if n < 0 { if errno == EINTR { continue }; throw fail(path, "read") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail(path, "read")
+            }
             if n == 0 { break }
             done += n
         }
@@ -69,7 +72,10 @@ enum FileSystem {
         var offset = 0
         while true {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(offset)) }
-            if n < 0 { if errno == EINTR { continue }; throw fail(path, "read") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail(path, "read")
+            }
             if n == 0 { return }
             try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += n
@@ -91,7 +97,10 @@ enum FileSystem {
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 { if errno == EINTR { continue }; throw fail(path, "write") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail(path, "write")
+            }
             done += n
         }
     }

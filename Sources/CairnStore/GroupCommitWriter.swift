@@ -171,7 +171,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try wal.discardUnpublished()
         } catch let cutError {
-            let message = "a failed write's WAL records could not be cut off (\(cutError)); restart the server to recover"
+            let message =
+                "a failed write's WAL records could not be cut off (\(cutError)); restart the server to recover"
             queue.withLock { $0.failure = message }
             logger.critical("the store stops taking writes", metadata: ["error": "\(cutError)", "cause": "\(error)"])
             throw CairnError.unavailable(message)

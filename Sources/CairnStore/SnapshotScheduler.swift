@@ -82,7 +82,8 @@ final class SnapshotScheduler: Sendable {
     func startIfDue() {
         let due = schedule.withLock { s -> Bool in
             guard !s.running, !s.stopped, s.changesSinceSnapshot > 0 else { return false }
-            let byCount = everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
+            let byCount =
+                everyChanges > 0 && s.changesSinceSnapshot >= everyChanges
                 && s.walBytesSinceSnapshot * 2 >= s.lastSnapshotBytes
             let byTime =
                 everyMilliseconds > 0

@@ -106,13 +106,15 @@ struct SnapshotStore: Sendable {
     func verify(_ info: SnapshotInfo) throws {
         let size = try FileSystem.size(info.path)
         guard size == info.size else {
-            throw StoreError.corruptSnapshot(file: info.path, reason: "size is \(size) bytes, the manifest says \(info.size)")
+            throw StoreError.corruptSnapshot(
+                file: info.path, reason: "size is \(size) bytes, the manifest says \(info.size)")
         }
         let checksum = try Self.checksum(info.path)
         guard checksum == info.checksum else {
             throw StoreError.corruptSnapshot(
                 file: info.path,
-                reason: "checksum is \(String(checksum, radix: 16)), the manifest says \(String(info.checksum, radix: 16))")
+                reason:
+                    "checksum is \(String(checksum, radix: 16)), the manifest says \(String(info.checksum, radix: 16))")
         }
     }
 
@@ -143,12 +145,14 @@ struct SnapshotStore: Sendable {
         guard let bytes = try? FileSystem.readAll(path) else { return nil }
         let fields = KeyValueText.parse(String(decoding: bytes, as: UTF8.self))
         guard let zxid = fields["zxid"].flatMap({ Zxid($0) }), let size = fields["size"].flatMap({ Int($0) }),
-            let checksum = fields["crc32c"].flatMap({ UInt32($0) }), let created = fields["created"].flatMap({ Int64($0) })
+            let checksum = fields["crc32c"].flatMap({ UInt32($0) }),
+            let created = fields["created"].flatMap({ Int64($0) })
         else {
             logger.warning("unreadable snapshot manifest ignored", metadata: ["snapshot.manifest": "\(path)"])
             return nil
         }
-        return SnapshotInfo(zxid: zxid, size: size, checksum: checksum, created: created, path: dataFile ?? self.path(zxid))
+        return SnapshotInfo(
+            zxid: zxid, size: size, checksum: checksum, created: created, path: dataFile ?? self.path(zxid))
     }
 
     static func checksum(_ path: String) throws -> UInt32 {
@@ -210,7 +214,9 @@ extension Store {
             }
             try snapshots.verify(info)
         } else {
-            logger.warning("no manifest next to the snapshot: only its structure can be checked", metadata: ["snapshot.file": "\(snapshotFile)"])
+            logger.warning(
+                "no manifest next to the snapshot: only its structure can be checked",
+                metadata: ["snapshot.file": "\(snapshotFile)"])
         }
         let zxid: Zxid
         do {

@@ -11,7 +11,9 @@ extension Store {
     ///    verifies (or start empty when there is none).
     /// 3. Replay every WAL record after that zxid; cut a torn tail; stop on damage anywhere else.
     @available(*, noasync)
-    public static func open(_ configuration: Configuration, logger: Logger = Logger(label: "cairn.store")) throws -> Store {
+    public static func open(_ configuration: Configuration, logger: Logger = Logger(label: "cairn.store")) throws
+        -> Store
+    {
         let directory = configuration.dataDirectory
         try directory.create()
         let lock = try DataDirectoryLock(directory)
@@ -50,7 +52,8 @@ extension Store {
                     try snapshots.verify(info)
                     try FileSystem.copy(info.path, to: directory.storeData, directory: directory.store)
                     source = .snapshot(zxid: info.zxid)
-                    logger.info("restored snapshot", metadata: ["zxid": "\(info.zxid)", "snapshot.file": "\(info.path)"])
+                    logger.info(
+                        "restored snapshot", metadata: ["zxid": "\(info.zxid)", "snapshot.file": "\(info.path)"])
                     break
                 } catch {
                     snapshotProblems.append("\(error)")
@@ -67,7 +70,8 @@ extension Store {
         try initializeIfEmpty(environment, applier)
         let applied = try environment.read { try applier.appliedZxid($0) }
 
-        var replay = ReplayBuffer(environment: environment, applier: applier, maxMapSize: configuration.maxMapSize, logger: logger)
+        var replay = ReplayBuffer(
+            environment: environment, applier: applier, maxMapSize: configuration.maxMapSize, logger: logger)
         let wal: WriteAheadLog
         do {
             wal = try WriteAheadLog(
@@ -82,8 +86,10 @@ extension Store {
         let report = RecoveryReport(source: source, replayedChanges: replay.count, zxid: wal.lastZxid)
         logger.info(
             "store open",
-            metadata: ["dataDirectory": "\(directory.path)", "zxid": "\(report.zxid)", "recovery.source": "\(source)",
-                       "recovery.replayed": "\(report.replayedChanges)"])
+            metadata: [
+                "dataDirectory": "\(directory.path)", "zxid": "\(report.zxid)", "recovery.source": "\(source)",
+                "recovery.replayed": "\(report.replayedChanges)",
+            ])
         return try Store(
             configuration: configuration, recovery: report, environment: environment, applier: applier, wal: wal,
             snapshots: snapshots, lock: lock, logger: logger)
@@ -149,7 +155,8 @@ private struct ReplayBuffer {
                             try applier.apply(change, tree)
                         } catch let error as CairnError {
                             throw StoreError.noRecoverableState(
-                                "WAL change \(change.zxid) does not apply to the store (\(error)): the store and the log disagree")
+                                "WAL change \(change.zxid) does not apply to the store (\(error)): the store and the log disagree"
+                            )
                         }
                     }
                     try tree.flush()

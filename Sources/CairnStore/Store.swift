@@ -43,7 +43,8 @@ public final class Store: Sendable {
         self.scheduler = scheduler
         writer = GroupCommitWriter(
             environment: environment, applier: applier, wal: wal, lastZxid: recovery.zxid,
-            configuration: .init(maxBatch: configuration.maxBatch, maxMapSize: configuration.maxMapSize, tickMilliseconds: 250),
+            configuration: .init(
+                maxBatch: configuration.maxBatch, maxMapSize: configuration.maxMapSize, tickMilliseconds: 250),
             logger: logger,
             committed: { changes in
                 scheduler.committed(changes)
@@ -138,7 +139,12 @@ public final class Store: Sendable {
     /// Finishes queued writes, syncs LMDB, marks the shutdown clean and releases the data directory.
     @available(*, noasync)
     public func close() {
-        guard closed.withLock({ was in defer { was = true }; return !was }) else { return }
+        guard
+            closed.withLock({ was in
+                defer { was = true }
+                return !was
+            })
+        else { return }
         writer.stop()
         scheduler.stop()
         do {

@@ -95,7 +95,9 @@ final class TreeTransaction {
         if let id = pending.parents[path], let entry = pending.records[id] { return (id, entry.record) }
         guard let found = try lookup(path) else { return nil }
         pending.parents[path] = found.id
-        if pending.records[found.id] == nil { pending.records[found.id] = PendingRecord(record: found.record, dirty: false) }
+        if pending.records[found.id] == nil {
+            pending.records[found.id] = PendingRecord(record: found.record, dirty: false)
+        }
         return found
     }
 
@@ -182,7 +184,8 @@ final class TreeTransaction {
     /// `create` with the parent already looked up (by `lookupParent`: a create looks it up once, for its
     /// checks and its write).
     func create(
-        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind, owner: SessionID?,
+        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind,
+        owner: SessionID?,
         zxid: Zxid, time: Int64
     ) throws -> Stat {
         let parentID = found.id
@@ -203,7 +206,8 @@ final class TreeTransaction {
         }
         pending.nextNodeID?.next = id + 1
         let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
-        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data).put(id, in: db.nodes, new: true, txn)
+        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data).put(
+            id, in: db.nodes, new: true, txn)
         switch kind {
         case .ephemeral: if let owner { try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: []) }
         case .container: try txn.put(db.containers, key: id.key, value: [])
@@ -224,13 +228,16 @@ final class TreeTransaction {
     func delete(_ id: NodeID, _ node: NodeRecord, at path: ZNodePath, zxid: Zxid) throws {
         guard !path.isRoot else { throw CairnError.noNode(path) }
         if node.stat.numChildren > 0 { throw CairnError.notEmpty(path) }
-        guard let parent = try record(node.parent) else { throw CairnError.internal("the parent of \(path) has no record") }
+        guard let parent = try record(node.parent) else {
+            throw CairnError.internal("the parent of \(path) has no record")
+        }
         pending.records[id] = nil
         pending.parents[path] = nil
         try id.withKey { try txn.delete(db.nodes, key: $0) }
         try ChildKey.with(parent: node.parent, name: node.name) { try txn.delete(db.children, key: $0) }
         switch node.kind {
-        case .ephemeral: if let owner = node.stat.ephemeralOwner { try txn.delete(db.ephemerals, key: ephemeralKey(owner, id)) }
+        case .ephemeral:
+            if let owner = node.stat.ephemeralOwner { try txn.delete(db.ephemerals, key: ephemeralKey(owner, id)) }
         case .container: try txn.delete(db.containers, key: id.key)
         case .persistentWithTTL: try txn.delete(db.ttls, key: id.key)
         case .persistent: break
@@ -262,7 +269,8 @@ final class TreeTransaction {
     /// The id the next created node gets; `create` moves past it once the node is in.
     private func peekNextNodeID() throws -> NodeID {
         if let counter = pending.nextNodeID { return counter.next }
-        let stored = try txn.withValue(db.meta, key: MetaKey.nextNodeID) { $0.loadUnaligned(as: UInt64.self) } ?? NodeID.root + 1
+        let stored =
+            try txn.withValue(db.meta, key: MetaKey.nextNodeID) { $0.loadUnaligned(as: UInt64.self) } ?? NodeID.root + 1
         pending.nextNodeID = (stored, stored)
         return stored
     }

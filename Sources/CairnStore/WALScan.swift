@@ -93,7 +93,8 @@ struct WALScan {
                     do {
                         change = try Change(zxid: zxid, payload: payload)
                     } catch {
-                        throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "undecodable record: \(error)")
+                        throw StoreError.corruptWAL(
+                            file: segment.path, offset: offset, reason: "undecodable record: \(error)")
                     }
                     try replay(change)
                 }
@@ -101,15 +102,18 @@ struct WALScan {
                 offset = end
             case .zeros:
                 guard isLast else {
-                    throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "the segment ends inside a record")
+                    throw StoreError.corruptWAL(
+                        file: segment.path, offset: offset, reason: "the segment ends inside a record")
                 }
                 endsInZeros = true
                 return offset
             case .truncated:
                 guard isLast else {
-                    throw StoreError.corruptWAL(file: segment.path, offset: offset, reason: "the segment ends inside a record")
+                    throw StoreError.corruptWAL(
+                        file: segment.path, offset: offset, reason: "the segment ends inside a record")
                 }
-                try checkEndOfLog(raw, at: offset, segment: segment, reason: "a record that runs past the end of the file")
+                try checkEndOfLog(
+                    raw, at: offset, segment: segment, reason: "a record that runs past the end of the file")
                 return offset
             case .damaged(let reason):
                 guard isLast, Self.isTorn(raw, at: offset) else {
@@ -124,12 +128,15 @@ struct WALScan {
 
     /// Throws unless the candidate tear at `offset` can be the end of the log: no whole record follows it, and
     /// the store has applied nothing beyond the last record before it.
-    private func checkEndOfLog(_ raw: UnsafeRawBufferPointer, at offset: Int, segment: WALSegment, reason: String) throws {
+    private func checkEndOfLog(_ raw: UnsafeRawBufferPointer, at offset: Int, segment: WALSegment, reason: String)
+        throws
+    {
         let following = Self.wholeRecords(raw, from: offset + 1, lastZxid: lastZxid)
         if let first = following.first {
             throw StoreError.corruptWAL(
                 file: segment.path, offset: offset,
-                reason: "\(reason), but \(following.count) whole records follow (zxid \(first.zxid)…\(following.last!.zxid), "
+                reason:
+                    "\(reason), but \(following.count) whole records follow (zxid \(first.zxid)…\(following.last!.zxid), "
                     + "the first at byte offset \(first.offset)): damage inside the log, not a torn tail")
         }
         if appliedZxid > lastZxid {
@@ -143,13 +150,17 @@ struct WALScan {
     /// The whole records (checksums matching, zxids after `lastZxid`) found at any byte offset from `start` on:
     /// where a damaged frame hides where the next one starts, this finds them anyway. A candidate offset is
     /// checksummed only when the zxid field there is one the records after `lastZxid` could carry.
-    static func wholeRecords(_ raw: UnsafeRawBufferPointer, from start: Int, lastZxid: Zxid) -> [(offset: Int, zxid: Zxid)] {
+    static func wholeRecords(_ raw: UnsafeRawBufferPointer, from start: Int, lastZxid: Zxid) -> [(
+        offset: Int, zxid: Zxid
+    )] {
         var found: [(offset: Int, zxid: Zxid)] = []
         let highest = lastZxid + Zxid(max(0, raw.count - start) / WALRecord.headerSize + 1)
         var candidate = start
         while candidate + WALRecord.headerSize <= raw.count {
             let zxid = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: candidate + 8, as: UInt64.self))
-            if zxid > lastZxid, zxid <= highest, case .record(let zxid, _, let end) = WALRecord.parse(raw, at: candidate) {
+            if zxid > lastZxid, zxid <= highest,
+                case .record(let zxid, _, let end) = WALRecord.parse(raw, at: candidate)
+            {
                 found.append((candidate, zxid))
                 candidate = end
             } else {
@@ -162,7 +173,8 @@ struct WALScan {
     /// A damaged frame at `offset` is a torn write when one of the sectors it covers is all zeros and
     /// only zeros follow the frame's end.
     static func isTorn(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        let length = raw.count - offset >= 4
+        let length =
+            raw.count - offset >= 4
             ? Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) : 0
         let frameEnd = min(raw.count, offset + WALRecord.headerSize + length)
         guard raw[frameEnd...].allSatisfy({ $0 == 0 }) else { return false }
@@ -195,8 +207,10 @@ struct WALScan {
         try FileSystem.sync(fd: fd, path: segment.path)
         logger.warning(
             "cut a torn tail off the WAL",
-            metadata: ["wal.file": "\(segment.path)", "wal.offset": "\(offset)", "wal.bytesCut": "\(bytes.count - offset)",
-                       "wal.sideFile": "\(side ?? "none (only zeros were cut)")", "zxid": "\(lastZxid)"])
+            metadata: [
+                "wal.file": "\(segment.path)", "wal.offset": "\(offset)", "wal.bytesCut": "\(bytes.count - offset)",
+                "wal.sideFile": "\(side ?? "none (only zeros were cut)")", "zxid": "\(lastZxid)",
+            ])
         return side
     }
 }

@@ -22,7 +22,9 @@ public enum WALTools {
     }
 
     /// Reads every record from zxid `from` on, handing each to `body`, stopping at the first damage.
-    public static func inspect(_ directory: DataDirectory, from: Zxid = 1, _ body: (Change) throws -> Void = { _ in }) throws -> Report {
+    public static func inspect(_ directory: DataDirectory, from: Zxid = 1, _ body: (Change) throws -> Void = { _ in })
+        throws -> Report
+    {
         let lock = try DataDirectoryLock(directory)
         defer { lock.release(clean: lock.previous?.clean ?? true) }
         return try read(directory, from: from, body)
@@ -99,10 +101,13 @@ public enum WALTools {
                 throw StoreError.notEnoughSpace(
                     path: directory.wal, needed: needed, available: available, purpose: "`cairnctl wal repair`")
             }
-            var removed = bytes.withUnsafeBytes { WALScan.wholeRecords($0, from: cut.offset, lastZxid: lastKept) }.map(\.zxid)
+            var removed = bytes.withUnsafeBytes { WALScan.wholeRecords($0, from: cut.offset, lastZxid: lastKept) }.map(
+                \.zxid)
             for later in segments[(index + 1)...] {
                 let laterBytes = try FileSystem.readAll(later.path)
-                removed += laterBytes.withUnsafeBytes { WALScan.wholeRecords($0, from: WALSegment.headerSize, lastZxid: lastKept) }.map(\.zxid)
+                removed += laterBytes.withUnsafeBytes {
+                    WALScan.wholeRecords($0, from: WALSegment.headerSize, lastZxid: lastKept)
+                }.map(\.zxid)
             }
             repair.removedChanges = removed.count
             if let first = removed.min(), let last = removed.max() { repair.removedZxids = first...last }

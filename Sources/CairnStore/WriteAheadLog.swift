@@ -107,7 +107,8 @@ final class WriteAheadLog: @unchecked Sendable {
         do {
             try roll()
         } catch {
-            logger.error("could not start a new WAL segment; appending to the current one", metadata: ["error": "\(error)"])
+            logger.error(
+                "could not start a new WAL segment; appending to the current one", metadata: ["error": "\(error)"])
         }
     }
 
@@ -165,7 +166,9 @@ final class WriteAheadLog: @unchecked Sendable {
             if index == state.segments.count - 1 { bytes = Array(bytes.prefix(state.durableEnd)) }
             let done = try bytes.withUnsafeBytes { raw in
                 var offset = WALSegment.headerSize
-                while offset < raw.count, case .record(let recordZxid, let payload, let end) = WALRecord.parse(raw, at: offset) {
+                while offset < raw.count,
+                    case .record(let recordZxid, let payload, let end) = WALRecord.parse(raw, at: offset)
+                {
                     offset = end
                     guard recordZxid > zxid, recordZxid <= state.lastZxid else { continue }
                     result.append(try Change(zxid: recordZxid, payload: payload))

@@ -17,7 +17,9 @@ public final class LineClient {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else {
             close(fd)
@@ -29,13 +31,19 @@ public final class LineClient {
 
     deinit { close(fd) }
 
-    public enum ClientError: Error { case io(String), closed, notJSON(String) }
+    public enum ClientError: Error {
+        case io(String)
+        case closed
+        case notJSON(String)
+    }
 
     /// Sends raw bytes (a line, or anything).
     public func sendRaw(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { throw ClientError.io("send: errno \(errno)") }
             sent += n
         }
@@ -108,7 +116,8 @@ public final class LineClient {
     @discardableResult
     public func connect(timeoutMilliseconds: Int = 10_000) throws -> (id: String, password: String) {
         let reply = try call(["op": "connect", "timeout_ms": timeoutMilliseconds])
-        guard reply["ok"] as? Bool == true, let id = reply["session_id"] as? String, let password = reply["password"] as? String
+        guard reply["ok"] as? Bool == true, let id = reply["session_id"] as? String,
+            let password = reply["password"] as? String
         else { throw ClientError.notJSON("connect failed: \(reply)") }
         return (id, password)
     }

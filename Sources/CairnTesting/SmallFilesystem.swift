@@ -24,7 +24,8 @@ public final class SmallFilesystem: Sendable {
     private static func mount(_ arguments: [String]) throws {
         let result = try run(["mount"] + arguments)
         guard result.status == 0 else {
-            throw MountError.failed("mount \(arguments.joined(separator: " ")): \(result.errorOutput) (this test needs root or sudo -n)")
+            throw MountError.failed(
+                "mount \(arguments.joined(separator: " ")): \(result.errorOutput) (this test needs root or sudo -n)")
         }
     }
 

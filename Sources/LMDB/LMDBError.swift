@@ -1,4 +1,5 @@
 import CLMDB
+import Glibc
 
 /// A failed LMDB call: the C return code and the call that returned it.
 public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -19,7 +20,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         code == MDB_INVALID || code == MDB_VERSION_MISMATCH || code == MDB_CORRUPTED || code == MDB_PAGE_NOTFOUND
     }
     /// The disk has no room left.
-    public var isDiskFull: Bool { code == 28 /* ENOSPC */ }
+    public var isDiskFull: Bool { code == ENOSPC }
 
     public var description: String {
         "\(call) failed: \(String(cString: mdb_strerror(code))) (\(code))"

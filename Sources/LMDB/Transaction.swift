@@ -82,7 +82,8 @@ public struct Transaction {
     @discardableResult
     public func put(_ db: Database, key: [UInt8], value: [UInt8], flags: PutFlags = []) throws(LMDBError) -> Bool {
         try key.withUnsafeBytes { k in
-            value.withUnsafeBytes { v in Result { () throws(LMDBError) in try put(db, key: k, value: v, flags: flags) } }
+            value.withUnsafeBytes { v in Result { () throws(LMDBError) in try put(db, key: k, value: v, flags: flags) }
+            }
         }.get()
     }
 
@@ -143,7 +144,8 @@ public struct Transaction {
         var rc: Int32
         if let start {
             rc = start.withUnsafeBytes { startBytes in
-                key = MDB_val(mv_size: startBytes.count, mv_data: UnsafeMutableRawPointer(mutating: startBytes.baseAddress))
+                key = MDB_val(
+                    mv_size: startBytes.count, mv_data: UnsafeMutableRawPointer(mutating: startBytes.baseAddress))
                 return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
             }
         } else {

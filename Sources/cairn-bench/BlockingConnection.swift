@@ -21,7 +21,9 @@ enum BlockingConnection {
 
     private static let closed = BlockingSocketError("the server closed the connection")
 
-    private static func loop(_ socket: BlockingSocket, source: RequestSource, phase: RunPhase) throws -> ConnectionResult {
+    private static func loop(_ socket: BlockingSocket, source: RequestSource, phase: RunPhase) throws
+        -> ConnectionResult
+    {
         var source = source
         var result = ConnectionResult()
         var outgoing = ByteBuffer()
@@ -38,7 +40,8 @@ enum BlockingConnection {
             try socket.write(outgoing)
             guard let reply = try socket.readLine(&incoming) else { throw closed }
             if current == RunPhase.measuring, phase.claim() {
-                result.record(ok: ReplyLine.isSuccess(reply), latencyNanoseconds: SystemClock.monotonicNanoseconds() - sent)
+                result.record(
+                    ok: ReplyLine.isSuccess(reply), latencyNanoseconds: SystemClock.monotonicNanoseconds() - sent)
             }
             outgoing.clear()
             request = source.next(after: request, reply: reply, into: &outgoing)

@@ -1,4 +1,5 @@
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,8 @@ final class BlockingSocket: Sendable {
         self.descriptor = descriptor
         self.busyPoll = busyPoll
         var one: Int32 = 1
-        try Self.check(setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)))
+        try Self.check(
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size)))
         if busyPoll { try Self.check(fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)) }
     }
 

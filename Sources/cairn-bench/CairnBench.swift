@@ -1,9 +1,9 @@
 import ArgumentParser
 import Cairn
-import Logging
 import CairnCore
 import Foundation
 import Histogram
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -15,7 +15,8 @@ struct CairnBench: AsyncParsableCommand {
         commandName: "cairn-bench", abstract: "Load a Cairn server and report throughput, latency, CPU and memory.")
 
     @Option(help: "Server HOST:PORT.") var server = "127.0.0.1:4181"
-    @Option(help: "Workload: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")).") var workload: Workload = .get
+    @Option(help: "Workload: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")).") var workload: Workload =
+        .get
     @Option(help: "Connections.") var connections = 16
     @Option(help: "Requests in flight per connection.") var outstanding = 64
     @Option(help: "Seconds to measure.") var duration: Double = 10
@@ -38,7 +39,8 @@ struct CairnBench: AsyncParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if client != .events, workload == .watch || outstanding != 1 {
             throw ValidationError(
-                "--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch")
+                "--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch"
+            )
         }
     }
 
@@ -46,8 +48,12 @@ struct CairnBench: AsyncParsableCommand {
         if loopbackFloor {
             for busyPoll in [false, true] {
                 let h = try LoopbackFloor.measure(roundTrips: 20_000, busyPoll: busyPoll)
-                print("loopback TCP round trip, 64 B, \(busyPoll ? "busy-polling" : "blocking") client, \(h.totalCount) round trips")
-                print("  latency µs: p50 \(h.valueAtPercentile(50))  p90 \(h.valueAtPercentile(90))  p99 \(h.valueAtPercentile(99))  max \(h.max)")
+                print(
+                    "loopback TCP round trip, 64 B, \(busyPoll ? "busy-polling" : "blocking") client, \(h.totalCount) round trips"
+                )
+                print(
+                    "  latency µs: p50 \(h.valueAtPercentile(50))  p90 \(h.valueAtPercentile(90))  p99 \(h.valueAtPercentile(99))  max \(h.max)"
+                )
             }
             return
         }
@@ -89,7 +95,8 @@ struct CairnBench: AsyncParsableCommand {
         case .blocking, .busyPoll:
             for source in sources {
                 let task = Task { [busyPoll = client == .busyPoll] in
-                    try await BlockingConnection.run(host: host, port: port, busyPoll: busyPoll, source: source, phase: phase)
+                    try await BlockingConnection.run(
+                        host: host, port: port, busyPoll: busyPoll, source: source, phase: phase)
                 }
                 results.append { try await task.value }
             }
@@ -101,7 +108,9 @@ struct CairnBench: AsyncParsableCommand {
         phase.value.store(RunPhase.measuring, ordering: .relaxed)
         let stopped: UInt64
         if count != nil {
-            while phase.value.load(ordering: .acquiring) != RunPhase.stopping { try await Task.sleep(for: .milliseconds(1)) }
+            while phase.value.load(ordering: .acquiring) != RunPhase.stopping {
+                try await Task.sleep(for: .milliseconds(1))
+            }
             stopped = phase.completedAt.load(ordering: .relaxed)
         } else {
             try await Task.sleep(for: .seconds(duration))
@@ -126,7 +135,8 @@ struct CairnBench: AsyncParsableCommand {
     /// The server's `stats`, read over a connection of its own.
     private func serverStats(host: String, port: Int) async throws -> ServerStats {
         try await CairnClient.withClient(
-            CairnClient.Configuration(host: host, port: port), logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+            CairnClient.Configuration(host: host, port: port),
+            logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         ) { try await $0.stats() }
     }
 
@@ -135,8 +145,12 @@ struct CairnBench: AsyncParsableCommand {
         var configuration = CairnClient.Configuration(host: host, port: port)
         configuration.requestTimeout = .seconds(30)
         let (workload, keys, dataSize) = (self.workload, self.keys, self.dataSize)
-        _ = try await CairnClient.withClient(configuration, logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }) { client in
-            for parent in ["/bench/c", "/bench/svc", "/bench/k", "/bench/dir"] { try await client.createParents(parent) }
+        _ = try await CairnClient.withClient(
+            configuration, logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        ) { client in
+            for parent in ["/bench/c", "/bench/svc", "/bench/k", "/bench/dir"] {
+                try await client.createParents(parent)
+            }
             if try await client.exists("/bench/w") == nil { try await client.create("/bench/w") }
             if try await client.children("/bench/dir").count < 100 {
                 for start in stride(from: 0, to: 100, by: 50) {
@@ -148,7 +162,9 @@ struct CairnBench: AsyncParsableCommand {
             if try await client.children("/bench/k").count < keys {
                 for start in stride(from: 0, to: keys, by: 500) {
                     let ops = (start..<min(start + 500, keys)).map { MultiOp.create("/bench/k/\($0)", data: data) }
-                    do { try await client.multi(ops) } catch let error as ClientError where error.code == .nodeExists { continue }
+                    do { try await client.multi(ops) } catch let error as ClientError where error.code == .nodeExists {
+                        continue
+                    }
                 }
             }
         }
@@ -168,8 +184,10 @@ struct CairnBench: AsyncParsableCommand {
         if json {
             var object: [String: Any] = [
                 "workload": workload.rawValue, "connections": workload == .watch ? watchers : connections,
-                "outstanding": workload == .watch ? 1 : outstanding, "duration_s": elapsed, "operations": total.operations,
-                "ops_per_s": rate, "errors": total.errors, "client": client.rawValue, "latency_us_max": h.max, "data_size": dataSize,
+                "outstanding": workload == .watch ? 1 : outstanding, "duration_s": elapsed,
+                "operations": total.operations,
+                "ops_per_s": rate, "errors": total.errors, "client": client.rawValue, "latency_us_max": h.max,
+                "data_size": dataSize,
             ]
             if workload == .registry { object["cycles_per_s"] = cycles }
             for (name, p) in percentiles { object["latency_us_\(name)"] = h.valueAtPercentile(p) }
@@ -184,14 +202,23 @@ struct CairnBench: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("workload \(workload.rawValue): \(workload == .watch ? "\(watchers) watchers" : "\(connections) connections × \(outstanding) outstanding"), \(String(format: "%.1f", elapsed)) s, \(client.rawValue) client")
-        print(String(format: "  %.0f ops/s%@, %d errors", rate, workload == .registry ? String(format: " (%.0f cycles/s)", cycles) : "", total.errors))
-        print("  latency µs: " + percentiles.map { "\($0.0) \(h.valueAtPercentile($0.1))" }.joined(separator: "  ") + "  max \(h.max)")
+        print(
+            "workload \(workload.rawValue): \(workload == .watch ? "\(watchers) watchers" : "\(connections) connections × \(outstanding) outstanding"), \(String(format: "%.1f", elapsed)) s, \(client.rawValue) client"
+        )
+        print(
+            String(
+                format: "  %.0f ops/s%@, %d errors", rate,
+                workload == .registry ? String(format: " (%.0f cycles/s)", cycles) : "", total.errors))
+        print(
+            "  latency µs: " + percentiles.map { "\($0.0) \(h.valueAtPercentile($0.1))" }.joined(separator: "  ")
+                + "  max \(h.max)")
         if let cpuPer100k { print(String(format: "  server CPU: %.2f s per 100k ops", cpuPer100k)) }
         if let after { print(String(format: "  server RSS: %.1f MB", Double(after.rssBytes) / 1e6)) }
         if workload.writes, commits.fsyncs > 0 {
-            print(String(format: "  group commit: %.1f changes per fdatasync (%d fdatasyncs, %.0f µs each)",
-                         commits.changesPerFsync, commits.fsyncs, commits.microsecondsPerFsync))
+            print(
+                String(
+                    format: "  group commit: %.1f changes per fdatasync (%d fdatasyncs, %.0f µs each)",
+                    commits.changesPerFsync, commits.fsyncs, commits.microsecondsPerFsync))
         }
     }
 }

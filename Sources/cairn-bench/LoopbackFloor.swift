@@ -22,7 +22,9 @@ enum LoopbackFloor {
             }
         }
         let echo = Thread {
-            guard let peer = try? BlockingSocket(descriptor: accept(listener, nil, nil), busyPoll: false) else { return }
+            guard let peer = try? BlockingSocket(descriptor: accept(listener, nil, nil), busyPoll: false) else {
+                return
+            }
             var incoming = ByteBuffer()
             while let line = try? peer.readLine(&incoming) {
                 guard (try? peer.write(line)) != nil else { return }

@@ -1,4 +1,5 @@
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,9 @@ enum ReplyLine {
                 guard let base = haystack.baseAddress, let first = needle.first else { return nil }
                 var from = 0
                 while from + needle.count <= haystack.count {
-                    guard let hit = memchr(base + from, Int32(first), haystack.count - needle.count - from + 1) else { return nil }
+                    guard let hit = memchr(base + from, Int32(first), haystack.count - needle.count - from + 1) else {
+                        return nil
+                    }
                     let at = base.distance(to: UnsafeRawPointer(hit))
                     if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return at }
                     from = at + 1

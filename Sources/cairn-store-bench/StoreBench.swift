@@ -28,8 +28,9 @@ struct StoreBench: ParsableCommand {
         let rate = try rawFdatasyncRate(in: root, direct: false)
         print("raw fdatasync (append \(dataSize) B + fdatasync): \(Int(rate)) /s, \(format(1e6 / rate)) µs each")
         let direct = try rawFdatasyncRate(in: root, direct: true)
-        print("raw direct write + fdatasync (\(dataSize) B appended as the WAL does: its 4 KiB block, O_DIRECT, "
-              + "in reserved room): \(Int(direct)) /s, \(format(1e6 / direct)) µs each")
+        print(
+            "raw direct write + fdatasync (\(dataSize) B appended as the WAL does: its 4 KiB block, O_DIRECT, "
+                + "in reserved room): \(Int(direct)) /s, \(format(1e6 / direct)) µs each")
         print("group   changes/s   fsyncs/s   changes/fsync   µs/fsync")
         for size in batchSizes { try measure(groupSize: size, in: root + "/g\(size)") }
     }
@@ -102,6 +103,8 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-func format(_ value: Double) -> String { value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 10)) / 10) }
+func format(_ value: Double) -> String {
+    value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 10)) / 10)
+}
 
 func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }

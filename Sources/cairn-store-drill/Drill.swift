@@ -13,7 +13,8 @@ import Glibc
 struct Drill: ParsableCommand {
     @Option(help: "Data directory.") var dataDir: String
     @Option(help: "Requests in flight at once.") var inFlight: Int = 32
-    @Option(help: "WAL segment size in bytes (small, so segments roll during the drill).") var segmentSize: Int = 256 << 10
+    @Option(help: "WAL segment size in bytes (small, so segments roll during the drill).") var segmentSize: Int =
+        256 << 10
     @Option(help: "Snapshot every N changes (small, so snapshots and retention run during the drill).")
     var snapshotEvery: Int = 2000
     @Option(help: "Stop after this many requests in total.") var limit: Int = 1_000_000
@@ -30,15 +31,18 @@ struct Drill: ParsableCommand {
         if let children = try store.read({ try $0.children(of: drill) }) {
             start = children.names.count
         } else {
-            _ = try store.commitBlocking(.operation(.create(path: "/drill", data: [], kind: .persistent, sequential: false)))
+            _ = try store.commitBlocking(
+                .operation(.create(path: "/drill", data: [], kind: .persistent, sequential: false)))
         }
         say("open \(start) \(store.recovery.zxid)")
         let slots = DispatchSemaphore(value: inFlight)
         for k in start..<limit {
             slots.wait()
-            let create = Operation.create(path: "/drill/n\(k)", data: Array("v\(k)".utf8), kind: .persistent, sequential: false)
+            let create = Operation.create(
+                path: "/drill/n\(k)", data: Array("v\(k)".utf8), kind: .persistent, sequential: false)
             let request: Request =
-                k % 3 == 2 ? .multi([create, .setData(path: drill, data: Array("\(k)".utf8), version: -1)]) : .operation(create)
+                k % 3 == 2
+                ? .multi([create, .setData(path: drill, data: Array("\(k)".utf8), version: -1)]) : .operation(create)
             store.submit(request) { result in
                 switch result {
                 case .success(let committed): say("ack \(k) \(committed.zxid)")

@@ -41,7 +41,8 @@ struct Dump: AsyncParsableCommand {
                     } else if let start = try? JSONDecoder().decode(WireReply.self, from: Data(line)),
                         start.event == "dump_start", let zxid = start.zxid
                     {
-                        sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+                        sink.write(
+                            DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
                     }
                 }
             }
@@ -68,7 +69,11 @@ struct Dump: AsyncParsableCommand {
     }
 
     private func report(nodes: Int, zxid: UInt64) {
-        if options.json { printJSON(["nodes": nodes, "zxid": zxid]) } else { print("dumped \(nodes) nodes at zxid \(zxid)") }
+        if options.json {
+            printJSON(["nodes": nodes, "zxid": zxid])
+        } else {
+            print("dumped \(nodes) nodes at zxid \(zxid)")
+        }
     }
 }
 

@@ -71,7 +71,9 @@ struct Load: AsyncParsableCommand {
             }
         } catch let failure as LoadFailure {
             progress.done()
-            fail("loading \(failure.path) failed: \(failure.reason); \(loaded) nodes were loaded before it", code: .failed)
+            fail(
+                "loading \(failure.path) failed: \(failure.reason); \(loaded) nodes were loaded before it",
+                code: .failed)
         }
         progress.done()
         let verb = dryRun ? "would load" : "loaded"
@@ -92,13 +94,16 @@ final class DumpReader {
     init(_ path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("cannot read \(path)") }
         lines = LineReader(handle)
-        guard let first = lines.next(), let header = try? JSONDecoder().decode(DumpFormat.Header.self, from: Data(first)),
+        guard let first = lines.next(),
+            let header = try? JSONDecoder().decode(DumpFormat.Header.self, from: Data(first)),
             header.format == DumpFormat.name
         else {
             fail("\(path) is not a Cairn dump (its first line is not a cairn-dump header)", code: .failed)
         }
         guard header.version <= DumpFormat.version else {
-            fail("\(path) is dump format version \(header.version); this cairnctl reads up to \(DumpFormat.version)", code: .failed)
+            fail(
+                "\(path) is dump format version \(header.version); this cairnctl reads up to \(DumpFormat.version)",
+                code: .failed)
         }
         self.header = header
     }

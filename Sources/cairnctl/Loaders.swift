@@ -29,7 +29,8 @@ struct LiveLoader: NodeLoader {
             if !dryRun && !ops.isEmpty { try await client.multi(ops) }
         } catch let error as ClientError {
             if case .server(let code, let message, let index, _) = error {
-                throw LoadFailure(path: index.map { paths[$0] } ?? paths.first ?? "?", reason: "\(code.rawValue): \(message)")
+                throw LoadFailure(
+                    path: index.map { paths[$0] } ?? paths.first ?? "?", reason: "\(code.rawValue): \(message)")
             }
             fail("cannot reach the server: \(error)", code: .unreachable)
         }

@@ -23,7 +23,10 @@ struct Ls: AsyncParsableCommand {
             if stat || options.json {
                 let s = try await client.exists(child)
                 if options.json {
-                    printJSON(["path": child, "version": s?.version ?? 0, "data_length": s?.dataLength ?? 0, "num_children": s?.numChildren ?? 0])
+                    printJSON([
+                        "path": child, "version": s?.version ?? 0, "data_length": s?.dataLength ?? 0,
+                        "num_children": s?.numChildren ?? 0,
+                    ])
                 } else {
                     print("\(shown)  v\(s?.version ?? 0) \(s?.dataLength ?? 0)B \(s?.numChildren ?? 0) children")
                 }
@@ -38,7 +41,8 @@ struct Ls: AsyncParsableCommand {
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a node's data.",
-        discussion: "Writes the bytes exactly, so `cairnctl get /x > file` copies them; a newline is added only on a terminal.")
+        discussion:
+            "Writes the bytes exactly, so `cairnctl get /x > file` copies them; a newline is added only on a terminal.")
     @OptionGroup var options: LiveOptions
     @Argument var path: String
 
@@ -46,7 +50,11 @@ struct Get: AsyncParsableCommand {
         let node = try await options.withClient { try await $0.get(path) }
         if options.json {
             var object: [String: Any] = ["path": path, "stat": statObject(node.stat)]
-            if let text = String(validating: node.data, as: UTF8.self) { object["data"] = text } else { object["data_b64"] = Data(node.data).base64EncodedString() }
+            if let text = String(validating: node.data, as: UTF8.self) {
+                object["data"] = text
+            } else {
+                object["data_b64"] = Data(node.data).base64EncodedString()
+            }
             printJSON(object)
         } else {
             FileHandle.standardOutput.write(Data(node.data))
@@ -83,8 +91,12 @@ struct Create: AsyncParsableCommand {
     @Argument var data: String = ""
 
     func run() async throws {
-        let mode: CreateMode = ephemeral ? .ephemeral : container ? .container : ttl.map { .persistentWithTTL(.milliseconds($0)) } ?? .persistent
-        let created = try await options.withClient { try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential) }
+        let mode: CreateMode =
+            ephemeral
+            ? .ephemeral : container ? .container : ttl.map { .persistentWithTTL(.milliseconds($0)) } ?? .persistent
+        let created = try await options.withClient {
+            try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential)
+        }
         if options.json { printJSON(["path": created]) } else { print(created) }
     }
 }

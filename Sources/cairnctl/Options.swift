@@ -54,7 +54,9 @@ func fail(_ message: String, code: Exit) -> Never {
 
 /// Prints one JSON object (keys sorted) as a line.
 func printJSON(_ object: Any) {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+    guard
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    else { return }
     emit(String(decoding: data, as: UTF8.self))
 }
 

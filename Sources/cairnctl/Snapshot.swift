@@ -21,11 +21,14 @@ struct Snapshot: AsyncParsableCommand {
         func run() async throws {
             let partial = output + ".partial"
             _ = FileManager.default.createFile(atPath: partial, contents: nil, attributes: ownerOnly)
-            guard let handle = FileHandle(forWritingAtPath: partial) else { throw ValidationError("cannot write \(output)") }
+            guard let handle = FileHandle(forWritingAtPath: partial) else {
+                throw ValidationError("cannot write \(output)")
+            }
             let received = Mutex((crc: CRC32C(), size: 0))
             let reply = try await options.withClient { client in
                 try await client.streaming(WireRequest(op: "snapshot")) { raw in
-                    guard let line = try? JSONDecoder().decode(WireReply.self, from: Data(raw)), line.event == "snapshot_chunk",
+                    guard let line = try? JSONDecoder().decode(WireReply.self, from: Data(raw)),
+                        line.event == "snapshot_chunk",
                         let text = line.dataB64, let chunk = Data(base64Encoded: text)
                     else { return }
                     handle.write(chunk)
@@ -40,16 +43,21 @@ struct Snapshot: AsyncParsableCommand {
             let (crc, size) = received.withLock { ($0.crc.value, $0.size) }
             guard crc == reply.crc32c, size == reply.size else {
                 try? FileManager.default.removeItem(atPath: partial)
-                fail("the downloaded snapshot does not match its checksum (\(size) bytes received, \(reply.size ?? 0) sent)", code: .damaged)
+                fail(
+                    "the downloaded snapshot does not match its checksum (\(size) bytes received, \(reply.size ?? 0) sent)",
+                    code: .damaged)
             }
             _ = rename(partial, output)
             let info = SnapshotInfo(
-                zxid: reply.zxid ?? 0, size: size, checksum: crc, created: Int64(SystemClock.wallMilliseconds()), path: output)
+                zxid: reply.zxid ?? 0, size: size, checksum: crc, created: Int64(SystemClock.wallMilliseconds()),
+                path: output)
             try info.manifest.write(toFile: output + ".manifest", atomically: true, encoding: .utf8)
             if options.json {
                 printJSON(["file": output, "zxid": reply.zxid ?? 0, "size": size, "crc32c": crc])
             } else {
-                print("snapshot at zxid \(reply.zxid ?? 0) saved to \(output) (\(size) bytes, crc32c \(String(crc, radix: 16)))")
+                print(
+                    "snapshot at zxid \(reply.zxid ?? 0) saved to \(output) (\(size) bytes, crc32c \(String(crc, radix: 16)))"
+                )
             }
         }
     }
@@ -71,7 +79,8 @@ struct Snapshot: AsyncParsableCommand {
     }
 
     struct Restore: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make a new data directory from a snapshot file, verified first.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new data directory from a snapshot file, verified first.")
         @Option(help: "The new data directory.") var dataDir: String
         @Flag(help: "Machine-readable JSON output.") var json = false
         @Argument(help: "The snapshot file (from `snapshot save`).") var file: String
@@ -80,7 +89,11 @@ struct Snapshot: AsyncParsableCommand {
             do {
                 let zxid = try Store.restore(
                     snapshotFile: file, into: DataDirectory(dataDir), logger: silentLogger)
-                if json { printJSON(["data_dir": dataDir, "zxid": zxid]) } else { print("restored \(dataDir) at zxid \(zxid)") }
+                if json {
+                    printJSON(["data_dir": dataDir, "zxid": zxid])
+                } else {
+                    print("restored \(dataDir) at zxid \(zxid)")
+                }
             } catch let error as StoreError {
                 if case .corruptSnapshot = error { fail("\(error)", code: .damaged) }
                 fail("\(error)", code: .failed)

@@ -9,13 +9,16 @@ struct WAL: ParsableCommand {
         subcommands: [Inspect.self, Verify.self, Repair.self])
 
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per record: zxid, time, session, change, paths.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per record: zxid, time, session, change, paths.")
         @Option(help: "The data directory.") var dataDir: String
         @Option(help: "Start at this zxid.") var from: UInt64 = 1
         @Flag(help: "Machine-readable JSON output.") var json = false
 
         func run() throws {
-            let report = try walReport { try WALTools.inspect(DataDirectory(dataDir), from: from) { print(line(for: $0)) } }
+            let report = try walReport {
+                try WALTools.inspect(DataDirectory(dataDir), from: from) { print(line(for: $0)) }
+            }
             if let damage = report.damage { fail("\(damage)", code: .damaged) }
         }
 
@@ -24,7 +27,9 @@ struct WAL: ParsableCommand {
             if json {
                 var object: [String: Any] = ["zxid": change.zxid, "time": change.time, "effects": effects]
                 object["session"] = change.session?.hex
-                guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                guard
+                    let data = try? JSONSerialization.data(
+                        withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 else { return "" }
                 return String(decoding: data, as: UTF8.self)
             }
@@ -60,8 +65,14 @@ struct WAL: ParsableCommand {
                 object["damage"] = report.damage.map { "\($0)" }
                 printJSON(object)
             } else {
-                print("\(report.records) records in \(report.segments) segments, zxid \(report.firstZxid ?? 0)…\(report.lastZxid ?? 0)")
-                if let torn = report.tornTail { print("torn tail: \(torn.bytes) bytes at offset \(torn.offset) of \(torn.file) (cut at the next start)") }
+                print(
+                    "\(report.records) records in \(report.segments) segments, zxid \(report.firstZxid ?? 0)…\(report.lastZxid ?? 0)"
+                )
+                if let torn = report.tornTail {
+                    print(
+                        "torn tail: \(torn.bytes) bytes at offset \(torn.offset) of \(torn.file) (cut at the next start)"
+                    )
+                }
             }
             if let damage = report.damage { fail("\(damage)", code: .damaged) }
         }
@@ -82,7 +93,8 @@ struct WAL: ParsableCommand {
             let repair = try walReport { try WALTools.repair(DataDirectory(dataDir)) }
             if json {
                 var object: [String: Any] = [
-                    "side_files": repair.sideFiles, "log_archived": repair.logArchived, "removed_changes": repair.removedChanges,
+                    "side_files": repair.sideFiles, "log_archived": repair.logArchived,
+                    "removed_changes": repair.removedChanges,
                 ]
                 object["last_zxid"] = repair.lastZxid
                 object["removed_zxids"] = repair.removedZxids.map { [$0.lowerBound, $0.upperBound] }
@@ -92,11 +104,15 @@ struct WAL: ParsableCommand {
             if repair.sideFiles.isEmpty { print("nothing to repair: the log is whole") }
             for file in repair.sideFiles { print("cut bytes kept in \(file)") }
             if let removed = repair.removedZxids {
-                print("removed \(repair.removedChanges) whole changes from the log (zxid \(removed.lowerBound)…\(removed.upperBound))")
+                print(
+                    "removed \(repair.removedChanges) whole changes from the log (zxid \(removed.lowerBound)…\(removed.upperBound))"
+                )
             } else if !repair.sideFiles.isEmpty {
                 print("removed no whole change from the log (only a damaged or torn record)")
             }
-            if repair.logArchived { print("the store holds more than the log: the log was set aside; the store stands on its own") }
+            if repair.logArchived {
+                print("the store holds more than the log: the log was set aside; the store stands on its own")
+            }
             print("the log now ends at zxid \(repair.lastZxid ?? 0)")
         }
     }

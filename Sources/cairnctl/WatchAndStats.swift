@@ -29,9 +29,11 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         let s = try await options.withClient(session: false) { try await $0.stats() }
         let object: [String: Any] = [
-            "zxid": s.zxid, "znodes": s.znodes, "sessions": s.sessions, "watches": s.watches, "connections": s.connections,
+            "zxid": s.zxid, "znodes": s.znodes, "sessions": s.sessions, "watches": s.watches,
+            "connections": s.connections,
             "wal_bytes": s.walBytes, "commit_batches": s.commitBatches, "committed_changes": s.committedChanges,
-            "fsync_us_total": s.fsyncMicrosecondsTotal, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(), "uptime_ms": s.uptimeMilliseconds,
+            "fsync_us_total": s.fsyncMicrosecondsTotal, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(),
+            "uptime_ms": s.uptimeMilliseconds,
             "write_error": s.writeError ?? NSNull(), "version": s.version,
         ]
         if options.json {

@@ -12,7 +12,8 @@ struct LoadGeneratorTests {
     func bench(_ server: ServerProcess, _ arguments: [String]) throws -> [String: Any] {
         let run = try ChildProcess.run(
             "cairn-bench",
-            ["--server", "127.0.0.1:\(server.port)", "--server-pid", "\(server.pid)", "--warmup", "0", "--json"] + arguments)
+            ["--server", "127.0.0.1:\(server.port)", "--server-pid", "\(server.pid)", "--warmup", "0", "--json"]
+                + arguments)
         try #require(run.status == 0, "cairn-bench failed: \(run.errorOutput)")
         let line = try #require(run.output.last)
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -28,7 +29,8 @@ struct LoadGeneratorTests {
     @Test("--count records exactly that many replies, and every create it counted exists on the server")
     func countedCreatesExist() throws {
         let server = try ServerProcess(dataDirectory: directory.appending("data"))
-        let report = try bench(server, ["--workload", "create", "--count", "3000", "--connections", "4", "--outstanding", "16"])
+        let report = try bench(
+            server, ["--workload", "create", "--count", "3000", "--connections", "4", "--outstanding", "16"])
         #expect(report["operations"] as? Int == 3000)
         #expect(report["errors"] as? Int == 0)
         let created = try session(server).call(["op": "children", "path": "/bench/c"])["children"] as? [String] ?? []
@@ -46,9 +48,14 @@ struct LoadGeneratorTests {
 
     @Test("requests the server refuses are counted as errors, not operations")
     func refusalsAreErrors() throws {
-        let server = try ServerProcess(dataDirectory: directory.appending("data"), arguments: ["--max-data-size", "100"])
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("data"), arguments: ["--max-data-size", "100"])
         let report = try bench(
-            server, ["--workload", "create", "--data-size", "200", "--count", "500", "--connections", "2", "--outstanding", "4"])
+            server,
+            [
+                "--workload", "create", "--data-size", "200", "--count", "500", "--connections", "2", "--outstanding",
+                "4",
+            ])
         #expect(report["operations"] as? Int == 0)
         #expect(report["errors"] as? Int == 500)
         let created = try session(server).call(["op": "children", "path": "/bench/c"])["children"] as? [String]
@@ -61,8 +68,10 @@ struct LoadGeneratorTests {
         for client in ["blocking", "busy-poll"] {
             let report = try bench(
                 server,
-                ["--workload", "set", "--keys", "50", "--count", "400", "--connections", "1", "--outstanding", "1",
-                 "--client", client])
+                [
+                    "--workload", "set", "--keys", "50", "--count", "400", "--connections", "1", "--outstanding", "1",
+                    "--client", client,
+                ])
             #expect(report["operations"] as? Int == 400)
             #expect(report["errors"] as? Int == 0)
             #expect(report["client"] as? String == client)

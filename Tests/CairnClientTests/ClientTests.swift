@@ -44,7 +44,10 @@ struct ClientTests {
                 try await client.multi([.create("/app/x"), .delete("/app/missing")])
                 Issue.record("multi succeeded")
             } catch let error as ClientError {
-                guard case .server(.noNode, _, let index, _) = error else { Issue.record("\(error)"); return }
+                guard case .server(.noNode, _, let index, _) = error else {
+                    Issue.record("\(error)")
+                    return
+                }
                 #expect(index == 1)
             }
             #expect(try await client.exists("/app/x") == nil)

@@ -12,7 +12,9 @@ struct RecipeTests {
 
     init() throws { server = try ServerProcess(dataDirectory: directory.appending("data")) }
 
-    @Test("election: the leader is killed (SIGKILL) and another takes over within its session timeout plus a small margin")
+    @Test(
+        "election: the leader is killed (SIGKILL) and another takes over within its session timeout plus a small margin"
+    )
     func leaderFailover() throws {
         let demo = BuiltProducts.path(of: "election-demo")
         let candidates = try ["a", "b", "c"].map { id in
@@ -29,13 +31,19 @@ struct RecipeTests {
         var successor: Int?
         // Poll through a survivor: a dead process's wait returns at once.
         _ = candidates[(leader! + 1) % candidates.count].waitForOutput(seconds: 20) { _ in
-            successor = candidates.indices.first { $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") } }
+            successor = candidates.indices.first {
+                $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") }
+            }
             return successor != nil
         }
         let takeover = Date().timeIntervalSince(killedAt)
-        #expect(successor != nil, "outputs: \(candidates.map(\.output)) \(candidates.map(\.errorOutput)); server: \(server.log.suffix(5))")
+        #expect(
+            successor != nil,
+            "outputs: \(candidates.map(\.output)) \(candidates.map(\.errorOutput)); server: \(server.log.suffix(5))")
         #expect(takeover < 2.0 + 1.5, "took \(takeover) s with a 2 s session timeout")
-        let leaders = candidates.indices.filter { $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") } }
+        let leaders = candidates.indices.filter {
+            $0 != leader! && candidates[$0].output.contains { $0.hasPrefix("leader") }
+        }
         #expect(leaders.count == 1, "exactly one new leader")
     }
 
@@ -103,7 +111,9 @@ struct RecipeTests {
             try await held.acquire(timeout: .seconds(5))
             try await CairnClient.withClient(configuration) { (waiter: CairnClient) async throws -> Void in
                 let wanted = DistributedLock(client: waiter, name: "t")
-                await #expect(throws: DistributedLock.Error.timedOut) { try await wanted.acquire(timeout: .milliseconds(300)) }
+                await #expect(throws: DistributedLock.Error.timedOut) {
+                    try await wanted.acquire(timeout: .milliseconds(300))
+                }
                 #expect(try await waiter.children("/locks/t").count == 1)
             }
             await held.release()
@@ -121,10 +131,14 @@ struct RecipeTests {
             for client in [a, b, watcher] { group.addTask { try await client.run() } }
             let cache = ServiceCache(registry: ServiceRegistry(client: watcher), service: "web")
             group.addTask { try await cache.run() }
-            let ra = try await ServiceRegistry(client: a).register("web", ServiceInstance(address: "10.0.0.1", port: 80))
-            let rb = try await ServiceRegistry(client: b).register("web", ServiceInstance(address: "10.0.0.2", port: 80))
+            let ra = try await ServiceRegistry(client: a).register(
+                "web", ServiceInstance(address: "10.0.0.1", port: 80))
+            let rb = try await ServiceRegistry(client: b).register(
+                "web", ServiceInstance(address: "10.0.0.2", port: 80))
             try await waitUntil { cache.instances.count == 2 }
-            #expect(Set((0..<4).compactMap { _ in cache.next()?.address }) == ["10.0.0.1", "10.0.0.2"], "round robin uses both")
+            #expect(
+                Set((0..<4).compactMap { _ in cache.next()?.address }) == ["10.0.0.1", "10.0.0.2"],
+                "round robin uses both")
             try await ra.markDown()
             try await waitUntil { cache.instances.map(\.address) == ["10.0.0.2"] }
             #expect(try await ServiceRegistry(client: watcher).discover("web").map(\.address) == ["10.0.0.2"])
@@ -148,13 +162,19 @@ struct RecipeTests {
         let port = "\(server.port)"
         let one = try ChildProcess(demo, ["instance", "--port", port])
         let two = try ChildProcess(demo, ["instance", "--port", port])
-        for instance in [one, two] { #expect(instance.waitForOutput(seconds: 20) { $0.contains { $0.hasPrefix("registered") } }) }
-        let servingPort = { (p: ChildProcess) in p.output.first { $0.hasPrefix("registered") }!.split(separator: " ").last.map(String.init)! }
+        for instance in [one, two] {
+            #expect(instance.waitForOutput(seconds: 20) { $0.contains { $0.hasPrefix("registered") } })
+        }
+        let servingPort = { (p: ChildProcess) in
+            p.output.first { $0.hasPrefix("registered") }!.split(separator: " ").last.map(String.init)!
+        }
         let (onePort, twoPort) = (servingPort(one), servingPort(two))
         let client = try ChildProcess(demo, ["client", "--port", port, "--calls", "60", "--interval-ms", "100"])
-        #expect(client.waitForOutput(seconds: 20) { lines in
-            lines.contains { $0.hasPrefix("called \(onePort): hello") } && lines.contains { $0.hasPrefix("called \(twoPort): hello") }
-        }, "calls are balanced over both")
+        #expect(
+            client.waitForOutput(seconds: 20) { lines in
+                lines.contains { $0.hasPrefix("called \(onePort): hello") }
+                    && lines.contains { $0.hasPrefix("called \(twoPort): hello") }
+            }, "calls are balanced over both")
         one.kill()
         let killedAt = Date()
         #expect(client.waitForOutput(seconds: 10) { $0.contains("instances \(twoPort)") })
@@ -205,7 +225,8 @@ struct RegistryExpiryTests {
                 if try probe.call(["op": "exists", "path": first])["stat"] is NSNull { break }
                 usleep(50_000)
             }
-            #expect(try probe.call(["op": "exists", "path": first])["stat"] is NSNull, "the session expired while away")
+            #expect(
+                try probe.call(["op": "exists", "path": first])["stat"] is NSNull, "the session expired while away")
             hidden.stop()
             server = try ServerProcess(dataDirectory: data, port: port)
             var seen: [ConnectionState] = []

@@ -3,7 +3,12 @@ import Testing
 
 @Suite("ZNodePath: ZooKeeper's path rules")
 struct ZNodePathTests {
-    @Test("valid paths are accepted", arguments: ["/", "/a", "/a/b", "/services/web-0000000001", "/ünïcode/名前", "/a b", "/.hidden", "/a..b", "/...", "/a/.b/..c"])
+    @Test(
+        "valid paths are accepted",
+        arguments: [
+            "/", "/a", "/a/b", "/services/web-0000000001", "/ünïcode/名前", "/a b", "/.hidden", "/a..b", "/...",
+            "/a/.b/..c",
+        ])
     func valid(raw: String) throws {
         #expect(try ZNodePath(raw).string == raw)
     }
@@ -11,7 +16,8 @@ struct ZNodePathTests {
     @Test(
         "invalid paths are refused",
         arguments: [
-            "", "relative", "/trailing/", "//", "/a//b", "/.", "/a/..", "/../a", "/a/./b", "/nul\u{0}", "/tab\t", "/del\u{7F}",
+            "", "relative", "/trailing/", "//", "/a//b", "/.", "/a/..", "/../a", "/a/./b", "/nul\u{0}", "/tab\t",
+            "/del\u{7F}",
             "/private\u{E000}", "/c1\u{85}", "/ü/x\u{1}",
         ])
     func invalid(raw: String) {
@@ -51,17 +57,23 @@ struct ZNodePathTests {
                 let slash = string.lastIndex(of: "/")!
                 #expect(path.name == string[string.index(after: slash)...])
                 #expect(path.parent?.string == (slash == string.startIndex ? "/" : String(string[..<slash])))
-                #expect(path.parent?.name == (path.parent.map { p in p.string.split(separator: "/").last.map(String.init) ?? "" }).map { Substring($0) })
+                #expect(
+                    path.parent?.name
+                        == (path.parent.map { p in p.string.split(separator: "/").last.map(String.init) ?? "" }).map {
+                            Substring($0)
+                        })
             }
         }
         #expect(ZNodePath.root.name == "" && ZNodePath.root.appending("ü").name == "ü")
     }
 
-    @Test("isParent(of:) is true exactly one segment down", arguments: [
-        ("/", "/a", true), ("/", "/a/b", false), ("/", "/", false), ("/a", "/a/b", true), ("/a", "/ab", false),
-        ("/a", "/a/b/c", false), ("/a/b", "/a/b", false), ("/ünï", "/ünï/名前", true), ("/ünï", "/ünïx/y", false),
-        ("/a/b", "/a/c", false), ("/a/b", "/b/b/x", false),
-    ])
+    @Test(
+        "isParent(of:) is true exactly one segment down",
+        arguments: [
+            ("/", "/a", true), ("/", "/a/b", false), ("/", "/", false), ("/a", "/a/b", true), ("/a", "/ab", false),
+            ("/a", "/a/b/c", false), ("/a/b", "/a/b", false), ("/ünï", "/ünï/名前", true), ("/ünï", "/ünïx/y", false),
+            ("/a/b", "/a/c", false), ("/a/b", "/b/b/x", false),
+        ])
     func isParent(parent: String, child: String, expected: Bool) throws {
         #expect(try ZNodePath(parent).isParent(of: ZNodePath(child)) == expected)
     }

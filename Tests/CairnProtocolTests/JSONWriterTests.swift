@@ -5,12 +5,14 @@ import Testing
 
 @Suite("JSONWriter: hand-written replies parse back as the same JSON")
 struct JSONWriterTests {
-    @Test("strings with quotes, backslashes, control characters and non-ASCII round-trip", arguments: [
-        "plain", "quote \" inside", "back\\slash", "new\nline\ttab\r", "\u{01}\u{1F}", "ünïcödé 名前 🚀", "",
-        // Escapes after whole 8-byte words of plain text, which are copied without a byte-by-byte look.
-        "sixteen plain bytes\"then a quote", "0123456789abcdef\\", "twenty-four bytes of text\u{7}bell",
-        "ünïcödé ünïcödé \"quoted\" 名前", "12345678",
-    ])
+    @Test(
+        "strings with quotes, backslashes, control characters and non-ASCII round-trip",
+        arguments: [
+            "plain", "quote \" inside", "back\\slash", "new\nline\ttab\r", "\u{01}\u{1F}", "ünïcödé 名前 🚀", "",
+            // Escapes after whole 8-byte words of plain text, which are copied without a byte-by-byte look.
+            "sixteen plain bytes\"then a quote", "0123456789abcdef\\", "twenty-four bytes of text\u{7}bell",
+            "ünïcödé ünïcödé \"quoted\" 名前", "12345678",
+        ])
     func strings(value: String) throws {
         var w = JSONWriter()
         w.beginObject()
@@ -31,13 +33,15 @@ struct JSONWriterTests {
         #expect(object["n"] as? Int == -42 && object["b"] as? Bool == true && object["z"] is NSNull)
     }
 
-    @Test("data of any length is text exactly when it is UTF-8", arguments: [
-        (Array("a config value of some length, with a \"quote\" and a\ttab".utf8), true),
-        (Array("ünïcödé 名前 🚀 ünïcödé".utf8), true),
-        (Array("eight by".utf8) + [0xC3], false),  // a lead byte with no continuation, after a whole word
-        (Array("sixteen bytes ok".utf8) + [0x80, 0x41], false),
-        ([], true),
-    ])
+    @Test(
+        "data of any length is text exactly when it is UTF-8",
+        arguments: [
+            (Array("a config value of some length, with a \"quote\" and a\ttab".utf8), true),
+            (Array("ünïcödé 名前 🚀 ünïcödé".utf8), true),
+            (Array("eight by".utf8) + [0xC3], false),  // a lead byte with no continuation, after a whole word
+            (Array("sixteen bytes ok".utf8) + [0x80, 0x41], false),
+            ([], true),
+        ])
     func dataText(bytes: [UInt8], isText: Bool) throws {
         var w = JSONWriter()
         w.beginObject()
@@ -61,7 +65,11 @@ struct JSONWriterTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(w.line())) as? [String: Any])
         #expect(object["data_b64"] as? String == Data([0xFF, 0x01]).base64EncodedString())
         let stat = try #require(object["stat"] as? [String: Any])
-        #expect(Set(stat.keys) == ["czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "ephemeral_owner", "data_length", "num_children"])
+        #expect(
+            Set(stat.keys) == [
+                "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "ephemeral_owner", "data_length",
+                "num_children",
+            ])
         #expect(stat["ephemeral_owner"] as? String == "00000000000000ff")
     }
 
@@ -77,8 +85,10 @@ struct JSONWriterTests {
         w.endObject()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(w.line())) as? [String: Any])
         let fields = try #require(object["stat"] as? [String: Any])
-        let numbers = ["czxid": 1, "mzxid": 2, "pzxid": 3, "ctime": -4, "mtime": 5_000_000_000_000, "version": 6,
-                       "cversion": -7, "data_length": 8, "num_children": 9]
+        let numbers = [
+            "czxid": 1, "mzxid": 2, "pzxid": 3, "ctime": -4, "mtime": 5_000_000_000_000, "version": 6,
+            "cversion": -7, "data_length": 8, "num_children": 9,
+        ]
         for (key, value) in numbers { #expect(fields[key] as? Int == value, "\(key)") }
         #expect(fields["ephemeral_owner"] is NSNull)
         #expect(object["after"] as? Int == 10 && object["zxid"] as? Int == 3)
@@ -93,7 +103,9 @@ struct JSONWriterTests {
         w.beginObject()
         w.stat("stat", stat)
         w.endObject()
-        let max = "18446744073709551615", min64 = "-9223372036854775808", min32 = "-2147483648"
+        let max = "18446744073709551615"
+        let min64 = "-9223372036854775808"
+        let min32 = "-2147483648"
         let expected = """
             {"stat":{"czxid":\(max),"mzxid":\(max),"pzxid":\(max),"ctime":\(min64),"mtime":\(min64),\
             "version":\(min32),"cversion":\(min32),"ephemeral_owner":"ffffffffffffffff",\
@@ -117,7 +129,9 @@ struct JSONWriterTests {
             w.int("u", value)
             w.int("i", Int64(truncatingIfNeeded: value))
             w.endObject()
-            #expect(String(decoding: w.line(), as: UTF8.self) == "{\"u\":\(value),\"i\":\(Int64(truncatingIfNeeded: value))}\n")
+            #expect(
+                String(decoding: w.line(), as: UTF8.self)
+                    == "{\"u\":\(value),\"i\":\(Int64(truncatingIfNeeded: value))}\n")
         }
     }
 

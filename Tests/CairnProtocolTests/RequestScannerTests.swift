@@ -35,28 +35,34 @@ struct RequestScannerTests {
         return scanned != nil
     }
 
-    @Test("the protocol's request shapes are scanned, identically", arguments: [
-        #"{"id":1,"op":"connect","timeout_ms":10000}"#,
-        #"{"id":2,"op":"create","path":"/services/web-","ephemeral":true,"sequential":true,"data":"10.0.0.1:8080"}"#,
-        #"{ "id" : 3 , "op" : "get" , "path" : "/a" , "watch" : false }"#,
-        #"{"id":4,"op":"set","path":"/cfg","data":"quote \" back \\ slash \/ tab \t nl \n","version":-1}"#,
-        #"{"id":5,"op":"multi","ops":[{"op":"check","path":"/m","version":0},{"op":"create","path":"/m/a","data_b64":"AAE="}]}"#,
-        #"{"id":6,"op":"add_watch","path":"/r","recursive":true,"since_zxid":42,"session_id":null}"#,
-        #"{"id":7,"op":"connect","session_id":"00000000000000ab","password":"5IwznxlodHx7Rre/xL3d/g=="}"#,
-        #"{"op":"dump","path":"/","stat":true,"id":-9}"#,
-        #"{"id":8,"op":"create","path":"/ünï/名前","data":"🚀","ttl_ms":60000}"#,
-        #"{}"#,
-    ])
+    @Test(
+        "the protocol's request shapes are scanned, identically",
+        arguments: [
+            #"{"id":1,"op":"connect","timeout_ms":10000}"#,
+            #"{"id":2,"op":"create","path":"/services/web-","ephemeral":true,"sequential":true,"data":"10.0.0.1:8080"}"#,
+            #"{ "id" : 3 , "op" : "get" , "path" : "/a" , "watch" : false }"#,
+            #"{"id":4,"op":"set","path":"/cfg","data":"quote \" back \\ slash \/ tab \t nl \n","version":-1}"#,
+            #"{"id":5,"op":"multi","ops":[{"op":"check","path":"/m","version":0},{"op":"create","path":"/m/a","data_b64":"AAE="}]}"#,
+            #"{"id":6,"op":"add_watch","path":"/r","recursive":true,"since_zxid":42,"session_id":null}"#,
+            #"{"id":7,"op":"connect","session_id":"00000000000000ab","password":"5IwznxlodHx7Rre/xL3d/g=="}"#,
+            #"{"op":"dump","path":"/","stat":true,"id":-9}"#,
+            #"{"id":8,"op":"create","path":"/ünï/名前","data":"🚀","ttl_ms":60000}"#,
+            #"{}"#,
+        ])
     func knownShapes(line: String) throws {
         #expect(try Self.check(line))
     }
 
-    @Test("lines it does not handle are left to JSONDecoder", arguments: [
-        #"{"id":1.5,"op":"get"}"#, #"{"id":1e3,"op":"get"}"#, #"{"op":"get","path":"\u0041"}"#, #"[1,2]"#, #"not json"#,
-        #"{"id":1,"op":"get""#, #"{"id":"1"}"#, #"{"op":"get","extra":{"nested":1}}"#, #"{"op":"get"} trailing"#,
-        #"{"id":99999999999999999999}"#, #"{"path":"a\u0000"}"#, #"{"ops":[{"ops":[]}]}"#,
-        #"{"id":1,"op":"get","extra":"unknown"}"#, #"{"id":1,"op":"get","op":"create"}"#, #"{"ops":[{"op":"a","op":"b"}]}"#,
-    ])
+    @Test(
+        "lines it does not handle are left to JSONDecoder",
+        arguments: [
+            #"{"id":1.5,"op":"get"}"#, #"{"id":1e3,"op":"get"}"#, #"{"op":"get","path":"\u0041"}"#, #"[1,2]"#,
+            #"not json"#,
+            #"{"id":1,"op":"get""#, #"{"id":"1"}"#, #"{"op":"get","extra":{"nested":1}}"#, #"{"op":"get"} trailing"#,
+            #"{"id":99999999999999999999}"#, #"{"path":"a\u0000"}"#, #"{"ops":[{"ops":[]}]}"#,
+            #"{"id":1,"op":"get","extra":"unknown"}"#, #"{"id":1,"op":"get","op":"create"}"#,
+            #"{"ops":[{"op":"a","op":"b"}]}"#,
+        ])
     func leftAlone(line: String) throws {
         #expect(try !Self.check(line))
     }
@@ -73,7 +79,10 @@ struct RequestScannerTests {
     func randomRequests() throws {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("ab/-_ \"\\\n\t\u{1}é名🚀0")
-        func randomString() -> String { String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
+        func randomString() -> String {
+            String(
+                (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+        }
         func randomValue() -> Any {
             switch Int.random(in: 0..<6, using: &generator) {
             case 0: randomString()
@@ -84,14 +93,20 @@ struct RequestScannerTests {
             default: [randomString()]
             }
         }
-        let keys = ["id", "op", "path", "data", "data_b64", "version", "ephemeral", "sequential", "container", "ttl_ms",
-                    "watch", "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "other"]
+        let keys = [
+            "id", "op", "path", "data", "data_b64", "version", "ephemeral", "sequential", "container", "ttl_ms",
+            "watch", "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "other",
+        ]
         var scanned = 0
         for _ in 0..<3000 {
             var object: [String: Any] = [:]
-            for key in keys.shuffled(using: &generator).prefix(Int.random(in: 0...6, using: &generator)) { object[key] = randomValue() }
+            for key in keys.shuffled(using: &generator).prefix(Int.random(in: 0...6, using: &generator)) {
+                object[key] = randomValue()
+            }
             if Bool.random(using: &generator) {
-                object["ops"] = (0..<Int.random(in: 0...3, using: &generator)).map { _ in ["op": "create", "path": randomString(), "version": randomValue()] }
+                object["ops"] = (0..<Int.random(in: 0...3, using: &generator)).map { _ in
+                    ["op": "create", "path": randomString(), "version": randomValue()]
+                }
             }
             let line = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
             if try Self.check(line) { scanned += 1 }

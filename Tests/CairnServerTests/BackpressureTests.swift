@@ -10,7 +10,9 @@ struct BackpressureTests {
 
     /// Each get must wait for the create before it (a read sees the writes sent ahead of it), so the pairs are
     /// answered one fsync at a time, far slower than they arrive.
-    @Test("100,000 pipelined requests (1 KiB creates, each followed by a get), never read: the server stops reading, its heap stays bounded, other clients are served")
+    @Test(
+        "100,000 pipelined requests (1 KiB creates, each followed by a get), never read: the server stops reading, its heap stays bounded, other clients are served"
+    )
     func pipeliningWithoutReading() throws {
         let server = try ServerProcess(dataDirectory: directory.appending("data"))
         // Handed to the sending thread, and used by it alone from then on.

@@ -20,7 +20,9 @@ struct ConcurrencyTests {
         for c in clients { try c.send(["op": "connect", "timeout_ms": 30000]) }
         for c in clients { #expect(try c.reply().ok) }
         for (i, c) in clients.enumerated() {
-            try c.send(["op": "create", "path": "/services/i-", "ephemeral": true, "sequential": true, "data": "host-\(i)"])
+            try c.send([
+                "op": "create", "path": "/services/i-", "ephemeral": true, "sequential": true, "data": "host-\(i)",
+            ])
         }
         var paths: [String] = []
         for c in clients {

@@ -24,7 +24,8 @@ struct ConnectionLifecycleTests {
         }
     }
 
-    @Test("20,000 connections, half of them opening and closing a session: the server's heap returns to within a few MB")
+    @Test(
+        "20,000 connections, half of them opening and closing a session: the server's heap returns to within a few MB")
     func noGrowthPerConnection() throws {
         let server = try ServerProcess(dataDirectory: directory.appending("data"))
         // Warm up first, so pools and tables have their working size before the baseline.

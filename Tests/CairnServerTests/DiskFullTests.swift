@@ -7,8 +7,9 @@ import Testing
 /// SIGKILL the directory opens with every acknowledged change and none of the refused ones.
 @Suite("A full disk: refused writes leave no trace, reads and tools go on, the next start works")
 struct DiskFullTests {
-    @Test("the disk fills under the WAL (its write fails) or under the store (LMDB's commit fails after the WAL fsync)",
-          arguments: ["wal", "store"])
+    @Test(
+        "the disk fills under the WAL (its write fails) or under the store (LMDB's commit fails after the WAL fsync)",
+        arguments: ["wal", "store"])
     func fullDisk(filledDirectory: String) throws {
         let directory = TemporaryDirectory("cairn-full")
         let data = directory.appending("data")
@@ -46,7 +47,9 @@ struct DiskFullTests {
         // to pass. It must never call the server unreachable.
         let health = try ChildProcess.run("cairnctl", ["health"] + address)
         if filledDirectory == "wal" || health.status != 0 {
-            #expect(health.status == 1 && health.errorOutput.contains("cannot write"), "\(health.status): \(health.errorOutput)")
+            #expect(
+                health.status == 1 && health.errorOutput.contains("cannot write"),
+                "\(health.status): \(health.errorOutput)")
         }
 
         try disk.resize(megabytes: 64)

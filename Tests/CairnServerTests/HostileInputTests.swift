@@ -23,7 +23,9 @@ struct HostileInputTests {
         let c = try server.client()
         try c.connect()
         for ttl in [Int64.max, 1 << 40, 0, -1] {
-            #expect(try c.call(["op": "create", "path": "/t\(ttl)", "ttl_ms": ttl]).errorCode == "bad_arguments", "ttl_ms \(ttl)")
+            #expect(
+                try c.call(["op": "create", "path": "/t\(ttl)", "ttl_ms": ttl]).errorCode == "bad_arguments",
+                "ttl_ms \(ttl)")
         }
         #expect(try c.call(["op": "create", "path": "/longest", "ttl_ms": (1 << 40) - 1]).ok)
         #expect(try c.call(["op": "create", "path": "/short", "ttl_ms": 1]).ok)

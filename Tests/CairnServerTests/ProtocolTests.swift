@@ -36,7 +36,9 @@ struct ProtocolTests {
         #expect(try c.call(["op": "create", "path": "/app"]).errorCode == "node_exists")
         #expect(try c.call(["op": "create", "path": "/none/x"]).errorCode == "no_node")
         #expect(try c.call(["op": "create", "path": "bad"]).errorCode == "invalid_path")
-        #expect(try c.call(["op": "create", "path": "/x", "ephemeral": true, "container": true]).errorCode == "bad_arguments")
+        #expect(
+            try c.call(["op": "create", "path": "/x", "ephemeral": true, "container": true]).errorCode
+                == "bad_arguments")
 
         let got = try c.call(["op": "get", "path": "/app"])
         #expect(got["data"] as? String == "v1")
@@ -71,7 +73,10 @@ struct ProtocolTests {
         try c.call(["op": "create", "path": "/services/web"])
         var paths: [String] = []
         for _ in 0..<3 {
-            let r = try c.call(["op": "create", "path": "/services/web/i-", "ephemeral": true, "sequential": true, "data": "10.0.0.1:8080"])
+            let r = try c.call([
+                "op": "create", "path": "/services/web/i-", "ephemeral": true, "sequential": true,
+                "data": "10.0.0.1:8080",
+            ])
             paths.append(r["path"] as? String ?? "")
         }
         #expect(paths == ["/services/web/i-0000000000", "/services/web/i-0000000001", "/services/web/i-0000000002"])
@@ -84,20 +89,26 @@ struct ProtocolTests {
         let c = try server.client()
         try c.connect()
         try c.call(["op": "create", "path": "/m", "data": "0"])
-        let failed = try c.call(["op": "multi", "ops": [
-            ["op": "create", "path": "/m/a"],
-            ["op": "set", "path": "/m", "data": "1"],
-            ["op": "check", "path": "/m", "version": 0],
-        ]])
+        let failed = try c.call([
+            "op": "multi",
+            "ops": [
+                ["op": "create", "path": "/m/a"],
+                ["op": "set", "path": "/m", "data": "1"],
+                ["op": "check", "path": "/m", "version": 0],
+            ],
+        ])
         #expect(failed.errorCode == "bad_version")
         #expect((failed["error"] as? [String: Any])?["index"] as? Int == 2)
         #expect(try c.call(["op": "exists", "path": "/m/a"])["stat"] is NSNull)
         #expect(try c.call(["op": "get", "path": "/m"])["data"] as? String == "0")
-        let passed = try c.call(["op": "multi", "ops": [
-            ["op": "check", "path": "/m", "version": 0],
-            ["op": "create", "path": "/m/a"],
-            ["op": "delete", "path": "/m/a"],
-        ]])
+        let passed = try c.call([
+            "op": "multi",
+            "ops": [
+                ["op": "check", "path": "/m", "version": 0],
+                ["op": "create", "path": "/m/a"],
+                ["op": "delete", "path": "/m/a"],
+            ],
+        ])
         let results = try #require(passed["results"] as? [[String: Any]])
         #expect(results.map { $0["op"] as? String } == ["check", "create", "delete"])
         #expect(try c.call(["op": "multi", "ops": [["op": "get", "path": "/m"]]]).errorCode == "bad_arguments")
@@ -130,7 +141,9 @@ struct ProtocolTests {
         try other.connect()
         let c = try server.client()
         try c.connect()
-        let huge = "{\"id\":1,\"op\":\"create\",\"path\":\"/big\",\"data\":\"" + String(repeating: "x", count: 2_000_000) + "\"}\n"
+        let huge =
+            "{\"id\":1,\"op\":\"create\",\"path\":\"/big\",\"data\":\"" + String(repeating: "x", count: 2_000_000)
+            + "\"}\n"
         try? c.sendRaw(Array(huge.utf8))
         let reply = try c.reply()
         #expect(reply.errorCode == "too_large")
@@ -197,7 +210,8 @@ struct SlowConsumerTests {
     @Test("a client that stops reading is disconnected past the outbound bound; others keep being served")
     func slowReaderIsDisconnected() throws {
         let directory = TemporaryDirectory("cairn-slow")
-        let server = try ServerProcess(dataDirectory: directory.appending("data"), arguments: ["--max-outbound-bytes", "1048576"])
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("data"), arguments: ["--max-outbound-bytes", "1048576"])
         let good = try server.client()
         try good.connect()
         try good.call(["op": "create", "path": "/big", "data": String(repeating: "b", count: 500_000)])

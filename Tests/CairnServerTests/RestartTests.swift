@@ -16,7 +16,9 @@ struct RestartTests {
         for c in clients { try c.connect() }
         try clients[0].call(["op": "create", "path": "/d"])
         for round in 0..<50 {
-            for (i, c) in clients.enumerated() { try c.send(["op": "create", "path": "/d/n\(round)-\(i)", "data": "\(round)"]) }
+            for (i, c) in clients.enumerated() {
+                try c.send(["op": "create", "path": "/d/n\(round)-\(i)", "data": "\(round)"])
+            }
             for (i, c) in clients.enumerated() where try c.reply().ok { acked.append(round * 10 + i) }
         }
         server.kill()
@@ -37,12 +39,18 @@ struct RestartTests {
         let leaver = try server.client()
         try leaver.connect(timeoutMilliseconds: 2000)
         try keeper.call(["op": "create", "path": "/services"])
-        let kept = try keeper.call(["op": "create", "path": "/services/k-", "ephemeral": true, "sequential": true])["path"] as! String
-        let lost = try leaver.call(["op": "create", "path": "/services/l-", "ephemeral": true, "sequential": true])["path"] as! String
+        let kept =
+            try keeper.call(["op": "create", "path": "/services/k-", "ephemeral": true, "sequential": true])["path"]
+            as! String
+        let lost =
+            try leaver.call(["op": "create", "path": "/services/l-", "ephemeral": true, "sequential": true])["path"]
+            as! String
         server.kill()
         let restarted = try server.restarted()
         let again = try restarted.client()
-        let resumed = try again.call(["op": "connect", "session_id": keeperSession.id, "password": keeperSession.password])
+        let resumed = try again.call([
+            "op": "connect", "session_id": keeperSession.id, "password": keeperSession.password,
+        ])
         #expect(resumed.ok && resumed["session_id"] as? String == keeperSession.id)
         #expect(try again.call(["op": "exists", "path": kept])["stat"] is [String: Any])
         // Keep the resumed session alive past the window while the other one's runs out.
@@ -53,7 +61,9 @@ struct RestartTests {
         #expect(try again.call(["op": "exists", "path": kept])["stat"] is [String: Any], "kept: it reconnected")
         #expect(try again.call(["op": "exists", "path": lost])["stat"] is NSNull, "gone: it never came back")
         let wrong = try restarted.client()
-        #expect(try wrong.call(["op": "connect", "session_id": keeperSession.id, "password": "AAAAAAAAAAAAAAAAAAAAAA=="]).errorCode == "session_expired")
+        #expect(
+            try wrong.call(["op": "connect", "session_id": keeperSession.id, "password": "AAAAAAAAAAAAAAAAAAAAAA=="])
+                .errorCode == "session_expired")
     }
 
     @Test("a crash loop cannot keep a dead session alive: it expires within timeout plus one grace of uptime")
@@ -127,7 +137,9 @@ struct RestartTests {
         try writer.call(["op": "set", "path": "/cfg/a", "data": "2"])
         let again = try restarted.client()
         try again.connect()
-        #expect(try again.call(["op": "add_watch", "path": "/cfg", "recursive": true, "since_zxid": lastSeen])["replayed"] as? Int == 2)
+        #expect(
+            try again.call(["op": "add_watch", "path": "/cfg", "recursive": true, "since_zxid": lastSeen])["replayed"]
+                as? Int == 2)
         try writer.call(["op": "delete", "path": "/cfg/b"])
         let seen = try (0..<3).map { _ in try again.event() }.map { "\($0["type"]!) \($0["path"]!)" }
         #expect(seen == ["created /cfg/b", "data_changed /cfg/a", "deleted /cfg/b"])

@@ -71,8 +71,9 @@ struct SessionTableTests {
         let wallNow = clock.now.withLock { $0.wall }
         // Its recorded deadline passed during the downtime: it gets one timeout from now.
         sessions.restore(
-            SessionRecord(id: id, timeoutMilliseconds: 10_000, passwordHash: SessionTable.hash(password),
-                          deadline: wallNow - 30_000, graceGranted: false))
+            SessionRecord(
+                id: id, timeoutMilliseconds: 10_000, passwordHash: SessionTable.hash(password),
+                deadline: wallNow - 30_000, graceGranted: false))
         clock.pass(9_999)
         #expect(sessions.expire().isEmpty)
         #expect(sessions.resume(id, password: [1], connection: 2) == nil, "a wrong password")

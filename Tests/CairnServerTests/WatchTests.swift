@@ -51,7 +51,8 @@ struct WatchTests {
         #expect(eventsSeen == 200)
     }
 
-    @Test("exists watches a missing node for its creation; children watches fire children_changed; deletes fire deleted")
+    @Test(
+        "exists watches a missing node for its creation; children watches fire children_changed; deletes fire deleted")
     func existsAndChildren() throws {
         let c = try server.client()
         try c.connect()
@@ -108,7 +109,9 @@ struct WatchTests {
         let owner = try server.client()
         try owner.connect(timeoutMilliseconds: 1000)
         try owner.call(["op": "create", "path": "/locks"])
-        let lock = try owner.call(["op": "create", "path": "/locks/l-", "ephemeral": true, "sequential": true])["path"] as! String
+        let lock =
+            try owner.call(["op": "create", "path": "/locks/l-", "ephemeral": true, "sequential": true])["path"]
+            as! String
         let watcher = try server.client()
         try watcher.connect()
         try watcher.call(["op": "get", "path": lock, "watch": true])

@@ -50,13 +50,17 @@ struct ChangeSemanticsTests {
         let f = try StoreFixture()
         try f.create("/a")
         try f.create("/a/b")
-        #expect(throws: CairnError.notEmpty(path("/a"))) { try f.commit(.operation(.delete(path: path("/a"), version: -1))) }
+        #expect(throws: CairnError.notEmpty(path("/a"))) {
+            try f.commit(.operation(.delete(path: path("/a"), version: -1)))
+        }
         #expect(throws: CairnError.badVersion(path("/a/b"), expected: 3, actual: 0)) {
             try f.commit(.operation(.delete(path: path("/a/b"), version: 3)))
         }
         try f.commit(.operation(.delete(path: path("/a/b"), version: 0)))
         try f.commit(.operation(.delete(path: path("/a"), version: -1)))
-        #expect(throws: CairnError.noNode(path("/a"))) { try f.commit(.operation(.delete(path: path("/a"), version: -1))) }
+        #expect(throws: CairnError.noNode(path("/a"))) {
+            try f.commit(.operation(.delete(path: path("/a"), version: -1)))
+        }
         #expect(throws: CairnError.badArguments("the root node cannot be deleted")) {
             try f.commit(.operation(.delete(path: .root, version: -1)))
         }
@@ -69,7 +73,10 @@ struct ChangeSemanticsTests {
         let f = try StoreFixture()
         try f.create("/cfg", "one")
         let set = try f.commit(.operation(.setData(path: path("/cfg"), data: bytes("two"), version: 0)))
-        guard case .set(let stat) = set.results.first else { Issue.record("no stat"); return }
+        guard case .set(let stat) = set.results.first else {
+            Issue.record("no stat")
+            return
+        }
         #expect(stat.version == 1 && stat.mzxid == 2 && stat.czxid == 1 && stat.dataLength == 3)
         #expect(throws: CairnError.badVersion(path("/cfg"), expected: 0, actual: 1)) {
             try f.commit(.operation(.setData(path: path("/cfg"), data: bytes("three"), version: 0)))
@@ -109,12 +116,13 @@ struct ChangeSemanticsTests {
         #expect(try f.node("/m")?.data == bytes("0"))
         #expect(try f.node("/m")?.stat.cversion == 0, "the rolled-back create left no trace")
 
-        let passing = try f.commit(.multi([
-            .create(path: "/m/a", data: [], kind: .persistent, sequential: false),
-            .check(path: path("/m"), version: 0),
-            .setData(path: path("/m"), data: bytes("1"), version: 0),
-            .delete(path: path("/m/a"), version: 0),
-        ]))
+        let passing = try f.commit(
+            .multi([
+                .create(path: "/m/a", data: [], kind: .persistent, sequential: false),
+                .check(path: path("/m"), version: 0),
+                .setData(path: path("/m"), data: bytes("1"), version: 0),
+                .delete(path: path("/m/a"), version: 0),
+            ]))
         guard case .created(let created, _) = passing.results[0], case .set(let setStat) = passing.results[2] else {
             Issue.record("unexpected results \(passing.results)")
             return
@@ -134,14 +142,19 @@ struct ChangeSemanticsTests {
             try f.create("/services/x", kind: .ephemeral)
         }
         let ghost = SessionID(rawValue: 42)
-        #expect(throws: CairnError.sessionExpired(ghost)) { try f.create("/services/x", kind: .ephemeral, session: ghost) }
+        #expect(throws: CairnError.sessionExpired(ghost)) {
+            try f.create("/services/x", kind: .ephemeral, session: ghost)
+        }
         let session = try f.newSession()
         let a = try f.create("/services/web-", kind: .ephemeral, sequential: true, session: session)
         let b = try f.create("/services/web-", kind: .ephemeral, sequential: true, session: session)
         #expect(a.stat.ephemeralOwner == session)
         #expect(throws: CairnError.noChildrenForEphemerals(a.path)) { try f.create(a.path.string + "/child") }
         let closed = try f.commit(.closeSession(session))
-        #expect(closed.change?.effects == [.deleteNode(path: a.path), .deleteNode(path: b.path), .closeSession(id: session)])
+        #expect(
+            closed.change?.effects == [
+                .deleteNode(path: a.path), .deleteNode(path: b.path), .closeSession(id: session),
+            ])
         #expect(try f.children("/services") == [])
         #expect(try f.store.read { try $0.session(session) } == nil)
         #expect(throws: CairnError.sessionExpired(session)) { try f.commit(.closeSession(session)) }
@@ -169,7 +182,9 @@ struct ChangeSemanticsTests {
         }
     }
 
-    @Test("invalid paths are refused with invalid_path", arguments: ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\u{0}b", "/a\u{1F}"])
+    @Test(
+        "invalid paths are refused with invalid_path",
+        arguments: ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\u{0}b", "/a\u{1F}"])
     func invalidPaths(raw: String) throws {
         let f = try StoreFixture()
         do {

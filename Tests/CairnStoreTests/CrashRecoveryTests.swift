@@ -27,10 +27,14 @@ struct CrashRecoveryTests {
             let lines = child.output
             let acked = lines.compactMap { line -> (k: Int, zxid: Zxid)? in
                 let parts = line.split(separator: " ")
-                guard parts.count == 3, parts[0] == "ack", let k = Int(parts[1]), let zxid = Zxid(parts[2]) else { return nil }
+                guard parts.count == 3, parts[0] == "ack", let k = Int(parts[1]), let zxid = Zxid(parts[2]) else {
+                    return nil
+                }
                 return (k, zxid)
             }
-            #expect(!lines.contains { $0.hasPrefix("fail") }, "iteration \(iteration): \(lines.filter { $0.hasPrefix("fail") })")
+            #expect(
+                !lines.contains { $0.hasPrefix("fail") },
+                "iteration \(iteration): \(lines.filter { $0.hasPrefix("fail") })")
             for ack in acked { #expect(ack.zxid == Zxid(ack.k) + 2, "request k is change k+2") }
 
             var configuration = Store.Configuration(dataDirectory: dataDir)
@@ -46,8 +50,10 @@ struct CrashRecoveryTests {
             #expect(m >= submittedSoFar, "iteration \(iteration): \(submittedSoFar) survived before, \(m) now")
             let samples = Array(Set([0, m / 2, m - 1].filter { $0 >= 0 && $0 < m }))
             let (sampled, drillData, zxid) = try store.read { view throws -> ([[UInt8]?], [UInt8]?, Zxid) in
-                (try samples.map { try view.node(at: path("/drill/n\($0)"))?.data },
-                 try view.node(at: path("/drill"))?.data, try view.zxid)
+                (
+                    try samples.map { try view.node(at: path("/drill/n\($0)"))?.data },
+                    try view.node(at: path("/drill"))?.data, try view.zxid
+                )
             }
             #expect(sampled == samples.map { bytes("v\($0)") })
             let lastMulti = stride(from: m - 1, through: 0, by: -1).first { $0 % 3 == 2 }

@@ -90,9 +90,12 @@ struct DamagedFilesTests {
             defer { withExtendedLifetime(tmp) {} }
             let wholeRecords = starts.filter { $0 < cut }.count - (starts.contains(cut) ? 0 : 1)
             #expect(store.recovery.zxid == Zxid(wholeRecords), "cut at \(cut)")
-            #expect(try FileSystem.size(path) == (wholeRecords < starts.count ? starts[wholeRecords] : size), "the torn bytes are cut off")
+            #expect(
+                try FileSystem.size(path) == (wholeRecords < starts.count ? starts[wholeRecords] : size),
+                "the torn bytes are cut off")
             // The log takes new writes right after the cut, with the next zxid.
-            let next = try store.commitBlocking(.operation(.create(path: "/after", data: [], kind: .persistent, sequential: false)))
+            let next = try store.commitBlocking(
+                .operation(.create(path: "/after", data: [], kind: .persistent, sequential: false)))
             #expect(next.zxid == Zxid(wholeRecords) + 1)
             store.close()
         }
@@ -124,7 +127,10 @@ struct DamagedFilesTests {
             store.close()
             Issue.record("a damaged log opened")
         } catch let error as StoreError {
-            guard case .corruptWAL(let file, let offset, _) = error else { Issue.record("\(error)"); return }
+            guard case .corruptWAL(let file, let offset, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(file.hasSuffix("00000000000000000001.wal"))
             #expect(offset == starts[3])
             #expect(error.description.contains("byte offset \(starts[3])"))
@@ -181,7 +187,10 @@ struct DamagedFilesTests {
             second.close()
             Issue.record("a second open succeeded")
         } catch let error as StoreError {
-            guard case .locked = error else { Issue.record("\(error)"); return }
+            guard case .locked = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(error.description.contains("in use by another process"))
         }
     }

@@ -16,7 +16,10 @@ struct GroupCommitTests {
 
         let alone = try StoreFixture()
         let aloneOutcomes = requests.map { request in
-            Self.normalized(Result { () throws(CairnError) in try alone.store.commitBlocking(request.request, session: request.session) })
+            Self.normalized(
+                Result { () throws(CairnError) in
+                    try alone.store.commitBlocking(request.request, session: request.session)
+                })
         }
 
         let batched = try StoreFixture()
@@ -62,8 +65,11 @@ struct GroupCommitTests {
         var requests: [Submission] = sessions.map {
             Submission(request: .createSession(id: $0, timeoutMilliseconds: 60_000, passwordHash: hash))
         }
-        requests += (0..<3).map { Submission(request: .operation(.create(path: "/p\($0)", data: [], kind: .persistent, sequential: false))) }
-        requests.append(Submission(request: .operation(.create(path: "/box", data: [], kind: .container, sequential: false))))
+        requests += (0..<3).map {
+            Submission(request: .operation(.create(path: "/p\($0)", data: [], kind: .persistent, sequential: false)))
+        }
+        requests.append(
+            Submission(request: .operation(.create(path: "/box", data: [], kind: .container, sequential: false))))
         func parent() -> String { "/p\(random.next(3))" }
         func child() -> String { "\(parent())/c\(random.next(12))" }
         func data() -> [UInt8] { Array("v\(random.next(1000))".utf8) }
@@ -77,7 +83,9 @@ struct GroupCommitTests {
             switch random.next(14) {
             case 0, 1, 2: operation = .operation(create(child()))
             case 3: operation = .operation(create("\(parent())/s-", sequential: true))
-            case 4: operation = .operation(.create(path: child(), data: data(), kind: .ephemeral, sequential: random.next(2) == 0))
+            case 4:
+                operation = .operation(
+                    .create(path: child(), data: data(), kind: .ephemeral, sequential: random.next(2) == 0))
             case 5, 6: operation = .operation(.delete(path: path(child()), version: version()))
             case 7: operation = .operation(.delete(path: path(parent()), version: -1))
             case 8: operation = .operation(create(parent()))
@@ -102,7 +110,8 @@ struct GroupCommitTests {
             if case .operation(.create(_, _, .ephemeral, _)) = operation { owned = true } else { owned = false }
             requests.append(Submission(request: operation, session: owned ? session : nil))
             if case .closeSession(let id) = operation {
-                requests.append(Submission(request: .createSession(id: id, timeoutMilliseconds: 60_000, passwordHash: hash)))
+                requests.append(
+                    Submission(request: .createSession(id: id, timeoutMilliseconds: 60_000, passwordHash: hash)))
             }
         }
         return requests

@@ -18,7 +18,10 @@ struct SnapshotPacingTests {
             var done = 0
             while done < raw.count {
                 let n = write(pipe, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw PipeClosed() }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw PipeClosed()
+                }
                 done += n
             }
         }
@@ -169,7 +172,8 @@ struct SnapshotPacingTests {
         #expect(file.size == pattern.count && file.checksum.value == crc.value)
     }
 
-    @Test("when the file cannot be written, the copy fails with that error and its producer stops (no hang, no SIGPIPE)")
+    @Test(
+        "when the file cannot be written, the copy fails with that error and its producer stops (no hang, no SIGPIPE)")
     func failedCopyStopsTheProducer() throws {
         let directory = TemporaryDirectory("cairn-write-behind")
         let path = directory.appending("read-only")

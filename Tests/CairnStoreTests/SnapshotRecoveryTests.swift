@@ -44,7 +44,8 @@ struct SnapshotRecoveryTests {
         // Same boot, unclean (a process crash): LMDB is trusted.
         let boot = DataDirectoryLock.currentBootID()
         f.store.close()
-        try FileSystem.writeAtomically(Array("pid=1 boot=\(boot) state=running\n".utf8), to: f.data.lockFile, directory: f.data.path)
+        try FileSystem.writeAtomically(
+            Array("pid=1 boot=\(boot) state=running\n".utf8), to: f.data.lockFile, directory: f.data.path)
         try f.reopen()
         #expect(f.store.recovery.source == .store)
     }
@@ -83,7 +84,11 @@ struct SnapshotRecoveryTests {
         for k in 0..<30 { try f.create("/h/n\(k)", String(repeating: "y", count: 40)) }
         let tail = try f.store.history(after: 25)
         #expect(tail.map(\.zxid) == Array(26...31))
-        #expect(tail.first?.effects == [.createNode(path: path("/h/n24"), data: bytes(String(repeating: "y", count: 40)), kind: .persistent, owner: nil)])
+        #expect(
+            tail.first?.effects == [
+                .createNode(
+                    path: path("/h/n24"), data: bytes(String(repeating: "y", count: 40)), kind: .persistent, owner: nil)
+            ])
         #expect(try f.store.history(after: 3, limit: 2).map(\.zxid) == [4, 5])
         try f.reopen()
         #expect(try f.store.history(after: 29).map(\.zxid) == [30, 31])
@@ -106,7 +111,11 @@ struct SnapshotRecoveryTests {
         }
         #expect(!snapshots.isEmpty)
         f.store.close()
-        for info in try f.store.listSnapshots() { #expect(throws: Never.self) { try SnapshotStore(directory: f.data.snapshots, logger: quietLogger).verify(info) } }
+        for info in try f.store.listSnapshots() {
+            #expect(throws: Never.self) {
+                try SnapshotStore(directory: f.data.snapshots, logger: quietLogger).verify(info)
+            }
+        }
     }
 
     @Test("sessions persist with their password hash and recorded deadline")

@@ -41,8 +41,11 @@ final class StoreFixture {
         session: SessionID? = nil
     ) throws -> (path: ZNodePath, stat: Stat) {
         let committed = try commit(
-            .operation(.create(path: path, data: Array(data.utf8), kind: kind, sequential: sequential)), session: session)
-        guard case .created(let created, let stat) = committed.results.first else { throw CairnError.internal("no result") }
+            .operation(.create(path: path, data: Array(data.utf8), kind: kind, sequential: sequential)),
+            session: session)
+        guard case .created(let created, let stat) = committed.results.first else {
+            throw CairnError.internal("no result")
+        }
         return (created, stat)
     }
 

@@ -21,19 +21,25 @@ struct StoredValuesTests {
             Change(
                 zxid: 2, time: now, session: nil,
                 effects: [
-                    .createNode(path: path("/forever"), data: [], kind: .persistentWithTTL(ttlMilliseconds: .max), owner: nil),
-                    .createSession(id: session, timeoutMilliseconds: .max, passwordHash: Array(repeating: 1, count: 32)),
+                    .createNode(
+                        path: path("/forever"), data: [], kind: .persistentWithTTL(ttlMilliseconds: .max), owner: nil),
+                    .createSession(
+                        id: session, timeoutMilliseconds: .max, passwordHash: Array(repeating: 1, count: 32)),
                 ]), to: &frames)
         WALRecord.append(
             Change(
                 zxid: 3, time: .max - 10, session: nil,
-                effects: [.createNode(path: path("/late"), data: [], kind: .persistentWithTTL(ttlMilliseconds: 1000), owner: nil)]),
+                effects: [
+                    .createNode(
+                        path: path("/late"), data: [], kind: .persistentWithTTL(ttlMilliseconds: 1000), owner: nil)
+                ]),
             to: &frames)
         records += frames.bytes
         let directory = TemporaryDirectory("cairn-stored")
         let data = DataDirectory(directory.appending("data"))
         try data.create()
-        try FileSystem.writeAtomically(records, to: WALSegment(firstZxid: 1, directory: data.wal).path, directory: data.wal)
+        try FileSystem.writeAtomically(
+            records, to: WALSegment(firstZxid: 1, directory: data.wal).path, directory: data.wal)
 
         let server = try ServerProcess(dataDirectory: data.path)
         let c = try server.client()

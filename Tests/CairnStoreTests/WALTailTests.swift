@@ -7,8 +7,9 @@ import Testing
 
 @Suite("WAL tail: appends in place, with direct I/O or through the page cache")
 struct WALTailTests {
-    @Test("appends land byte for byte across block boundaries, also after a reopen in mid-block; only zeros follow",
-          arguments: [true, false])
+    @Test(
+        "appends land byte for byte across block boundaries, also after a reopen in mid-block; only zeros follow",
+        arguments: [true, false])
     func appendsInPlace(directIO: Bool) throws {
         let label = directIO ? "direct I/O" : "page cache"
         let directory = TemporaryDirectory("wal-tail")
@@ -29,7 +30,9 @@ struct WALTailTests {
         }
         try tail.sync()
         let onDisk = try FileSystem.readAll(path)
-        #expect(Self.firstDifference(onDisk.prefix(expected.count), expected) == nil, "\(label): the file holds every byte appended")
+        #expect(
+            Self.firstDifference(onDisk.prefix(expected.count), expected) == nil,
+            "\(label): the file holds every byte appended")
         #expect(onDisk.dropFirst(expected.count).allSatisfy { $0 == 0 }, "\(label): the reserved room is zeros")
         #expect(onDisk.count > expected.count, "\(label): room is reserved ahead of the appends")
 
@@ -42,13 +45,15 @@ struct WALTailTests {
             expected += bytes
         }
         try reopened.finish()
-        #expect(Self.firstDifference(try FileSystem.readAll(path)[...], expected) == nil,
-                "\(label): a finished segment holds every byte appended and nothing after")
+        #expect(
+            Self.firstDifference(try FileSystem.readAll(path)[...], expected) == nil,
+            "\(label): a finished segment holds every byte appended and nothing after")
     }
 
     /// The first offset where the two differ, or where the shorter ends (nil when equal), so a failure names
     /// a place instead of printing megabytes.
     static func firstDifference(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Int? {
-        zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? (a.count == b.count ? nil : min(a.count, b.count))
+        zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            ?? (a.count == b.count ? nil : min(a.count, b.count))
     }
 }

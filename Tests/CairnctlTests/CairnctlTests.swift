@@ -38,9 +38,12 @@ struct CairnctlLiveTests {
         let other = try ServerProcess(dataDirectory: directory.appending("other"))
         #expect(try ChildProcess.run("cairnctl", ["load", first, "--server", "127.0.0.1:\(other.port)"]).status == 0)
         let second = directory.appending("second.jsonl")
-        #expect(try ChildProcess.run("cairnctl", ["dump", "-o", second, "--server", "127.0.0.1:\(other.port)"]).status == 0)
+        #expect(
+            try ChildProcess.run("cairnctl", ["dump", "-o", second, "--server", "127.0.0.1:\(other.port)"]).status == 0)
         let lines = try nodeLines(first)
-        #expect(lines.count == 2 + 50 * 21 + 14, "root, /services, 50 services with 20 instances, the config tree; no ephemerals")
+        #expect(
+            lines.count == 2 + 50 * 21 + 14,
+            "root, /services, 50 services with 20 instances, the config tree; no ephemerals")
         #expect(try nodeLines(second) == lines)
         #expect(lines.contains { $0.contains("\"data_b64\"") }, "binary values travel as base64")
     }
@@ -51,10 +54,14 @@ struct CairnctlLiveTests {
         let live = directory.appending("live.jsonl")
         #expect(try ctl("dump", "--stat", "-o", live).status == 0)
         let refused = try ChildProcess.run("cairnctl", ["dump", "--data-dir", server.dataDirectory])
-        #expect(refused.status == 1 && refused.errorOutput.contains("in use by another process"), "offline commands wait for the server to stop")
+        #expect(
+            refused.status == 1 && refused.errorOutput.contains("in use by another process"),
+            "offline commands wait for the server to stop")
         server.stop()
         let offline = directory.appending("offline.jsonl")
-        #expect(try ChildProcess.run("cairnctl", ["dump", "--stat", "--data-dir", server.dataDirectory, "-o", offline]).status == 0)
+        #expect(
+            try ChildProcess.run("cairnctl", ["dump", "--stat", "--data-dir", server.dataDirectory, "-o", offline])
+                .status == 0)
         #expect(try nodeLines(offline) == nodeLines(live))
     }
 
@@ -84,7 +91,9 @@ struct CairnctlLiveTests {
         #expect(try ctl("set", "/config/text", "local edit").status == 0)
         let failed = try ctl("load", fixtures + "/config-binary.jsonl")
         #expect(failed.status == 1)
-        #expect(failed.errorOutput.contains("loading /config failed: node_exists") && failed.errorOutput.contains("0 nodes were loaded"))
+        #expect(
+            failed.errorOutput.contains("loading /config failed: node_exists")
+                && failed.errorOutput.contains("0 nodes were loaded"))
         let skipped = try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "skip")
         #expect(skipped.status == 0 && skipped.output.last == "loaded 0 nodes, skipped 14")
         #expect(try ctl("get", "/config/text").output == ["local edit"])
@@ -138,7 +147,8 @@ struct CairnctlFixtureTests {
         #expect(inspect.status == 3 && !inspect.output.isEmpty, "inspect prints the records before the damage")
         let repair = try ChildProcess.run("cairnctl", ["wal", "repair", "--data-dir", dir])
         #expect(repair.status == 0)
-        let side = try #require(repair.output.first { $0.hasPrefix("cut bytes kept in") }).split(separator: " ").last.map(String.init)!
+        let side = try #require(repair.output.first { $0.hasPrefix("cut bytes kept in") }).split(separator: " ").last
+            .map(String.init)!
         #expect(FileManager.default.fileExists(atPath: side))
         #expect(try ChildProcess.run("cairnctl", ["wal", "verify", "--data-dir", dir]).status == 0)
         let dump = try ChildProcess.run("cairnctl", ["dump", "--data-dir", dir])
@@ -148,7 +158,8 @@ struct CairnctlFixtureTests {
     @Test("a damaged snapshot is refused by restore with exit 3")
     func damagedSnapshot() throws {
         let result = try ChildProcess.run(
-            "cairnctl", ["snapshot", "restore", fixtures + "/damaged-snapshot.mdb", "--data-dir", directory.appending("new")])
+            "cairnctl",
+            ["snapshot", "restore", fixtures + "/damaged-snapshot.mdb", "--data-dir", directory.appending("new")])
         #expect(result.status == 3)
         #expect(result.errorOutput.contains("damaged-snapshot.mdb") && result.errorOutput.contains("checksum"))
         #expect(!FileManager.default.fileExists(atPath: directory.appending("new/store/data.mdb")), "nothing restored")

@@ -29,17 +29,23 @@ struct DamagedLogTests {
         let server = try ServerProcess(dataDirectory: data)
         let c = try server.client()
         try c.connect()
-        for k in 0..<count { try c.call(["op": "create", "path": "/n\(k)", "data": String(repeating: "d", count: 100)]) }
+        for k in 0..<count {
+            try c.call(["op": "create", "path": "/n\(k)", "data": String(repeating: "d", count: 100)])
+        }
         server.kill()
         let wal = data + "/wal"
-        let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasSuffix(".wal") }.max())
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasSuffix(".wal") }.max())
         return (server, wal + "/" + segment)
     }
 
-    func ctl(_ arguments: String...) throws -> CommandResult { try ChildProcess.run("cairnctl", arguments + ["--data-dir", data]) }
+    func ctl(_ arguments: String...) throws -> CommandResult {
+        try ChildProcess.run("cairnctl", arguments + ["--data-dir", data])
+    }
 
-    @Test("a flipped length byte mid-segment: the start refuses and cuts nothing, store or not; repair counts the changes it removes",
-          arguments: [false, true])
+    @Test(
+        "a flipped length byte mid-segment: the start refuses and cuts nothing, store or not; repair counts the changes it removes",
+        arguments: [false, true])
     func flippedLength(keepStore: Bool) throws {
         let (server, segment) = try makeLog(count: 300)
         var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: segment)))
@@ -120,7 +126,8 @@ struct DamagedLogTests {
         #expect(try c.call(["op": "create", "path": "/after"]).ok)
     }
 
-    @Test("repair on a full disk: it refuses up front, saying how much it needs and changing nothing; with room it works")
+    @Test(
+        "repair on a full disk: it refuses up front, saying how much it needs and changing nothing; with room it works")
     func repairOnFullDisk() throws {
         let disk = try SmallFilesystem(at: data, megabytes: 8)
         let (server, segment) = try makeLog(count: 300)
@@ -136,8 +143,10 @@ struct DamagedLogTests {
         let before = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted()
 
         let refused = try ctl("wal", "repair")
-        #expect(refused.status == 1 && refused.errorOutput.contains("needs") && refused.errorOutput.contains("nothing was changed"),
-                "\(refused.status): \(refused.errorOutput)")
+        #expect(
+            refused.status == 1 && refused.errorOutput.contains("needs")
+                && refused.errorOutput.contains("nothing was changed"),
+            "\(refused.status): \(refused.errorOutput)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted() == before)
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: segment))) == bytes)
 
