@@ -45,6 +45,7 @@ public final class CairnServer: Service, Sendable {
         let connections = self.connections
         store.observeCommits { changes in
             for (connection, lines) in watches.fire(changes) { connections.handle(connection)?.send(lines) }
+            if let last = changes.last { watches.delivered(through: last.zxid) }
         }
     }
 

@@ -136,12 +136,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Writes a read's reply after the watch events of every change it reflects. The writer thread posts a
-    /// batch's events right after its LMDB commit, so a read in between can see a change whose event is not
-    /// posted yet: it waits (microseconds, yielding) for the registry to have fired up to the read's zxid.
+    /// batch's events right after its LMDB commit, so a read in between can see a change whose events are not
+    /// posted yet: then the reply (and every request behind it) waits until they are, without holding the loop.
     private func writeRead(_ reply: (line: [UInt8], zxid: Zxid)) {
-        server.watches.waitUntilFired(reply.zxid)
-        takeInbox()
-        writeReply(reply.line)
+        guard !server.watches.isDelivered(reply.zxid) else {
+            takeInbox()
+            return writeReply(reply.line)
+        }
+        let line = reply.line
+        let finish = later { (handler, _: Void) in
+            handler.takeInbox()
+            handler.writeReply(line)
+        }
+        server.watches.whenDelivered(reply.zxid) { finish(()) }
     }
 
     /// Writes what other threads posted to this connection (see `ConnectionInbox`). Also done before a read's

@@ -2,12 +2,6 @@ import CairnCore
 import CairnProtocol
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Every watch, in memory: one-shot data and child watches (ZooKeeper's), and persistent ones
 /// (`add_watch`, optionally recursive). Watches belong to a connection and go with it.
 ///
@@ -31,9 +25,20 @@ final class WatchRegistry: Sendable {
         var firedZxid: Zxid = 0
     }
 
-    private let state: Mutex<State>
+    /// Reads that reflect changes whose events are not posted yet, waiting for `delivered(through:)`.
+    private struct Delivery {
+        /// Every change up to it has had its events posted to their connections.
+        var zxid: Zxid
+        var waiting: [(zxid: Zxid, resume: @Sendable () -> Void)] = []
+    }
 
-    init(zxid: Zxid) { state = Mutex(State(firedZxid: zxid)) }
+    private let state: Mutex<State>
+    private let delivery: Mutex<Delivery>
+
+    init(zxid: Zxid) {
+        state = Mutex(State(firedZxid: zxid))
+        delivery = Mutex(Delivery(zxid: zxid))
+    }
 
     var count: Int { state.withLock { $0.perConnection.values.reduce(0, +) } }
 
@@ -71,12 +76,33 @@ final class WatchRegistry: Sendable {
         }
     }
 
-    /// Returns once the events of every change up to `zxid` have been handed out (at once, but for a read that
-    /// ran between the writer's commit and its call to `fire`). Gives up after a second rather than hang an
-    /// event loop on a writer that stopped.
-    func waitUntilFired(_ zxid: Zxid) {
-        let deadline = SystemClock.monotonicNanoseconds() + 1_000_000_000
-        while state.withLock({ $0.firedZxid }) < zxid, SystemClock.monotonicNanoseconds() < deadline { sched_yield() }
+    /// Whether the events of every change up to `zxid` have been posted to their connections: true but for a
+    /// read that ran between the writer's LMDB commit and its posting of that batch's events.
+    func isDelivered(_ zxid: Zxid) -> Bool { delivery.withLock { $0.zxid >= zxid } }
+
+    /// Runs `resume` once the events of every change up to `zxid` have been posted: at once if they have, else on
+    /// the writer thread right after it posts them. Never waits.
+    func whenDelivered(_ zxid: Zxid, _ resume: @escaping @Sendable () -> Void) {
+        let now = delivery.withLock { d in
+            guard d.zxid < zxid else { return true }
+            d.waiting.append((zxid, resume))
+            return false
+        }
+        if now { resume() }
+    }
+
+    /// The writer posted the events of every change up to `zxid` (after `fire`, once their lines are in the
+    /// connections' inboxes): the reads waiting for them go on.
+    func delivered(through zxid: Zxid) {
+        let due = delivery.withLock { d -> [@Sendable () -> Void] in
+            d.zxid = max(d.zxid, zxid)
+            guard !d.waiting.isEmpty else { return [] }
+            let reached = d.zxid
+            let due = d.waiting.filter { $0.zxid <= reached }.map(\.resume)
+            d.waiting.removeAll { $0.zxid <= reached }
+            return due
+        }
+        for resume in due { resume() }
     }
 
     /// Removes every watch `connection` has on `path`; returns how many there were.

@@ -1,5 +1,6 @@
 import CairnTesting
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Watches: one-shot, persistent, recursive, ordering")
@@ -122,5 +123,36 @@ struct WatchTests {
         let expired = try owner.readLine()
         #expect(expired?["event"] as? String == "session_expired")
         #expect(try owner.readLine() == nil, "the expired session's connection is closed")
+    }
+
+    @Test("while another connection writes, every read's reply comes after the events of the changes it reflects")
+    func eventsBeforeReadsUnderConcurrentWrites() throws {
+        let watcher = try server.client()
+        try watcher.connect()
+        try watcher.call(["op": "create", "path": "/race"])
+        try watcher.call(["op": "add_watch", "path": "/race"])
+        // Handed to the writing thread, and used by it alone from then on.
+        nonisolated(unsafe) let writer = try server.client()
+        try writer.connect()
+        let done = Mutex(false)
+        let writing = Thread {
+            for round in 0..<2000 { _ = try? writer.call(["op": "set", "path": "/race", "data": "\(round)"]) }
+            done.withLock { $0 = true }
+        }
+        writing.start()
+        var reads = 0
+        var heard: Int = 0
+        while !done.withLock({ $0 }) {
+            let reply = try watcher.call(["op": "get", "path": "/race"])
+            let reflected = try #require((reply["stat"] as? [String: Any])?["mzxid"] as? Int)
+            heard = max(heard, watcher.events.compactMap { $0["zxid"] as? Int }.max() ?? 0)
+            _ = watcher.drainEvents()
+            // The node's creation needs no event: only sets after the watch was added do.
+            if (reply["stat"] as? [String: Any])?["version"] as? Int ?? 0 > 0 {
+                #expect(heard >= reflected, "a reply reflecting zxid \(reflected) came before its event (heard \(heard))")
+            }
+            reads += 1
+        }
+        #expect(reads > 100)
     }
 }
