@@ -149,7 +149,8 @@ struct WatchTests {
             _ = watcher.drainEvents()
             // The node's creation needs no event: only sets after the watch was added do.
             if (reply["stat"] as? [String: Any])?["version"] as? Int ?? 0 > 0 {
-                #expect(heard >= reflected, "a reply reflecting zxid \(reflected) came before its event (heard \(heard))")
+                #expect(
+                    heard >= reflected, "a reply reflecting zxid \(reflected) came before its event (heard \(heard))")
             }
             reads += 1
         }
