@@ -1,10 +1,6 @@
 import CairnCore
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reads WAL segments in order at open: checks frames, checksums and zxid continuity, hands changes after
 /// the applied zxid to the replay, and cuts a torn tail off the last segment.
 ///
@@ -24,8 +20,6 @@ struct WALScan {
     let cutsTornTail: Bool
     /// A torn tail found in the last segment: where it starts and how many bytes it holds (zeros included).
     private(set) var tornTail: (file: String, offset: Int, bytes: Int)?
-    /// The side file the cut torn tail was kept in, when it held anything but zeros.
-    private(set) var tornTailSideFile: String?
     /// The zxid of the last whole record seen so far.
     private(set) var lastZxid: Zxid = 0
     /// Where the valid bytes of the last segment end (after any cut).
@@ -63,9 +57,7 @@ struct WALScan {
         // Zeros after the last record are the segment's preallocated room, not damage.
         guard headerMissing || (end != bytes.count && !endsInZeros) else { return }
         tornTail = (segment.path, tornStart, bytes.count - tornStart)
-        if cutsTornTail {
-            tornTailSideFile = try cut(segment, bytes, at: tornStart, headerMissing: headerMissing)
-        }
+        if cutsTornTail { try cut(segment, bytes, at: tornStart) }
     }
 
     private func hasHeader(_ bytes: [UInt8]) -> Bool {
@@ -188,29 +180,16 @@ struct WALScan {
         return false
     }
 
-    /// Cuts `bytes` of the segment at `offset`, keeping what was cut (but its trailing zeros) in a side file
-    /// `<segment>.torn-<ms>` first; returns the side file's path, nil when only zeros were cut.
-    private func cut(_ segment: WALSegment, _ bytes: [UInt8], at offset: Int, headerMissing: Bool) throws -> String? {
-        let dataEnd = (bytes.lastIndex { $0 != 0 } ?? -1) + 1
-        var side: String?
-        if dataEnd > offset {
-            let path = segment.path + ".torn-\(SystemClock.wallMilliseconds())"
-            try FileSystem.writeAtomically(Array(bytes[offset..<dataEnd]), to: path, directory: segment.directory)
-            side = path
-        }
-        let fd = try FileSystem.open(segment.path, flags: O_WRONLY)
-        defer { close(fd) }
-        try FileSystem.truncate(fd: fd, to: offset, path: segment.path)
-        if headerMissing {
-            try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: segment.path) }
-        }
-        try FileSystem.sync(fd: fd, path: segment.path)
+    /// Cuts the torn tail at `offset` off the segment (read whole into `bytes`), keeping what was cut but its
+    /// trailing zeros in a side file `<segment>.torn-<ms>` first (none when only zeros are cut).
+    private func cut(_ segment: WALSegment, _ bytes: [UInt8], at offset: Int) throws {
+        let side = WALSegment.dataEnd(bytes) > offset ? segment.path + ".torn-\(SystemClock.wallMilliseconds())" : nil
+        try segment.cut(bytes, at: offset, keepingIn: side)
         logger.warning(
             "cut a torn tail off the WAL",
             metadata: [
                 "wal.file": "\(segment.path)", "wal.offset": "\(offset)", "wal.bytesCut": "\(bytes.count - offset)",
                 "wal.sideFile": "\(side ?? "none (only zeros were cut)")", "zxid": "\(lastZxid)",
             ])
-        return side
     }
 }

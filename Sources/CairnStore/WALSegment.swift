@@ -50,3 +50,29 @@ struct WALSegment: Hashable, Sendable, Comparable {
 
     static func < (lhs: WALSegment, rhs: WALSegment) -> Bool { lhs.firstZxid < rhs.firstZxid }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension WALSegment {
+    /// Where the written bytes of a segment (read whole into `bytes`) end: past its last non-zero byte; what
+    /// follows is preallocated room.
+    static func dataEnd(_ bytes: [UInt8]) -> Int { (bytes.lastIndex { $0 != 0 } ?? -1) + 1 }
+
+    /// Cuts the segment, read whole into `bytes`, at `offset`, durably. The bytes cut (but the zeros at their end)
+    /// are first kept in `sideFile`, when one is given; a segment cut at 0 gets its header again.
+    func cut(_ bytes: [UInt8], at offset: Int, keepingIn sideFile: String?) throws {
+        if let sideFile {
+            let kept = Array(bytes[offset..<max(offset, Self.dataEnd(bytes))])
+            try FileSystem.writeAtomically(kept, to: sideFile, directory: directory)
+        }
+        let fd = try FileSystem.open(path, flags: O_WRONLY)
+        defer { close(fd) }
+        try FileSystem.truncate(fd: fd, to: offset, path: path)
+        if offset == 0 {
+            try Self.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: path) }
+        }
+        try FileSystem.sync(fd: fd, path: path)
+    }
+}

@@ -1,10 +1,6 @@
 import CairnCore
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Offline looks at a data directory's WAL for operators (`cairnctl wal inspect|verify|repair`). They
 /// take the directory's lock, so they are refused while a server uses it.
 public enum WALTools {
@@ -94,7 +90,7 @@ public enum WALTools {
             let bytes = try FileSystem.readAll(cut.file)
             // A segment torn from its first byte (a kill right at a roll) is cut at 0 and gets its header again.
             let keep = cut.offset
-            let dataEnd = max(keep, (bytes.lastIndex { $0 != 0 } ?? -1) + 1)
+            let dataEnd = max(keep, WALSegment.dataEnd(bytes))
             let needed = min(max(keep, WALSegment.headerSize), dataEnd - keep)
             let available = try FileSystem.availableBytes(directory.wal)
             guard available >= needed else {
@@ -114,14 +110,7 @@ public enum WALTools {
 
             let side = cut.file + "." + stamp
             if dataEnd - keep <= max(keep, WALSegment.headerSize) {
-                try FileSystem.writeAtomically(Array(bytes[keep..<dataEnd]), to: side, directory: directory.wal)
-                let fd = try FileSystem.open(cut.file, flags: O_WRONLY)
-                defer { close(fd) }
-                try FileSystem.truncate(fd: fd, to: keep, path: cut.file)
-                if keep == 0 {
-                    try WALSegment.header.withUnsafeBytes { try FileSystem.write(fd: fd, $0, at: 0, path: cut.file) }
-                }
-                try FileSystem.sync(fd: fd, path: cut.file)
+                try segments[index].cut(bytes, at: keep, keepingIn: side)
             } else {
                 // The part kept is the smaller: the whole old file becomes the side file, the kept part a new segment.
                 try FileSystem.rename(cut.file, side)
