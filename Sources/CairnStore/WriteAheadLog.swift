@@ -161,22 +161,13 @@ final class WriteAheadLog: @unchecked Sendable {
         guard zxid < state.lastZxid else { return [] }
         let start = state.segments.lastIndex { $0.firstZxid <= zxid + 1 } ?? 0
         var result: [Change] = []
-        for (index, segment) in state.segments.enumerated().dropFirst(start) {
-            var bytes = try FileSystem.readAll(segment.path)
-            if index == state.segments.count - 1 { bytes = Array(bytes.prefix(state.durableEnd)) }
-            let done = try bytes.withUnsafeBytes { raw in
-                var offset = WALSegment.headerSize
-                while offset < raw.count,
-                    case .record(let recordZxid, let payload, let end) = WALRecord.parse(raw, at: offset)
-                {
-                    offset = end
-                    guard recordZxid > zxid, recordZxid <= state.lastZxid else { continue }
-                    result.append(try Change(zxid: recordZxid, payload: payload))
-                    if result.count >= limit { return true }
-                }
-                return false
+        for index in state.segments.indices.dropFirst(start) {
+            let whole = try Self.forEachRecord(of: index, in: state) { recordZxid, payload, _ in
+                guard recordZxid > zxid, recordZxid <= state.lastZxid else { return true }
+                result.append(try Change(zxid: recordZxid, payload: payload))
+                return result.count < limit
             }
-            if done { break }
+            if !whole { break }
         }
         return result
     }
@@ -188,28 +179,35 @@ final class WriteAheadLog: @unchecked Sendable {
         let start = state.segments.lastIndex { $0.firstZxid <= zxid + 1 } ?? 0
         var total = 0
         var firstTime: Int64?
-        for (index, segment) in state.segments.enumerated().dropFirst(start) {
+        _ = try Self.forEachRecord(of: start, in: state) { recordZxid, payload, frameBytes in
+            guard recordZxid > zxid else { return true }
+            if firstTime == nil { firstTime = try Change(zxid: recordZxid, payload: payload).time }
+            total += frameBytes
+            return true
+        }
+        for index in state.segments.indices.dropFirst(start + 1) {
             let isLast = index == state.segments.count - 1
-            guard index == start else {
-                total += (isLast ? state.durableEnd : try FileSystem.size(segment.path)) - WALSegment.headerSize
-                continue
-            }
-            var bytes = try FileSystem.readAll(segment.path)
-            if isLast { bytes = Array(bytes.prefix(state.durableEnd)) }
-            try bytes.withUnsafeBytes { raw in
-                var offset = WALSegment.headerSize
-                while offset < raw.count,
-                    case .record(let recordZxid, let payload, let end) = WALRecord.parse(raw, at: offset)
-                {
-                    if recordZxid > zxid {
-                        if firstTime == nil { firstTime = try Change(zxid: recordZxid, payload: payload).time }
-                        total += end - offset
-                    }
-                    offset = end
-                }
-            }
+            total +=
+                (isLast ? state.durableEnd : try FileSystem.size(state.segments[index].path)) - WALSegment.headerSize
         }
         return (total, firstTime)
+    }
+
+    /// Hands `body` each published record of segment `index` in order (zxid, payload, frame bytes) until it returns
+    /// false; returns false when it stopped early.
+    private static func forEachRecord(
+        of index: Int, in state: Published, _ body: (Zxid, UnsafeRawBufferPointer, Int) throws -> Bool
+    ) throws -> Bool {
+        var bytes = try FileSystem.readAll(state.segments[index].path)
+        if index == state.segments.count - 1 { bytes = Array(bytes.prefix(state.durableEnd)) }
+        return try bytes.withUnsafeBytes { raw in
+            var offset = WALSegment.headerSize
+            while offset < raw.count, case .record(let zxid, let payload, let end) = WALRecord.parse(raw, at: offset) {
+                guard try body(zxid, payload, end - offset) else { return false }
+                offset = end
+            }
+            return true
+        }
     }
 
     /// A new segment: its header, synced, and the file's name in the directory.
