@@ -76,7 +76,7 @@ extension Store {
         do {
             wal = try WriteAheadLog(
                 directory: directory.wal, segmentSize: configuration.walSegmentSize,
-                directIO: configuration.walDirectIO, appliedZxid: applied,
+                directIO: configuration.walDirectIO, files: configuration.files, appliedZxid: applied,
                 logger: logger, replay: { try replay.add($0) })
             try replay.flush()
         } catch let error as StoreError where !snapshotProblems.isEmpty {

@@ -23,6 +23,8 @@ extension Store {
         public var snapshotsToKeep: Int = 3
         /// Most requests the writer commits with one fsync.
         public var maxBatch: Int = 1000
+        /// The WAL's writes and syncs go through these (a test swaps in a simulated power cut).
+        var files: any DurableFiles = SystemFiles()
 
         public init(dataDirectory: String) {
             self.dataDirectory = DataDirectory(dataDirectory)

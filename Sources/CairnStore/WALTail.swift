@@ -1,5 +1,3 @@
-import CLinuxFileIO
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +22,7 @@ final class WALTail {
 
     let path: String
     let isDirect: Bool
+    private let files: any DurableFiles
     private let fd: Int32
     /// Bytes appended (and, after `sync`, durable).
     private(set) var end: Int
@@ -37,31 +36,34 @@ final class WALTail {
 
     /// Creates the segment file with `header` as its first bytes, and syncs it (not its directory).
     /// `directIO`: use direct I/O if the filesystem has it.
-    convenience init(creating path: String, header: [UInt8], directIO: Bool) throws {
-        try self.init(path: path, flags: O_RDWR | O_CREAT | O_TRUNC, end: 0, reserved: 0, directIO: directIO)
+    convenience init(creating path: String, header: [UInt8], directIO: Bool, files: any DurableFiles = SystemFiles())
+        throws
+    {
+        try self.init(
+            path: path, flags: O_RDWR | O_CREAT | O_TRUNC, end: 0, reserved: 0, directIO: directIO, files: files)
         try header.withUnsafeBytes { try append($0) }
-        try FileSystem.sync(fd: fd, path: path)
+        try files.dataSync(fd: fd, path: path)
     }
 
     /// Opens an existing segment whose records end at `end`.
-    convenience init(opening path: String, end: Int, directIO: Bool) throws {
-        try self.init(path: path, flags: O_RDWR, end: end, reserved: try FileSystem.size(path), directIO: directIO)
+    convenience init(opening path: String, end: Int, directIO: Bool, files: any DurableFiles = SystemFiles()) throws {
+        try self.init(
+            path: path, flags: O_RDWR, end: end, reserved: try FileSystem.size(path), directIO: directIO, files: files)
     }
 
-    private init(path: String, flags: Int32, end: Int, reserved: Int, directIO: Bool) throws {
-        let direct = directIO ? cairn_open_direct(path, flags, 0o600) : -1
-        let fd = direct >= 0 ? direct : try FileSystem.open(path, flags: flags)
+    private init(path: String, flags: Int32, end: Int, reserved: Int, directIO: Bool, files: any DurableFiles) throws {
+        let (fd, isDirect) = try files.open(path, flags: flags, direct: directIO)
         let blocks = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: direct >= 0 ? 2 * Self.blockSize : 0, alignment: Self.blockSize)
+            byteCount: isDirect ? 2 * Self.blockSize : 0, alignment: Self.blockSize)
         blocks.initializeMemory(as: UInt8.self, repeating: 0)
         let partial = end % Self.blockSize
-        if direct >= 0, partial != 0, pread(fd, blocks.baseAddress, Self.blockSize, off_t(end - partial)) < partial {
+        if isDirect, partial != 0, pread(fd, blocks.baseAddress, Self.blockSize, off_t(end - partial)) < partial {
             let error = FileSystem.fail(path, "read the last block")
             close(fd)
             blocks.deallocate()
             throw error
         }
-        (self.path, self.fd, self.isDirect, self.blocks) = (path, fd, direct >= 0, blocks)
+        (self.path, self.fd, self.isDirect, self.blocks, self.files) = (path, fd, isDirect, blocks, files)
         (self.end, self.reserved) = (end, reserved)
     }
 
@@ -82,7 +84,7 @@ final class WALTail {
         if isDirect {
             try appendDirect(bytes, newEnd: newEnd)
         } else {
-            try FileSystem.write(fd: fd, bytes, at: end, path: path)
+            try files.write(fd: fd, bytes, at: end, path: path)
         }
         end = newEnd
     }
@@ -91,8 +93,8 @@ final class WALTail {
     /// if the machine stops right after. Shrinking a file needs no free space.
     func cut(to offset: Int) throws {
         precondition(offset <= end, "a WAL tail is cut back, never forward")
-        try FileSystem.truncate(fd: fd, to: offset, path: path)
-        try FileSystem.dataSync(fd: fd, path: path)
+        try files.truncate(fd: fd, to: offset, path: path)
+        try files.dataSync(fd: fd, path: path)
         (end, reserved) = (offset, offset)
         uncachedEnd = min(uncachedEnd, offset - offset % Self.blockSize)
         let partial = offset % Self.blockSize
@@ -114,7 +116,7 @@ final class WALTail {
         if let source = bytes.baseAddress { (base + (end - start)).copyMemory(from: source, byteCount: bytes.count) }
         // Past the new end the last block is zeros, as the file's reserved room is.
         (base + (newEnd - start)).initializeMemory(as: UInt8.self, repeating: 0, count: count - (newEnd - start))
-        try FileSystem.write(fd: fd, UnsafeRawBufferPointer(rebasing: blocks[..<count]), at: start, path: path)
+        try files.write(fd: fd, UnsafeRawBufferPointer(rebasing: blocks[..<count]), at: start, path: path)
         // The new last, partial block moves to the front for the next append.
         let lastStart = newEnd - newEnd % Self.blockSize
         if lastStart > start { base.copyMemory(from: base + (lastStart - start), byteCount: newEnd - lastStart) }
@@ -122,7 +124,7 @@ final class WALTail {
 
     /// Makes everything appended so far durable.
     func sync() throws {
-        try FileSystem.dataSync(fd: fd, path: path)
+        try files.dataSync(fd: fd, path: path)
         guard !isDirect else { return }
         let synced = end - end % Self.blockSize
         guard synced > uncachedEnd else { return }
@@ -132,7 +134,7 @@ final class WALTail {
 
     /// Ends the segment: the file keeps only its records (finished segments never end in zeros), synced.
     func finish() throws {
-        try FileSystem.truncate(fd: fd, to: end, path: path)
-        try FileSystem.dataSync(fd: fd, path: path)
+        try files.truncate(fd: fd, to: end, path: path)
+        try files.dataSync(fd: fd, path: path)
     }
 }

@@ -28,6 +28,7 @@ final class WriteAheadLog: @unchecked Sendable {
     let segmentSize: Int
     /// Whether appends may use direct I/O (see `WALTail`).
     let directIO: Bool
+    private let files: any DurableFiles
     private let logger: Logger
     /// The last segment, appended to.
     private var tail: WALTail
@@ -37,19 +38,20 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Opens the log, checks every retained record, cuts a torn tail, and hands each change after
     /// `appliedZxid` to `replay` in zxid order.
     init(
-        directory: String, segmentSize: Int, directIO: Bool, appliedZxid: Zxid, logger: Logger,
-        replay: (Change) throws -> Void
+        directory: String, segmentSize: Int, directIO: Bool, files: any DurableFiles = SystemFiles(),
+        appliedZxid: Zxid, logger: Logger, replay: (Change) throws -> Void
     ) throws {
         self.directory = directory
         self.segmentSize = segmentSize
         self.directIO = directIO
+        self.files = files
         self.logger = logger
         try FileSystem.makeDirectory(directory)
         var segments = try WALSegment.list(in: directory)
 
         if segments.isEmpty {
             let segment = WALSegment(firstZxid: appliedZxid + 1, directory: directory)
-            tail = try Self.create(segment, directory: directory, directIO: directIO)
+            tail = try Self.create(segment, directory: directory, directIO: directIO, files: files)
             segments = [segment]
             lastZxid = appliedZxid
         } else {
@@ -62,7 +64,8 @@ final class WriteAheadLog: @unchecked Sendable {
                     "the log ends at zxid \(scan.lastZxid) but the store has applied \(appliedZxid); restore the "
                         + "missing segments, or start from a snapshot without this store")
             }
-            tail = try WALTail(opening: segments[segments.count - 1].path, end: scan.lastSegmentEnd, directIO: directIO)
+            tail = try WALTail(
+                opening: segments[segments.count - 1].path, end: scan.lastSegmentEnd, directIO: directIO, files: files)
             lastZxid = scan.lastZxid
         }
         published = Mutex(Published(segments: segments, durableEnd: tail.end, lastZxid: lastZxid))
@@ -124,7 +127,7 @@ final class WriteAheadLog: @unchecked Sendable {
         try tail.finish()
         let next = WALSegment(firstZxid: lastZxid + 1, directory: directory)
         do {
-            tail = try Self.create(next, directory: directory, directIO: directIO)
+            tail = try Self.create(next, directory: directory, directIO: directIO, files: files)
         } catch {
             // A half-made segment would claim zxids the current one goes on to hold.
             try? FileSystem.remove(next.path)
@@ -148,7 +151,7 @@ final class WriteAheadLog: @unchecked Sendable {
         }
         guard !doomed.isEmpty else { return }
         for segment in doomed { try FileSystem.remove(segment.path) }
-        try FileSystem.syncDirectory(directory)
+        try files.syncDirectory(directory)
         logger.info("WAL segments removed by retention", metadata: ["wal.count": "\(doomed.count)", "zxid": "\(zxid)"])
     }
 
@@ -211,9 +214,11 @@ final class WriteAheadLog: @unchecked Sendable {
     }
 
     /// A new segment: its header, synced, and the file's name in the directory.
-    private static func create(_ segment: WALSegment, directory: String, directIO: Bool) throws -> WALTail {
-        let tail = try WALTail(creating: segment.path, header: WALSegment.header, directIO: directIO)
-        try FileSystem.syncDirectory(directory)
+    private static func create(_ segment: WALSegment, directory: String, directIO: Bool, files: any DurableFiles)
+        throws -> WALTail
+    {
+        let tail = try WALTail(creating: segment.path, header: WALSegment.header, directIO: directIO, files: files)
+        try files.syncDirectory(directory)
         return tail
     }
 }
