@@ -53,7 +53,7 @@ let package = Package(
             dependencies: [
                 "LMDB", "CairnCore", "CCRC32C", "CLinuxFileIO",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The JSON-lines wire format shared by server and client.
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
-                "CairnServer", "CJemalloc",
+                "CairnServer", "CairnStore", "CJemalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-bench",
             dependencies: [
-                "Cairn",
+                "Cairn", "CairnTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -154,7 +154,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test support shared by every test target: temp dirs, child processes, built binaries.
+        // Test support shared by every test target (temp dirs, child processes, built binaries) and the seeded
+        // generator the load generator also uses.
         .target(name: "CairnTesting"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),

@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// keeps sessions alive or expires them, and pushes watch events.
 ///
 /// A `Service`: `run()` serves until graceful shutdown (SIGTERM/SIGINT under a `ServiceGroup`), then stops
-/// accepting, lets what is in flight finish, records session deadlines and closes the store cleanly.
+/// accepting, lets every connection finish the requests it has read (answering them) and records session
+/// deadlines. The store is a service of its own, listed before this one, so it closes after.
 public final class CairnServer: Service, Sendable {
     public static let version = "0.1.0"
 
@@ -27,16 +28,16 @@ public final class CairnServer: Service, Sendable {
     /// Reports the bound address once listening (for `--listen ...:0`).
     private let onListening: @Sendable (SocketAddress) -> Void
 
-    /// Opens (recovering) the store and restores its sessions, each with its reconnect window.
-    @available(*, noasync)
+    /// A server over `store` (opened from `configuration.store`), its sessions restored, each with its reconnect
+    /// window.
     public init(
-        configuration: ServerConfiguration, logger: Logger,
+        configuration: ServerConfiguration, store: Store, logger: Logger,
         onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
         self.onListening = onListening
-        store = try Store.open(configuration.store, logger: logger)
+        self.store = store
         watches = WatchRegistry(zxid: store.recovery.zxid)
         parser = RequestParser(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -93,14 +94,22 @@ public final class CairnServer: Service, Sendable {
         try await shutDown()
     }
 
-    /// After the listener closed: record sessions, drain and close the store, close the connections.
+    /// After the listener closed: every connection stops reading and closes once it has answered what it read
+    /// (after `drainSeconds` the rest are closed), then the sessions' deadlines are recorded.
     private func shutDown() async throws {
-        try? await store.recordSessionTimes(sessions.times())
-        try await NIOThreadPool.singleton.runIfActive { self.store.close() }
+        let open = connections.all()
+        logger.info("draining connections", metadata: ["connections": "\(open.count)"])
+        for connection in open { connection.inbox.post(.drain) }
+        let deadline = ContinuousClock.now + .seconds(Self.drainSeconds)
+        while connections.count > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         for connection in connections.all() { connection.channel.close(promise: nil) }
+        try? await store.recordSessionTimes(sessions.times())
         try await group.shutdownGracefully()
         logger.info("cairn stopped")
     }
+
+    /// How long a shutdown waits for connections to answer the requests they read.
+    static let drainSeconds = 10
 
     private func every(_ milliseconds: Int, _ body: @Sendable () async -> Void) async {
         while !Task.isCancelled {

@@ -40,6 +40,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// A non-pipelined request that completes later (connect, close, a history replay) is running.
     private var waiting = false
     private var closing = false
+    /// The server is shutting down: what arrives now is discarded, and the connection closes once what it read
+    /// before is answered.
+    private var draining = false
     /// A read of the socket was asked for and held back (`read(context:)`).
     private var readHeld = false
     /// A flush is queued on the event loop: replies written meanwhile go out with it.
@@ -106,7 +109,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        guard !closing, !draining else { return }
         // The decoder throws nothing (an overlong line is a frame), so neither does this.
         try? lines.process(buffer: unwrapInboundIn(data)) { frame in
             switch frame {
@@ -164,6 +167,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 for line in lines { write(line) }
             case .close:
                 return close()
+            case .drain:
+                draining = true
             }
         }
     }
@@ -184,6 +189,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func pump() {
         while let next = queue.first, start(next) { queue.removeFirst() }
+        if draining, requestsInFlight == 0, !waiting { return closeAfterReplies() }
         if readHeld, requestsInFlight <= server.configuration.maxRequestsInFlight / 2, let context {
             readHeld = false
             context.read()

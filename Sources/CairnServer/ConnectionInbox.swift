@@ -17,6 +17,8 @@ final class ConnectionInbox: Sendable {
         case lines([[UInt8]])
         /// Close the connection once the items before this one are written.
         case close
+        /// Stop reading; close once every request read so far is answered (the server is shutting down).
+        case drain
     }
 
     /// The user event that tells the connection's handler to `take()` what was posted.

@@ -48,9 +48,15 @@ public final class ServerProcess: Sendable {
     /// SIGTERM and wait: the graceful stop.
     @discardableResult
     public func stop() -> Int32 {
-        process.kill(signal: SIGTERM)
-        return process.wait()
+        terminate()
+        return waitForExit()
     }
+
+    /// SIGTERM, not waiting: the graceful stop begins.
+    public func terminate() { process.kill(signal: SIGTERM) }
+
+    /// Waits for the process to end; returns its exit status.
+    public func waitForExit() -> Int32 { process.wait() }
 
     /// A new process on the same data directory and port.
     public func restarted() throws -> ServerProcess {

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnTesting
 import NIOCore
 
 /// What a load connection sends next: the workload's request stream (unique create paths, random keys, a

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnServer
+import CairnStore
 import Logging
 import ServiceLifecycle
 
@@ -73,22 +74,21 @@ struct Serve: AsyncParsableCommand {
         configuration.store.snapshotsToKeep = snapshotsKept
         configuration.store.walSegmentSize = walSegmentSize
         configuration.store.walDirectIO = walDirectIO
+        let store: Store
         let server: CairnServer
         do {
-            server = try openServer(configuration, logger: logger)
+            store = try await Store.opened(configuration.store, logger: logger)
+            server = try CairnServer(configuration: configuration, store: store, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
         }
+        // Stopped in reverse order: the server drains first, then the store closes.
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [store, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
-}
-
-/// Opening recovers the store: blocking I/O, done once before anything is served.
-private func openServer(_ configuration: ServerConfiguration, logger: Logger) throws -> CairnServer {
-    try CairnServer(configuration: configuration, logger: logger)
 }
 
 private func env(_ name: String) -> String? {

@@ -119,6 +119,32 @@ struct RestartTests {
         #expect(try again.call(["op": "exists", "path": "/e"])["stat"] is [String: Any])
     }
 
+    @Test("SIGTERM amid 3000 pipelined creates: every create the server took is answered before it closes; exit 0")
+    func gracefulStopDrains() throws {
+        let server = try start()
+        let c = try server.client()
+        try c.connect()
+        try c.call(["op": "create", "path": "/p"])
+        var lines: [UInt8] = []
+        for index in 0..<3000 {
+            lines += Array(#"{"id":\#(index + 100),"op":"create","path":"/p/n\#(index)"}"#.utf8) + [10]
+        }
+        try c.sendRaw(lines)
+        server.terminate()
+        var answered = 0
+        while let line = try c.readLine() {
+            #expect(line.ok, "a create the server took failed: \(line)")
+            answered += 1
+        }
+        #expect(server.waitForExit() == 0)
+        let restarted = try server.restarted()
+        let check = try restarted.client()
+        try check.connect()
+        let present = try check.call(["op": "children", "path": "/p"])["children"] as? [Any]
+        #expect(answered > 0)
+        #expect(present?.count == answered, "every create applied was answered, and only those")
+    }
+
     @Test("since_zxid resumes a watch across a restart without missing a change")
     func sinceZxidAcrossRestart() throws {
         let server = try start()

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnStore
+import CairnTesting
 import Dispatch
 import Foundation
 import Synchronization

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnTesting
 import Synchronization
 
 @testable import CairnStore
