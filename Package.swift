@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "cairnctl",
             dependencies: [
-                "Cairn", "CairnStore",
+                "Cairn", "CairnProtocol", "CairnStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -130,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-bench",
             dependencies: [
-                "Cairn", "CairnTesting",
+                "Cairn", "CairnProtocol", "CairnTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -8,80 +8,83 @@ extension CairnClient {
     public func create(_ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false)
         async throws -> String
     {
-        var request = WireRequest(op: "create")
-        request.path = path
-        request.setData(data)
-        request.setMode(mode, sequential: sequential)
-        return try await call(request).path ?? path
+        let operation = Operation.create(path: path, data: data, kind: mode.kind, sequential: sequential)
+        guard case .changed(.created(let created, _)) = try await call(.change(operation)).reply else {
+            throw Self.unexpectedReply
+        }
+        return created.string
     }
 
     public func get(_ path: String) async throws -> NodeData {
-        try node(from: try await call(read("get", path)))
+        try node(from: try await call(.get(try checked(path), watch: false)).reply)
     }
 
     /// Reads a node and sets a one-shot data watch on it (fires on data_changed or deleted).
     public func getAndWatch(_ path: String) async throws -> (NodeData, OneShotWatch) {
-        let watch = OneShotWatch(path: try ZNodePath(path), kind: .data)
-        let reply = try await watched(watch) { try await call(read("get", path, watch: true)) }
+        let path = try checked(path)
+        let watch = OneShotWatch(path: path, kind: .data)
+        let reply = try await watched(watch) { try await call(.get(path, watch: true)).reply }
         return (try node(from: reply), watch)
     }
 
     @discardableResult
     public func set(_ path: String, data: [UInt8], version: Int32 = -1) async throws -> Stat {
-        var request = WireRequest(op: "set")
-        request.path = path
-        request.setData(data)
-        request.version = version
-        return try stat(from: try await call(request))
+        let operation = Operation.setData(path: try checked(path), data: data, version: version)
+        guard case .changed(.set(let stat)) = try await call(.change(operation)).reply else {
+            throw Self.unexpectedReply
+        }
+        return stat
     }
 
     public func delete(_ path: String, version: Int32 = -1) async throws {
-        var request = WireRequest(op: "delete")
-        request.path = path
-        request.version = version
-        _ = try await call(request)
+        _ = try await call(.change(.delete(path: try checked(path), version: version)))
     }
 
     /// The node's stat, or nil when it does not exist.
     public func exists(_ path: String) async throws -> Stat? {
-        try await call(read("exists", path)).stat.map(Stat.init)
+        try stat(from: try await call(.exists(try checked(path), watch: false)).reply)
     }
 
     /// `exists` plus a one-shot data watch, set whether or not the node exists (fires on created, deleted
     /// or data_changed).
     public func existsAndWatch(_ path: String) async throws -> (Stat?, OneShotWatch) {
-        let watch = OneShotWatch(path: try ZNodePath(path), kind: .data)
-        let reply = try await watched(watch) { try await call(read("exists", path, watch: true)) }
-        return (reply.stat.map(Stat.init), watch)
+        let path = try checked(path)
+        let watch = OneShotWatch(path: path, kind: .data)
+        let reply = try await watched(watch) { try await call(.exists(path, watch: true)).reply }
+        return (try stat(from: reply), watch)
     }
 
     /// Child names, sorted.
     public func children(_ path: String) async throws -> [String] {
-        try await call(read("children", path)).children ?? []
+        try names(from: try await call(.children(try checked(path), watch: false)).reply)
     }
 
     /// Children plus a one-shot child watch (fires on children_changed or deleted).
     public func childrenAndWatch(_ path: String) async throws -> ([String], OneShotWatch) {
-        let watch = OneShotWatch(path: try ZNodePath(path), kind: .child)
-        let reply = try await watched(watch) { try await call(read("children", path, watch: true)) }
-        return (reply.children ?? [], watch)
+        let path = try checked(path)
+        let watch = OneShotWatch(path: path, kind: .child)
+        let reply = try await watched(watch) { try await call(.children(path, watch: true)).reply }
+        return (try names(from: reply), watch)
     }
 
     /// All or nothing; on failure `ClientError.server` names the failing op's `index`.
     @discardableResult
     public func multi(_ ops: [MultiOp]) async throws -> [MultiResult] {
-        var request = WireRequest(op: "multi")
-        request.ops = ops.map(\.wire)
-        let reply = try await call(request)
-        return (reply.results ?? []).map { result in
-            switch result.op {
-            case "create":
-                .created(
-                    path: result.path ?? "",
-                    stat: result.stat.map(Stat.init) ?? .created(zxid: 0, time: 0, owner: nil, dataLength: 0))
-            case "set": .set(stat: result.stat.map(Stat.init) ?? .created(zxid: 0, time: 0, owner: nil, dataLength: 0))
-            case "delete": .deleted
-            default: .checked
+        var operations: [Operation] = []
+        for (index, op) in ops.enumerated() {
+            do {
+                operations.append(try op.operation())
+            } catch {
+                throw ClientError(.multiFailed(index: index, cause: error))
+            }
+        }
+        guard case .multi(let results) = try await call(.multi(operations)).reply else { throw Self.unexpectedReply }
+        return results.map { result in
+            switch result {
+            case .created(let path, let stat): .created(path: path.string, stat: stat)
+            case .set(let stat): .set(stat: stat)
+            case .deleted: .deleted
+            case .checked: .checked
             }
         }
     }
@@ -89,31 +92,31 @@ extension CairnClient {
     /// Returns once every change this client sent before it is committed; the zxid reached.
     @discardableResult
     public func sync(_ path: String = "/") async throws -> UInt64 {
-        try await call(read("sync", path)).zxid ?? 0
+        try await call(.sync(try checked(path))).zxid
     }
 
     /// Opens a session and closes it again on a client without one (`opensSession` false): a durable write
     /// and its undoing, so it throws the server's reason when the store cannot write.
     public func probeWrite() async throws {
         precondition(!configuration.opensSession, "probeWrite is for a client without a session")
-        _ = try await call(WireRequest(op: "connect"))
-        _ = try await call(WireRequest(op: "close"))
+        _ = try await call(.connect(timeoutMilliseconds: 10_000, resume: nil))
+        _ = try await call(.close)
     }
 
     public func stats() async throws -> ServerStats {
-        let r = try await call(WireRequest(op: "stats"))
+        let (zxid, reply) = try await call(.stats)
+        guard case .stats(let s) = reply else { throw Self.unexpectedReply }
         return ServerStats(
-            zxid: r.zxid ?? 0, znodes: r.znodes ?? 0, sessions: r.sessions ?? 0, watches: r.watches ?? 0,
-            connections: r.connections ?? 0, walBytes: r.walBytes ?? 0, commitBatches: r.commitBatches ?? 0,
-            committedChanges: r.committedChanges ?? 0, fsyncMicrosecondsTotal: r.fsyncMicrosecondsTotal ?? 0,
-            lastSnapshotZxid: r.lastSnapshotZxid,
-            uptimeMilliseconds: r.uptimeMs ?? 0, writeError: r.writeError, version: r.version ?? "")
+            zxid: zxid, znodes: s.znodes, sessions: s.sessions, watches: s.watches, connections: s.connections,
+            walBytes: s.walBytes, commitBatches: s.commitBatches, committedChanges: s.committedChanges,
+            fsyncMicrosecondsTotal: s.fsyncMicrosecondsTotal, lastSnapshotZxid: s.lastSnapshotZxid,
+            uptimeMilliseconds: s.uptimeMilliseconds, writeError: s.writeError, version: s.version)
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), ignoring ones that exist.
     public func createParents(_ path: String) async throws {
         var prefix = ""
-        for segment in try ZNodePath(path).segments {
+        for segment in try checked(path).segments {
             prefix += "/" + segment
             do {
                 try await create(prefix)
@@ -125,15 +128,17 @@ extension CairnClient {
 
     // MARK: Helpers
 
-    private func read(_ op: String, _ path: String, watch: Bool = false) -> WireRequest {
-        var request = WireRequest(op: op)
-        request.path = path
-        if watch { request.watch = true }
-        return request
+    /// A path checked here, failing as the server would (`invalid_path`).
+    func checked(_ path: String) throws(ClientError) -> ZNodePath {
+        do {
+            return try ZNodePath(path)
+        } catch {
+            throw ClientError(error)
+        }
     }
 
     /// The watch is registered before the request goes out, so an event racing the reply is not lost.
-    private func watched(_ watch: OneShotWatch, _ body: () async throws -> WireReply) async throws -> WireReply {
+    private func watched(_ watch: OneShotWatch, _ body: () async throws -> Reply) async throws -> Reply {
         register(watch)
         do {
             return try await body()
@@ -143,41 +148,47 @@ extension CairnClient {
         }
     }
 
-    private func node(from reply: WireReply) throws -> NodeData {
-        NodeData(data: reply.bytes, stat: try stat(from: reply))
+    private static var unexpectedReply: ClientError {
+        .server(code: .internal, message: "the server's reply does not answer the request")
     }
 
-    private func stat(from reply: WireReply) throws -> Stat {
-        guard let stat = reply.stat else { throw ClientError.server(code: .internal, message: "reply without a stat") }
-        return Stat(stat)
+    private func node(from reply: Reply) throws -> NodeData {
+        guard case .node(let data, let stat) = reply else { throw Self.unexpectedReply }
+        return NodeData(data: data, stat: stat)
+    }
+
+    private func stat(from reply: Reply) throws -> Stat? {
+        guard case .exists(let stat) = reply else { throw Self.unexpectedReply }
+        return stat
+    }
+
+    private func names(from reply: Reply) throws -> [String] {
+        guard case .children(let names, _) = reply else { throw Self.unexpectedReply }
+        return names
+    }
+}
+
+extension CreateMode {
+    var kind: NodeKind {
+        switch self {
+        case .persistent: .persistent
+        case .ephemeral: .ephemeral
+        case .container: .container
+        case .persistentWithTTL(let ttl):
+            .persistentWithTTL(
+                ttlMilliseconds: ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
+        }
     }
 }
 
 extension MultiOp {
-    var wire: WireRequest {
+    func operation() throws(CairnError) -> Operation {
         switch self {
         case .create(let path, let data, let mode, let sequential):
-            var r = WireRequest(op: "create")
-            r.path = path
-            r.setData(data)
-            r.setMode(mode, sequential: sequential)
-            return r
-        case .set(let path, let data, let version):
-            var r = WireRequest(op: "set")
-            r.path = path
-            r.setData(data)
-            r.version = version
-            return r
-        case .delete(let path, let version):
-            var r = WireRequest(op: "delete")
-            r.path = path
-            r.version = version
-            return r
-        case .check(let path, let version):
-            var r = WireRequest(op: "check")
-            r.path = path
-            r.version = version
-            return r
+            .create(path: path, data: data, kind: mode.kind, sequential: sequential)
+        case .set(let path, let data, let version): .setData(path: try ZNodePath(path), data: data, version: version)
+        case .delete(let path, let version): .delete(path: try ZNodePath(path), version: version)
+        case .check(let path, let version): .check(path: try ZNodePath(path), version: version)
         }
     }
 }

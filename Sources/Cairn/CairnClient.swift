@@ -45,9 +45,14 @@ public final class CairnClient: Service, Sendable {
     }
 
     struct Session: Sendable {
-        var id: String
-        var password: String
+        var credentials: SessionCredentials
         var timeoutMilliseconds: Int64
+    }
+
+    /// A request sent and not yet answered: how to read its reply, and who waits for it.
+    struct Pending: Sendable {
+        var kind: ReplyKind
+        var continuation: CheckedContinuation<(zxid: Zxid, reply: Reply), any Error>
     }
 
     struct State: Sendable {
@@ -56,7 +61,7 @@ public final class CairnClient: Service, Sendable {
         var handshakeChannel: (any Channel)?
         var waitingForChannel: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
         var nextWaiter: UInt64 = 0
-        var pending: [Int64: CheckedContinuation<WireReply, any Error>] = [:]
+        var pending: [Int64: Pending] = [:]
         var nextID: Int64 = 1
         var session: Session?
         var oneShots: [ObjectIdentifier: OneShotWatch] = [:]
@@ -67,8 +72,8 @@ public final class CairnClient: Service, Sendable {
         var lastHeard = ContinuousClock.now
         var closed = false
         var watchEventsReceived = 0
-        /// Receives pushed lines other than watch and session events while a streaming op runs.
-        var streamSink: (@Sendable ([UInt8]) -> Void)?
+        /// Receives the events of a streamed answer (dump, snapshot) while a streaming op runs.
+        var streamSink: (@Sendable (ServerEvent) -> Void)?
     }
 
     public let configuration: Configuration
@@ -108,7 +113,7 @@ public final class CairnClient: Service, Sendable {
     public var watchEventsReceived: Int { state.withLock { $0.watchEventsReceived } }
 
     /// The current session's id, once one is open.
-    public var sessionID: String? { state.withLock { $0.session?.id } }
+    public var sessionID: String? { state.withLock { $0.session?.credentials.id.hex } }
 
     /// Connection states from now on (connected, suspended, reconnected, expired).
     public func states() -> AsyncStream<ConnectionState> {
@@ -126,7 +131,7 @@ public final class CairnClient: Service, Sendable {
 
     /// Ends the session (its ephemerals go) and stops the client.
     public func close() async {
-        if state.withLock({ $0.channel != nil && $0.session != nil }) { _ = try? await call(WireRequest(op: "close")) }
+        if state.withLock({ $0.channel != nil && $0.session != nil }) { _ = try? await call(.close) }
         let (channel, waiters) = state.withLock { s in
             s.closed = true
             defer { s.waitingForChannel = [:] }
@@ -199,24 +204,24 @@ public final class CairnClient: Service, Sendable {
         var events: [ConnectionState] = []
         if !configuration.opensSession { events.append(.connected) }
         if let previous {
-            var request = WireRequest(op: "connect")
-            request.sessionId = previous.id
-            request.password = previous.password
             do {
-                _ = try await send(request, on: channel)
+                _ = try await send(
+                    .connect(timeoutMilliseconds: previous.timeoutMilliseconds, resume: previous.credentials),
+                    on: channel)
                 events.append(.reconnected)
             } catch ClientError.server(.sessionExpired, _, _, _) {
                 sessionExpired()
             }
         }
         if events.isEmpty {
-            var request = WireRequest(op: "connect")
-            request.timeoutMs = configuration.sessionTimeout.components.seconds * 1000
-            let reply = try await send(request, on: channel)
-            guard let id = reply.sessionId, let password = reply.password, let timeout = reply.timeoutMs else {
+            let timeout = configuration.sessionTimeout.components.seconds * 1000
+            let (_, reply) = try await send(.connect(timeoutMilliseconds: timeout, resume: nil), on: channel)
+            guard case .connected(let id, let password?, let granted) = reply else {
                 throw ClientError.server(code: .internal, message: "connect reply without a session")
             }
-            state.withLock { $0.session = Session(id: id, password: password, timeoutMilliseconds: timeout) }
+            let session = Session(
+                credentials: SessionCredentials(id: id, password: password), timeoutMilliseconds: granted)
+            state.withLock { $0.session = session }
             events.append(.connected)
         }
         let waiters = state.withLock { s in
@@ -254,7 +259,7 @@ public final class CairnClient: Service, Sendable {
                 break
             }
             // Its reply only refreshes `lastHeard`.
-            post(WireRequest(op: "ping"), on: channel)
+            post(.ping, on: channel)
         }
         if Task.isCancelled { try? await channel.close() }
         try? await channel.closeFuture.get()
@@ -268,7 +273,7 @@ public final class CairnClient: Service, Sendable {
     // MARK: Requests
 
     /// Sends `request` once a session is established and returns its reply; throws the server's error.
-    func call(_ request: WireRequest) async throws -> WireReply {
+    func call(_ request: ClientRequest) async throws -> (zxid: Zxid, reply: Reply) {
         try await send(request, on: try await connectedChannel())
     }
 
@@ -309,99 +314,71 @@ public final class CairnClient: Service, Sendable {
         }
     }
 
-    private func send(_ request: WireRequest, on channel: any Channel) async throws -> WireReply {
-        let encoder = JSONEncoder()
-        return try await withCheckedThrowingContinuation { continuation in
-            var request = request
+    private func send(_ request: ClientRequest, on channel: any Channel) async throws -> (zxid: Zxid, reply: Reply) {
+        try await withCheckedThrowingContinuation { continuation in
             let id = state.withLock { s in
                 defer { s.nextID += 1 }
-                s.pending[s.nextID] = continuation
+                s.pending[s.nextID] = Pending(kind: request.replyKind, continuation: continuation)
                 return s.nextID
             }
-            request.id = id
-            do {
-                var line = try encoder.encode(request)
-                line.append(UInt8(ascii: "\n"))
-                var buffer = channel.allocator.buffer(capacity: line.count)
-                buffer.writeBytes(line)
-                channel.writeAndFlush(buffer).whenFailure { [weak self] _ in self?.fail(id, .connectionLoss) }
-            } catch {
-                fail(id, .server(code: .internal, message: "cannot encode request: \(error)"))
-            }
+            let line = request.line(id: id)
+            var buffer = channel.allocator.buffer(capacity: line.count)
+            buffer.writeBytes(line)
+            channel.writeAndFlush(buffer).whenFailure { [weak self] _ in self?.fail(id, .connectionLoss) }
         }
     }
 
-    /// Runs an op whose answer is a stream of pushed lines before its reply (`dump`, `snapshot`),
-    /// handing each line, as the server wrote it (no newline), to `lines`. For tools (cairnctl), which can copy
-    /// a dump's lines without decoding them; one such op at a time per client.
-    public func streaming(_ request: WireRequest, lines: @escaping @Sendable ([UInt8]) -> Void) async throws
-        -> WireReply
+    /// Runs an op whose answer is a stream of events before its reply (`dump`, `snapshot`), handing each to
+    /// `events`. For tools (cairnctl); one such op at a time per client.
+    public func streaming(_ request: ClientRequest, events: @escaping @Sendable (ServerEvent) -> Void) async throws
+        -> (zxid: Zxid, reply: Reply)
     {
-        state.withLock { $0.streamSink = lines }
+        state.withLock { $0.streamSink = events }
         defer { state.withLock { $0.streamSink = nil } }
         return try await call(request)
     }
 
     /// Sends `request` with id 0, which no awaited request uses: its reply is read and dropped.
-    func post(_ request: WireRequest, on channel: (any Channel)? = nil) {
+    func post(_ request: ClientRequest, on channel: (any Channel)? = nil) {
         guard let channel = channel ?? state.withLock({ $0.channel }) else { return }
-        var request = request
-        request.id = 0
-        guard var line = try? JSONEncoder().encode(request) else { return }
-        line.append(UInt8(ascii: "\n"))
+        let line = request.line(id: 0)
         var buffer = channel.allocator.buffer(capacity: line.count)
         buffer.writeBytes(line)
         channel.writeAndFlush(buffer, promise: nil)
     }
 
     private func fail(_ id: Int64, _ error: ClientError) {
-        state.withLock { $0.pending.removeValue(forKey: id) }?.resume(throwing: error)
+        state.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(throwing: error)
     }
 
     // MARK: Inbound
 
     private func received(_ line: [UInt8]) {
-        // A streamed answer's lines (thousands per second) skip decoding; the server writes "event" first.
-        if let sink = state.withLock({ $0.streamSink }), Self.isStreamedLine(line) {
-            state.withLock { $0.lastHeard = .now }
-            return sink(line)
-        }
-        guard let reply = try? JSONDecoder().decode(WireReply.self, from: Data(line)) else {
-            logger.warning("unreadable line from the server")
+        let decoded: ServerLine
+        do {
+            decoded = try ServerLine.decode(line)
+        } catch {
+            logger.warning("unreadable line from the server", metadata: ["error": "\(error)"])
             return
         }
         state.withLock { $0.lastHeard = .now }
-        if let event = reply.event {
-            if event == "watch" { deliver(reply) }
-            if event == "session_expired" { sessionExpired() }
-            if event != "watch" && event != "session_expired" { state.withLock { $0.streamSink }?(line) }
-            return
-        }
-        guard let id = reply.id, let continuation = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
-            return
-        }
-        if let error = reply.error {
-            continuation.resume(throwing: ClientError(error))
-        } else {
-            continuation.resume(returning: reply)
+        switch decoded {
+        case .event(.watch(let notification, let zxid)): deliver(notification, zxid: zxid)
+        case .event(.sessionExpired): sessionExpired()
+        case .event(let streamed): state.withLock { $0.streamSink }?(streamed)
+        case .reply(let reply):
+            guard let id = reply.id, let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else {
+                return
+            }
+            switch reply.line(as: pending.kind).outcome {
+            case .ok(let zxid, let reply): pending.continuation.resume(returning: (zxid, reply))
+            case .failed(let error): pending.continuation.resume(throwing: ClientError(error))
+            }
         }
     }
 
-    private static let eventPrefix = Array(#"{"event":""#.utf8)
-    private static let watchPrefix = Array(#"{"event":"watch""#.utf8)
-    private static let expiryPrefix = Array(#"{"event":"session_expired""#.utf8)
-
-    /// An event that is neither a watch event nor a session expiry, by its first bytes.
-    private static func isStreamedLine(_ line: [UInt8]) -> Bool {
-        line.starts(with: eventPrefix) && !line.starts(with: watchPrefix) && !line.starts(with: expiryPrefix)
-    }
-
-    private func deliver(_ reply: WireReply) {
-        guard let type = reply.type.flatMap(WatchEventType.init(rawValue:)), let raw = reply.path,
-            let path = try? ZNodePath(raw), let zxid = reply.zxid
-        else { return }
-        let notification = WatchNotification(type: type, path: path)
-        let event = WatchEvent(type: type, path: raw, zxid: zxid)
+    private func deliver(_ notification: WatchNotification, zxid: Zxid) {
+        let event = WatchEvent(type: notification.type, path: notification.path.string, zxid: zxid)
         let (oneShots, persistent) = state.withLock { s in
             s.watchEventsReceived += 1
             let fired = s.oneShots.filter { $0.value.matches(notification) }
@@ -418,7 +395,7 @@ public final class CairnClient: Service, Sendable {
         let (pending, oneShots, hadSession) = state.withLock { s in
             let current = s.channel ?? s.handshakeChannel
             guard let current, current === closed else {
-                return ([CheckedContinuation<WireReply, any Error>](), [OneShotWatch](), false)
+                return ([Pending](), [OneShotWatch](), false)
             }
             let hadSession = s.channel != nil
             s.channel = nil
@@ -429,7 +406,7 @@ public final class CairnClient: Service, Sendable {
             }
             return (Array(s.pending.values), Array(s.oneShots.values), hadSession)
         }
-        for continuation in pending { continuation.resume(throwing: ClientError.connectionLoss) }
+        for request in pending { request.continuation.resume(throwing: ClientError.connectionLoss) }
         for watch in oneShots { watch.complete(.failure(.connectionLoss)) }
         if hadSession { publish(.suspended) }
     }

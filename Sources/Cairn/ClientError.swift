@@ -31,9 +31,10 @@ public enum ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    init(_ wire: WireReply.WireError) {
-        self = .server(
-            code: ErrorCode(rawValue: wire.code) ?? .internal, message: wire.message, index: wire.index,
-            oldestZxid: wire.oldestZxid)
+    init(_ error: ErrorReply) {
+        self = .server(code: error.code, message: error.message, index: error.index, oldestZxid: error.oldestZxid)
     }
+
+    /// An argument the client checks before sending (a path), failing as the server would have.
+    init(_ error: CairnError) { self.init(ErrorReply(error)) }
 }

@@ -52,9 +52,7 @@ extension CairnClient {
         }
         continuation.onTermination = { [weak self] _ in
             guard let self, let removed = state.withLock({ $0.persistent.removeValue(forKey: id) }) else { return }
-            var request = WireRequest(op: "remove_watch")
-            request.path = removed.path.string
-            self.post(request)
+            self.post(.removeWatch(removed.path))
         }
         do {
             try await register(watch)
@@ -66,12 +64,8 @@ extension CairnClient {
     }
 
     private func register(_ watch: PersistentWatch) async throws {
-        var request = WireRequest(op: "add_watch")
-        request.path = watch.path.string
-        request.recursive = watch.recursive
-        request.sinceZxid = watch.lastZxid
-        let reply = try await call(request)
-        if let zxid = reply.zxid { watch.registered(at: zxid) }
+        let (zxid, _) = try await call(.addWatch(watch.path, recursive: watch.recursive, since: watch.lastZxid))
+        watch.registered(at: zxid)
     }
 
     /// After a reconnect: every persistent watch is set again, resuming after its last event.

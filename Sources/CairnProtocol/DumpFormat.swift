@@ -58,12 +58,24 @@ public enum DumpFormat {
         public var kind: String
         public var ttlMs: Int64?
         public var owner: String?
-        public var stat: WireReply.WireStat?
+        /// With `cairnctl dump --stat`.
+        public var stat: Stat?
 
         enum CodingKeys: String, CodingKey {
             case path, data, kind, owner, stat
             case dataB64 = "data_b64"
             case ttlMs = "ttl_ms"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.decode(String.self, forKey: .path)
+            data = try c.decodeIfPresent(String.self, forKey: .data)
+            dataB64 = try c.decodeIfPresent(String.self, forKey: .dataB64)
+            kind = try c.decode(String.self, forKey: .kind)
+            ttlMs = try c.decodeIfPresent(Int64.self, forKey: .ttlMs)
+            owner = try c.decodeIfPresent(String.self, forKey: .owner)
+            stat = try c.decodeIfPresent(WireReply.WireStat.self, forKey: .stat)?.stat
         }
 
         public var bytes: [UInt8] {

@@ -52,35 +52,4 @@ extension JSONWriter {
         bool("ok", true)
         int("zxid", zxid)
     }
-
-    /// A whole error reply line.
-    public static func error(id: Int64?, _ error: CairnError) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        if let id { w.int("id", id) } else { w.null("id") }
-        w.bool("ok", false)
-        w.beginObject("error")
-        w.string("code", error.code)
-        w.string("message", error.description)
-        switch error {
-        case .multiFailed(let index, _): w.int("index", index)
-        case .compacted(_, let oldest): w.int("oldest_zxid", oldest)
-        default: break
-        }
-        w.endObject()
-        w.endObject()
-        return w.line()
-    }
-}
-
-/// Decodes a request's data: `data` (UTF-8 text) or `data_b64` (base64), not both; none is empty.
-public func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8] {
-    switch (request.dataUTF8 ?? request.data.map { Array($0.utf8) }, request.dataB64) {
-    case (let bytes?, nil): return bytes
-    case (nil, let encoded?):
-        guard let data = Data(base64Encoded: encoded) else { throw .badArguments("data_b64 is not valid base64") }
-        return Array(data)
-    case (nil, nil): return []
-    case (_?, _?): throw .badArguments("give data or data_b64, not both")
-    }
 }

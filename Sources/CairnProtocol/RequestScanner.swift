@@ -3,8 +3,8 @@
 /// an array of such objects. It returns nil for anything else — other JSON, an unknown or repeated field,
 /// and every malformed line — and the caller then checks for repeated keys and decodes with `JSONDecoder`,
 /// which also words the errors. So it only ever speeds up; it never decides.
-public enum RequestScanner {
-    public static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
+enum RequestScanner {
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
         var scanner = Scanner(bytes: bytes)
         var request = WireRequest()
         guard scanner.object(depth: 0, into: &request) else { return nil }

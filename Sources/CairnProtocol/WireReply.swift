@@ -1,11 +1,14 @@
-/// A line from the server, decoded by the client: a reply (with `id`) or a pushed event (with `event`).
-/// Every field is optional; which ones are present depends on the op (docs/protocol.md).
-public struct WireReply: Decodable, Sendable {
-    public struct WireError: Decodable, Sendable {
-        public var code: String
-        public var message: String
-        public var index: Int?
-        public var oldestZxid: UInt64?
+import CairnCore
+import FoundationEssentials
+
+/// Every field a line from the server may carry, all optional (which ones are present depends on the op,
+/// docs/protocol.md): what `ServerLine.decode` parses before reading them as a typed event or reply.
+struct WireReply: Decodable, Sendable {
+    struct WireError: Decodable, Sendable {
+        var code: String
+        var message: String
+        var index: Int?
+        var oldestZxid: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case code, message, index
@@ -13,17 +16,17 @@ public struct WireReply: Decodable, Sendable {
         }
     }
 
-    public struct WireStat: Decodable, Sendable, Hashable {
-        public var czxid: UInt64
-        public var mzxid: UInt64
-        public var pzxid: UInt64
-        public var ctime: Int64
-        public var mtime: Int64
-        public var version: Int32
-        public var cversion: Int32
-        public var ephemeralOwner: String?
-        public var dataLength: Int32
-        public var numChildren: Int32
+    struct WireStat: Decodable, Sendable, Hashable {
+        var czxid: UInt64
+        var mzxid: UInt64
+        var pzxid: UInt64
+        var ctime: Int64
+        var mtime: Int64
+        var version: Int32
+        var cversion: Int32
+        var ephemeralOwner: String?
+        var dataLength: Int32
+        var numChildren: Int32
 
         enum CodingKeys: String, CodingKey {
             case czxid, mzxid, pzxid, ctime, mtime, version, cversion
@@ -31,62 +34,90 @@ public struct WireReply: Decodable, Sendable {
             case dataLength = "data_length"
             case numChildren = "num_children"
         }
+
+        var stat: Stat {
+            Stat(
+                czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
+                cversion: cversion, aversion: 0, ephemeralOwner: ephemeralOwner.flatMap(SessionID.init(hex:)),
+                dataLength: dataLength, numChildren: numChildren)
+        }
     }
 
-    public struct WireResult: Decodable, Sendable {
-        public var op: String
-        public var path: String?
-        public var stat: WireStat?
+    struct WireResult: Decodable, Sendable {
+        var op: String
+        var path: String?
+        var stat: WireStat?
+
+        /// What the op did; nil when a field its op has is missing.
+        var result: OperationResult? {
+            switch op {
+            case "create":
+                guard let path = path.flatMap({ try? ZNodePath($0) }), let stat else { return nil }
+                return .created(path: path, stat: stat.stat)
+            case "set": return stat.map { .set(stat: $0.stat) }
+            case "delete": return .deleted
+            case "check": return .checked
+            default: return nil
+            }
+        }
     }
 
-    public var id: Int64?
-    public var ok: Bool?
-    public var zxid: UInt64?
-    public var error: WireError?
-    public var event: String?
-    public var type: String?
-    public var path: String?
-    public var sessionId: String?
-    public var password: String?
-    public var timeoutMs: Int64?
-    public var data: String?
-    public var dataB64: String?
-    public var stat: WireStat?
-    public var children: [String]?
-    public var results: [WireResult]?
-    public var replayed: Int?
-    public var removed: Int?
-    public var znodes: Int?
-    public var sessions: Int?
-    public var watches: Int?
-    public var connections: Int?
-    public var walBytes: Int?
-    public var commitBatches: Int?
-    public var committedChanges: Int?
-    public var fsyncMicrosecondsTotal: UInt64?
-    public var lastSnapshotZxid: UInt64?
-    public var uptimeMs: Int64?
-    public var writeError: String?
-    public var version: String?
-    /// A node of a `dump` stream (`{"event":"dump","node":{…}}`).
-    public var node: DumpFormat.Node?
+    /// A single change's result, at the top level of its reply.
+    var result: OperationResult? { op.flatMap { WireResult(op: $0, path: path, stat: stat).result } }
+
+    /// A get reply's data: `data` (text) or `data_b64`.
+    var bytes: [UInt8]? {
+        if let data { return Array(data.utf8) }
+        return dataB64.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+    }
+
+    var id: Int64?
+    var op: String?
+    var ok: Bool?
+    var zxid: UInt64?
+    var error: WireError?
+    var event: String?
+    var type: String?
+    var path: String?
+    var sessionId: String?
+    var password: String?
+    var timeoutMs: Int64?
+    var data: String?
+    var dataB64: String?
+    var stat: WireStat?
+    var children: [String]?
+    var results: [WireResult]?
+    var replayed: Int?
+    var removed: Int?
+    var znodes: Int?
+    var sessions: Int?
+    var watches: Int?
+    var connections: Int?
+    var walBytes: Int?
+    var commitBatches: Int?
+    var committedChanges: Int?
+    var fsyncMicrosecondsTotal: UInt64?
+    var lastSnapshotZxid: UInt64?
+    var uptimeMs: Int64?
+    var writeError: String?
+    var version: String?
     /// A `snapshot` stream's chunk, and the snapshot's size and checksum in its reply.
-    public var size: Int?
-    public var crc32c: UInt32?
-    public var nodes: Int?
-    public var root: String?
-    public var snapshots: [WireSnapshot]?
+    var size: Int?
+    var crc32c: UInt32?
+    var nodes: Int?
+    var root: String?
+    var snapshots: [WireSnapshot]?
 
-    public struct WireSnapshot: Decodable, Sendable {
-        public var zxid: UInt64
-        public var size: Int
-        public var crc32c: UInt32
-        public var created: Int64
+    struct WireSnapshot: Decodable, Sendable {
+        var zxid: UInt64
+        var size: Int
+        var crc32c: UInt32
+        var created: Int64
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
-        case znodes, sessions, watches, connections, version, node, size, crc32c, nodes, root, snapshots
+        case id, op, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
+        case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots
         case sessionId = "session_id"
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"

@@ -1,30 +1,29 @@
 import CairnCore
 
-/// A request line: `{"id": <int>, "op": "<name>", ...}`. The client encodes it; the server decodes it,
-/// where every field is optional and its parser checks which ones each op needs. Unknown fields are
-/// ignored; absent ones are not encoded.
-public struct WireRequest: Codable, Sendable {
-    public var id: Int64?
-    public var op: String?
-    public var path: String?
-    public var data: String?
-    public var dataB64: String?
-    public var version: Int32?
-    public var ephemeral: Bool?
-    public var sequential: Bool?
-    public var container: Bool?
-    public var ttlMs: Int64?
-    public var watch: Bool?
-    public var recursive: Bool?
-    public var sinceZxid: UInt64?
-    public var ops: [WireRequest]?
-    public var timeoutMs: Int64?
-    public var sessionId: String?
-    public var password: String?
+/// A request line's fields as `RequestDecoder` reads them, every one optional (it checks which ones each op
+/// needs). Unknown fields are ignored.
+struct WireRequest: Codable, Sendable {
+    var id: Int64?
+    var op: String?
+    var path: String?
+    var data: String?
+    var dataB64: String?
+    var version: Int32?
+    var ephemeral: Bool?
+    var sequential: Bool?
+    var container: Bool?
+    var ttlMs: Int64?
+    var watch: Bool?
+    var recursive: Bool?
+    var sinceZxid: UInt64?
+    var ops: [WireRequest]?
+    var timeoutMs: Int64?
+    var sessionId: String?
+    var password: String?
     /// dump: include each node's stat.
-    public var stat: Bool?
-    /// `data` as the server's `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored
-    /// as bytes); `requestData` reads either. Internal, and not encoded: a client sets `data`.
+    var stat: Bool?
+    /// `data` as `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored as bytes);
+    /// `requestData` reads either. Not encoded.
     var dataUTF8: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
@@ -36,7 +35,7 @@ public struct WireRequest: Codable, Sendable {
         case sessionId = "session_id"
     }
 
-    public init(id: Int64? = nil, op: String? = nil) {
+    init(id: Int64? = nil, op: String? = nil) {
         self.id = id
         self.op = op
     }
@@ -44,12 +43,12 @@ public struct WireRequest: Codable, Sendable {
 
 /// Just the id of a request, decoded leniently so that an error reply to a request with a bad field still
 /// carries the id it was sent with.
-public struct WireRequestID: Decodable, Sendable {
-    public var id: Int64?
+struct WireRequestID: Decodable, Sendable {
+    var id: Int64?
 
     enum CodingKeys: String, CodingKey { case id }
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try? container.decodeIfPresent(Int64.self, forKey: .id)
     }

@@ -20,7 +20,7 @@ public final class CairnServer: Service, Sendable {
     let sessions = SessionTable()
     let watches: WatchRegistry
     let connections = ConnectionRegistry()
-    let parser: RequestParser
+    let decoder: RequestDecoder
     let logger: Logger
     /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
     let startedAt = SystemClock.monotonicMilliseconds()
@@ -39,7 +39,7 @@ public final class CairnServer: Service, Sendable {
         self.onListening = onListening
         self.store = store
         watches = WatchRegistry(zxid: store.recovery.zxid)
-        parser = RequestParser(maxOpsPerMulti: configuration.maxOpsPerMulti)
+        decoder = RequestDecoder(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         for record in try store.read({ try $0.sessions() }) { sessions.restore(record) }
         let watches = self.watches
@@ -126,12 +126,7 @@ public final class CairnServer: Service, Sendable {
             store.submit(.closeSession(id)) { [sessions, connections] _ in
                 sessions.remove(id)
                 if let connection, let handle = connections.handle(connection) {
-                    var w = JSONWriter()
-                    w.beginObject()
-                    w.string("event", "session_expired")
-                    w.string("session_id", id.hex)
-                    w.endObject()
-                    handle.sendAndClose([w.line()])
+                    handle.sendAndClose([ServerEvent.sessionExpired(id).line()])
                 }
             }
         }

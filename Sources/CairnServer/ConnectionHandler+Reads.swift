@@ -13,19 +13,14 @@ extension ConnectionHandler {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
-            w.data(node.data)
-            w.stat("stat", node.stat)
-        }
+        let line = Reply.node(data: node.data, stat: node.stat).line(id: id, zxid: zxid, reusing: replyStorage())
         return (line, zxid)
     }
 
     func exists(id: Int64?, path: ZNodePath, watch: Bool) throws -> (line: [UInt8], zxid: Zxid) {
         if watch { try addWatch(.data, path) }
         let (stat, zxid) = try server.store.read { view in (try view.stat(at: path), try view.zxid) }
-        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
-            if let stat { w.stat("stat", stat) } else { w.null("stat") }
-        }
+        let line = Reply.exists(stat).line(id: id, zxid: zxid, reusing: replyStorage())
         return (line, zxid)
     }
 
@@ -39,12 +34,7 @@ extension ConnectionHandler {
             if watch { server.watches.remove(on: path, for: connectionID) }
             throw CairnError.noNode(path)
         }
-        let line = Replies.ok(id: id, zxid: zxid, reusing: replyStorage()) { w in
-            w.beginArray("children")
-            for name in listing.names { w.element(name) }
-            w.endArray()
-            w.stat("stat", listing.stat)
-        }
+        let line = Reply.children(listing.names, stat: listing.stat).line(id: id, zxid: zxid, reusing: replyStorage())
         return (line, zxid)
     }
 

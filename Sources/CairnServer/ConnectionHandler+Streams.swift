@@ -14,8 +14,8 @@ extension ConnectionHandler {
         let store = server.store
         let finish = later { (handler, outcome: Result<(zxid: Zxid, nodes: Int), CairnError>) in
             switch outcome {
-            case .success(let done): handler.write(Replies.ok(id: id, zxid: done.zxid) { $0.int("nodes", done.nodes) })
-            case .failure(let error): handler.write(JSONWriter.error(id: id, error))
+            case .success(let done): handler.write(Reply.dumped(nodes: done.nodes).line(id: id, zxid: done.zxid))
+            case .failure(let error): handler.write(ErrorReply(error).line(id: id))
             }
         }
         NIOThreadPool.singleton.submit { _ in
@@ -23,14 +23,12 @@ extension ConnectionHandler {
                 Result {
                     try store.read { view in
                         let zxid = try view.zxid
-                        try stream.send(
-                            Self.event("dump_start") {
-                                $0.int("zxid", zxid)
-                                $0.string("root", path.string)
-                            })
+                        try stream.send(ServerEvent.dumpStart(zxid: zxid, root: path).line())
                         var nodes = 0
                         try view.visit(from: path) { node in
-                            try stream.send(Self.wrapped("dump", "node", DumpFormat.line(node, stat: stat)))
+                            var line = DumpFormat.line(node, stat: stat)
+                            line.removeLast()
+                            try stream.send(ServerEvent.dumpNode(line: line).line())
                             nodes += 1
                         }
                         try stream.drain()
@@ -46,12 +44,9 @@ extension ConnectionHandler {
         let finish = later { (handler, outcome: Result<SnapshotInfo, CairnError>) in
             switch outcome {
             case .success(let info):
-                handler.write(
-                    Replies.ok(id: id, zxid: info.zxid) { w in
-                        w.int("size", info.size)
-                        w.int("crc32c", info.checksum)
-                    })
-            case .failure(let error): handler.write(JSONWriter.error(id: id, error))
+                let reply = Reply.snapshotTaken(size: info.size, checksum: info.checksum)
+                handler.write(reply.line(id: id, zxid: info.zxid))
+            case .failure(let error): handler.write(ErrorReply(error).line(id: id))
             }
         }
         NIOThreadPool.singleton.submit { _ in
@@ -59,8 +54,7 @@ extension ConnectionHandler {
                 Result {
                     let info = try store.snapshot()
                     try store.readSnapshot(info, chunkSize: 768 << 10) { chunk in
-                        try stream.send(
-                            Self.event("snapshot_chunk") { $0.string("data_b64", Data(chunk).base64EncodedString()) })
+                        try stream.send(ServerEvent.snapshotChunk(Array(chunk)).line())
                     }
                     try stream.drain()
                     return info
@@ -68,19 +62,6 @@ extension ConnectionHandler {
         }
     }
 
-    private static func event(_ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.string("event", name)
-        fields(&w)
-        w.endObject()
-        return w.line()
-    }
-
-    /// `{"event":<name>,"<key>":<object line>}`: an already-encoded object wrapped in an event.
-    private static func wrapped(_ name: String, _ key: String, _ line: [UInt8]) -> [UInt8] {
-        Array("{\"event\":\"\(name)\",\"\(key)\":".utf8) + line.dropLast() + Array("}\n".utf8)
-    }
 }
 
 /// Writes lines to a channel from a non-event-loop thread in chunks of 64 KiB (one event-loop hop and one

@@ -20,7 +20,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private struct Pending {
         var id: Int64?
-        var command: Result<Command, CairnError>
+        var request: Result<ClientRequest, CairnError>
         /// Close the connection after replying (an oversized line: the stream cannot be trusted after it).
         var closesConnection = false
     }
@@ -75,9 +75,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 "connection refused: limit reached",
                 metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
             write(
-                JSONWriter.error(
-                    id: nil,
-                    .unavailable("the server has \(server.configuration.maxConnections) connections, its limit")))
+                ErrorReply(.unavailable("the server has \(server.configuration.maxConnections) connections, its limit"))
+                    .line(id: nil))
             close()
             return
         }
@@ -117,11 +116,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 let error = CairnError.tooLarge(
                     "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"
                 )
-                receive(Pending(id: nil, command: .failure(error), closesConnection: true))
+                receive(Pending(id: nil, request: .failure(error), closesConnection: true))
             case .line(let buffer):
-                // Parsed straight from the connection's buffer: no copy of the line.
-                guard let (id, command) = buffer.withUnsafeReadableBytes(server.parser.parse) else { return }
-                receive(Pending(id: id, command: command))
+                // Decoded straight from the connection's buffer: no copy of the line.
+                guard let (id, request) = buffer.withUnsafeReadableBytes(server.decoder.decode) else { return }
+                receive(Pending(id: id, request: request))
             }
         }
         pump()
@@ -162,7 +161,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch item {
             case .completed(let id, let multi, let result):
                 changesInFlight -= 1
-                writeReply(Replies.change(id: id, multi: multi, result, reusing: replyStorage()))
+                writeReply(Self.changeReply(id: id, multi: multi, result).line(reusing: replyStorage()))
             case .lines(let lines):
                 for line in lines { write(line) }
             case .close:
@@ -212,18 +211,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// the writes sent ahead of it on the same connection, and for a request that completes later.
     private func start(_ next: Pending) -> Bool {
         guard !closing, !waiting else { return false }
-        switch next.command {
-        case .success(.change(let request)):
+        switch next.request {
+        case .success(let request) where request.isChange:
             guard let session = liveSession(orReplyTo: next.id, canReplyNow: changesInFlight == 0) else {
                 return changesInFlight == 0  // answered with an error, or waiting until it can be
             }
-            submit(request, id: next.id, session: session)
-        case .success(let command):
+            let change: Request =
+                switch request {
+                case .multi(let operations): .multi(operations)
+                case .change(let operation): .operation(operation)
+                default: preconditionFailure("not a change")
+                }
+            submit(change, id: next.id, session: session)
+        case .success(let request):
             guard changesInFlight == 0 else { return false }
-            run(command, id: next.id)
+            run(request, id: next.id)
         case .failure(let error):
             guard changesInFlight == 0 else { return false }
-            write(JSONWriter.error(id: next.id, error))
+            write(ErrorReply(error).line(id: next.id))
             if next.closesConnection { closeAfterReplies() }
         }
         return true
@@ -232,12 +237,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The connection's session after touching it; nil (having replied when `canReplyNow`) when there is none.
     private func liveSession(orReplyTo id: Int64?, canReplyNow: Bool) -> SessionID? {
         guard let session else {
-            if canReplyNow { write(JSONWriter.error(id: id, .sessionRequired)) }
+            if canReplyNow { write(ErrorReply(.sessionRequired).line(id: id)) }
             return nil
         }
         guard server.sessions.touch(session) else {
             if canReplyNow {
-                write(JSONWriter.error(id: id, .sessionExpired(session)))
+                write(ErrorReply(.sessionExpired(session)).line(id: id))
                 close()
             }
             return nil
@@ -256,7 +261,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func run(_ command: Command, id: Int64?) {
+    private func run(_ command: ClientRequest, id: Int64?) {
         if case .connect(let timeout, let resume) = command {
             return connect(id: id, timeout: timeout, resume: resume)
         }
@@ -273,25 +278,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         do {
             switch command {
-            case .connect, .change: break
-            case .ping: write(Replies.ok(id: id, zxid: try currentZxid()))
+            case .connect, .change, .multi: break
+            case .ping: write(Reply.done.line(id: id, zxid: try currentZxid()))
             case .close: if let session { closeSession(session, id: id) }
             case .get(let path, let watch): writeRead(try get(id: id, path: path, watch: watch))
             case .exists(let path, let watch): writeRead(try exists(id: id, path: path, watch: watch))
             case .children(let path, let watch): writeRead(try children(id: id, path: path, watch: watch))
-            case .sync(let path): write(Replies.ok(id: id, zxid: try currentZxid()) { $0.string("path", path.string) })
+            case .sync(let path): write(Reply.synced(path: path).line(id: id, zxid: try currentZxid()))
             case .addWatch(let path, let recursive, let since):
                 try addWatch(path, recursive: recursive, since: since, id: id)
             case .removeWatch(let path):
                 let removed = server.watches.remove(on: path, for: connectionID)
-                write(Replies.ok(id: id, zxid: try currentZxid()) { $0.int("removed", removed) })
-            case .stats: write(try Replies.stats(id: id, server: server))
+                write(Reply.watchRemoved(count: removed).line(id: id, zxid: try currentZxid()))
+            case .stats: write(ReplyLine(id: id, try server.statistics()).line())
             case .dump(let path, let stat): dump(path, stat: stat, id: id)
             case .snapshot: snapshot(id: id)
-            case .listSnapshots: write(try Replies.snapshots(id: id, server: server))
+            case .listSnapshots: write(ReplyLine(id: id, try server.snapshotList()).line())
             }
         } catch {
-            write(JSONWriter.error(id: id, (error as? CairnError) ?? .internal("\(error)")))
+            write(ErrorReply((error as? CairnError) ?? .internal("\(error)")).line(id: id))
         }
     }
 
@@ -318,15 +323,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func connect(id: Int64?, timeout requested: Int64, resume: (id: SessionID, password: [UInt8])?) {
+    private func connect(id: Int64?, timeout requested: Int64, resume: SessionCredentials?) {
         guard session == nil else {
-            write(JSONWriter.error(id: id, .badArguments("this connection already has a session")))
+            write(ErrorReply(.badArguments("this connection already has a session")).line(id: id))
             return
         }
         if let resume {
             let resumed = server.sessions.resume(resume.id, password: resume.password, connection: connectionID)
             guard let (timeout, previous, endedGrace) = resumed else {
-                write(JSONWriter.error(id: id, .sessionExpired(resume.id)))
+                write(ErrorReply(.sessionExpired(resume.id)).line(id: id))
                 return
             }
             if let endedGrace { server.store.recordSessionTimes([endedGrace]) { _ in } }
@@ -334,9 +339,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 server.connections.handle(previous)?.channel.close(promise: nil)
             }
             session = resume.id
-            write(
-                Replies.connected(
-                    id: id, zxid: (try? currentZxid()) ?? 0, session: resume.id, password: nil, timeout: timeout))
+            let reply = Reply.connected(session: resume.id, password: nil, timeoutMilliseconds: timeout)
+            write(reply.line(id: id, zxid: (try? currentZxid()) ?? 0))
             return
         }
         let configuration = server.configuration
@@ -352,11 +356,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let committed):
                 handler.session = newID
-                handler.write(
-                    Replies.connected(
-                        id: id, zxid: committed.zxid, session: newID, password: password, timeout: timeout))
+                let reply = Reply.connected(session: newID, password: password, timeoutMilliseconds: timeout)
+                handler.write(reply.line(id: id, zxid: committed.zxid))
             case .failure(let error):
-                handler.write(JSONWriter.error(id: id, error))
+                handler.write(ErrorReply(error).line(id: id))
             }
         }
         server.store.submit(.createSession(id: newID, timeoutMilliseconds: timeout, passwordHash: hash)) { result in
@@ -372,7 +375,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         server.sessions.beginClose(session)
         let sessions = server.sessions
         let finish = later { (handler, result: Result<Committed, CairnError>) in
-            handler.write(Replies.change(id: id, result))
+            handler.write(Self.changeReply(id: id, multi: false, result).line())
             handler.session = nil
             handler.close()
         }
@@ -389,7 +392,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard let since, since < (try currentZxid()) else {
             let zxid = try watches.addPersistent(
                 on: path, recursive: recursive, for: connection, limit: limit, buffering: false)
-            write(Replies.ok(id: id, zxid: zxid) { $0.int("replayed", 0) })
+            write(Reply.watchAdded(replayed: 0).line(id: id, zxid: zxid))
             return
         }
         // Live events after `firedZxid` wait in the watch while history up to it is replayed.
@@ -399,11 +402,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch outcome {
             case .success(let lines):
                 for line in lines { handler.write(line) }
-                handler.write(Replies.ok(id: id, zxid: firedZxid) { $0.int("replayed", lines.count) })
+                handler.write(Reply.watchAdded(replayed: lines.count).line(id: id, zxid: firedZxid))
                 for line in watches.finishReplay(on: path, for: connection) { handler.write(line) }
             case .failure(let error):
                 watches.remove(on: path, for: connection)
-                handler.write(JSONWriter.error(id: id, error))
+                handler.write(ErrorReply(error).line(id: id))
             }
         }
         let store = server.store
@@ -422,6 +425,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
             } catch {
                 finish(.failure((error as? CairnError) ?? .internal("reading history: \(error)")))
             }
+        }
+    }
+
+    /// The reply to a change: a single op's result, or a multi's (a session change has none).
+    static func changeReply(id: Int64?, multi: Bool, _ result: Result<Committed, CairnError>) -> ReplyLine {
+        switch result {
+        case .failure(let error): ReplyLine(id: id, .failed(ErrorReply(error)))
+        case .success(let committed):
+            ReplyLine(
+                id: id,
+                .ok(
+                    zxid: committed.zxid,
+                    multi ? .multi(committed.results) : committed.results.first.map { .changed($0) } ?? .done))
         }
     }
 

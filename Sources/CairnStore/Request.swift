@@ -13,25 +13,6 @@ public enum Request: Sendable, Hashable {
     case reap(now: Int64)
 }
 
-/// One step of a request.
-public enum Operation: Sendable, Hashable {
-    /// `path` is the full path, or for a sequential create the prefix to which the parent's cversion is
-    /// appended as ten digits (it may end with `/`).
-    case create(path: String, data: [UInt8], kind: NodeKind, sequential: Bool)
-    /// `version` -1 matches any version.
-    case delete(path: ZNodePath, version: Int32)
-    case setData(path: ZNodePath, data: [UInt8], version: Int32)
-    case check(path: ZNodePath, version: Int32)
-}
-
-/// What one operation did.
-public enum OperationResult: Sendable, Hashable {
-    case created(path: ZNodePath, stat: Stat)
-    case deleted
-    case set(stat: Stat)
-    case checked
-}
-
 /// A request that was made durable: its change's zxid and the result of each operation (one for a
 /// single operation, one per op for a multi, none for session changes and reaping).
 public struct Committed: Sendable, Hashable {

@@ -114,7 +114,8 @@ final class BenchConnection: ChannelInboundHandler {
 
     private func handle(_ line: ByteBuffer, context: ChannelHandlerContext) {
         let now = SystemClock.monotonicNanoseconds()
-        if ReplyLine.isEvent(line) {
+        let summary = RequestLines.summary(line)
+        if summary == .event {
             let sent = phase.lastChangeSent.load(ordering: .relaxed)
             if case .watcher = role, sent > 0, phase.claim() {
                 _ = result.histogram.record((now - sent) / 1000)
@@ -129,7 +130,7 @@ final class BenchConnection: ChannelInboundHandler {
             return
         }
         if case .load = role, phase.claim() {
-            result.record(ok: ReplyLine.isSuccess(line), latencyNanoseconds: now - request.sent)
+            result.record(ok: summary == .succeeded, latencyNanoseconds: now - request.sent)
         }
         if phase.value.load(ordering: .relaxed) == RunPhase.stopping {
             if inFlight.isEmpty { context.close(promise: nil) }
@@ -143,7 +144,9 @@ final class BenchConnection: ChannelInboundHandler {
         case .load:
             for _ in 0..<outstanding { next(after: nil, reply: nil) }
         case .watcher:
-            send(.init(isCreate: false)) { RequestLines.simple("add_watch", .fixed("/bench/w"), into: &$0) }
+            send(.init(isCreate: false)) {
+                RequestLines.write(.addWatch(Self.watched, recursive: false, since: nil), into: &$0)
+            }
         case .changer:
             next(after: nil, reply: nil)
         }
@@ -154,7 +157,7 @@ final class BenchConnection: ChannelInboundHandler {
         case .watcher: return
         case .changer(let lines):
             phase.lastChangeSent.store(SystemClock.monotonicNanoseconds(), ordering: .relaxed)
-            send(.init(isCreate: false)) { lines.set(.fixed("/bench/w"), into: &$0) }
+            send(.init(isCreate: false)) { lines.set(Self.watched, into: &$0) }
         case .load(var source):
             let sent = SystemClock.monotonicNanoseconds()
             let request = source.next(after: previous, reply: reply, into: &outgoing)
@@ -162,6 +165,9 @@ final class BenchConnection: ChannelInboundHandler {
             inFlight.append(InFlight(sent: sent, request: request))
         }
     }
+
+    /// The node the watch workload's changer sets and its watcher watches.
+    private static let watched = RequestLines.path("/bench/w")
 
     /// Writes a request into the outgoing buffer (sent at the next flush) and times it from now.
     private func send(_ request: RequestSource.Sent, _ write: (inout ByteBuffer) -> Void) {

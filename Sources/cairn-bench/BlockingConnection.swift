@@ -41,7 +41,8 @@ enum BlockingConnection {
             guard let reply = try socket.readLine(&incoming) else { throw closed }
             if current == RunPhase.measuring, phase.claim() {
                 result.record(
-                    ok: ReplyLine.isSuccess(reply), latencyNanoseconds: SystemClock.monotonicNanoseconds() - sent)
+                    ok: RequestLines.summary(reply) == .succeeded,
+                    latencyNanoseconds: SystemClock.monotonicNanoseconds() - sent)
             }
             outgoing.clear()
             request = source.next(after: request, reply: reply, into: &outgoing)

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnProtocol
 import CairnTesting
 import NIOCore
 
@@ -18,14 +19,14 @@ struct RequestSource {
     private var sequence = 0
     private var generator: SplitMix64
     /// `/bench/c/<run>-<connection>-`: makes create paths unique across runs against the same server.
-    private let createPrefix: [UInt8]
+    private let createPrefix: String
 
     init(workload: Workload, index: Int, keys: Int, readRatio: Double, lines: RequestLines) {
         self.workload = workload
         self.lines = lines
         self.keys = keys
         self.readRatio = readRatio
-        createPrefix = Array("/bench/c/\(String(SystemClock.wallMilliseconds(), radix: 36))-\(index)-".utf8)
+        createPrefix = "/bench/c/\(String(SystemClock.wallMilliseconds(), radix: 36))-\(index)-"
         generator = SplitMix64(seed: UInt64(index) &+ SystemClock.monotonicNanoseconds())
     }
 
@@ -34,20 +35,24 @@ struct RequestSource {
         switch workload {
         case .create:
             sequence += 1
-            lines.create(.numbered(createPrefix, sequence), into: &out)
+            lines.create(createPrefix + String(sequence), into: &out)
         case .set: lines.set(randomKey(), into: &out)
-        case .get: RequestLines.simple("get", randomKey(), into: &out)
-        case .exists: RequestLines.simple("exists", randomKey(), into: &out)
-        case .children: RequestLines.simple("children", .fixed("/bench/dir"), into: &out)
+        case .get: RequestLines.write(.get(randomKey(), watch: false), into: &out)
+        case .exists: RequestLines.write(.exists(randomKey(), watch: false), into: &out)
+        case .children: RequestLines.write(.children(Self.directory, watch: false), into: &out)
         case .mixed:
             let read = Double.random(in: 0..<1, using: &generator) < readRatio
-            if read { RequestLines.simple("get", randomKey(), into: &out) } else { lines.set(randomKey(), into: &out) }
+            if read {
+                RequestLines.write(.get(randomKey(), watch: false), into: &out)
+            } else {
+                lines.set(randomKey(), into: &out)
+            }
         case .registry:
-            if let previous, previous.isCreate, let reply, let path = ReplyLine.createdPath(reply) {
-                RequestLines.simple("delete", .bytes(path), into: &out)
+            if let previous, previous.isCreate, let reply, let path = RequestLines.createdPath(reply) {
+                RequestLines.write(.change(.delete(path: RequestLines.path(path), version: -1)), into: &out)
                 return Sent(isCreate: false)
             }
-            lines.create(.fixed("/bench/svc/i-"), ephemeral: true, sequential: true, into: &out)
+            lines.create("/bench/svc/i-", ephemeral: true, sequential: true, into: &out)
             return Sent(isCreate: true)
         case .watch:
             // The watch workload's changer writes its own sets; a load connection never runs it.
@@ -56,9 +61,9 @@ struct RequestSource {
         return Sent(isCreate: workload == .create)
     }
 
-    private mutating func randomKey() -> RequestLines.Path {
-        .numbered(Self.keyPrefix, Int(generator.next() % UInt64(keys)))
+    private mutating func randomKey() -> ZNodePath {
+        RequestLines.path("/bench/k/" + String(generator.next() % UInt64(keys)))
     }
 
-    private static let keyPrefix = Array("/bench/k/".utf8)
+    private static let directory = RequestLines.path("/bench/dir")
 }

@@ -20,34 +20,29 @@ struct Dump: AsyncParsableCommand {
     @Flag(help: "Include each node's stat.") var stat = false
     @Argument(help: "The subtree to dump.") var path = "/"
 
-    private static let nodePrefix = Array(#"{"event":"dump","node":"#.utf8)
-
     func run() async throws {
         let root = try ZNodePath(path)
         let sink = try DumpSink(output)
         if let dataDir {
             try dumpOffline(dataDir, root: root, into: sink)
         } else {
-            let stat = self.stat
-            var request = WireRequest(op: "dump")
-            request.path = path
-            request.stat = stat
-            let reply = try await options.withClient { client in
-                try await client.streaming(request) { line in
-                    // `{"event":"dump","node":<the node's dump line>}`: the server wrote the node with
-                    // `DumpFormat.line` too, so its bytes are copied as they are.
-                    if line.starts(with: Self.nodePrefix), line.last == UInt8(ascii: "}") {
-                        sink.write(Array(line[Self.nodePrefix.count..<(line.count - 1)]) + [UInt8(ascii: "\n")])
-                    } else if let start = try? JSONDecoder().decode(WireReply.self, from: Data(line)),
-                        start.event == "dump_start", let zxid = start.zxid
-                    {
+            let (zxid, reply) = try await options.withClient { client in
+                try await client.streaming(.dump(root, stat: stat)) { event in
+                    switch event {
+                    // The server wrote the node with `DumpFormat.line` too: its bytes are copied as they are.
+                    case .dumpNode(let line): sink.write(line + [UInt8(ascii: "\n")])
+                    case .dumpStart(let zxid, _):
                         sink.write(
                             DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+                    default: break
                     }
                 }
             }
             sink.close()
-            if output != nil { report(nodes: reply.nodes ?? 0, zxid: reply.zxid ?? 0) }
+            guard case .dumped(let nodes) = reply else {
+                fail("the server's reply to dump is not a dump's", code: .failed)
+            }
+            if output != nil { report(nodes: nodes, zxid: zxid) }
         }
     }
 
@@ -133,14 +128,7 @@ extension ZNode {
             }
         let data = node.bytes
         let owner = node.owner.flatMap(SessionID.init(hex:))
-        var stat = Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data.count)
-        if let wire = node.stat {
-            stat = Stat(
-                czxid: wire.czxid, mzxid: wire.mzxid, pzxid: wire.pzxid, ctime: wire.ctime, mtime: wire.mtime,
-                version: wire.version, cversion: wire.cversion, aversion: 0,
-                ephemeralOwner: wire.ephemeralOwner.flatMap(SessionID.init(hex:)), dataLength: wire.dataLength,
-                numChildren: wire.numChildren)
-        }
+        let stat = node.stat ?? Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data.count)
         self.init(path: try ZNodePath(node.path), data: data, stat: stat, kind: kind)
     }
 }

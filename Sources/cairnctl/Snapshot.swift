@@ -25,38 +25,38 @@ struct Snapshot: AsyncParsableCommand {
                 throw ValidationError("cannot write \(output)")
             }
             let received = Mutex((crc: CRC32C(), size: 0))
-            let reply = try await options.withClient { client in
-                try await client.streaming(WireRequest(op: "snapshot")) { raw in
-                    guard let line = try? JSONDecoder().decode(WireReply.self, from: Data(raw)),
-                        line.event == "snapshot_chunk",
-                        let text = line.dataB64, let chunk = Data(base64Encoded: text)
-                    else { return }
-                    handle.write(chunk)
+            let (zxid, reply) = try await options.withClient { client in
+                try await client.streaming(.snapshot) { event in
+                    guard case .snapshotChunk(let chunk) = event else { return }
+                    handle.write(Data(chunk))
                     received.withLock {
-                        $0.crc.update(Array(chunk))
+                        $0.crc.update(chunk)
                         $0.size += chunk.count
                     }
                 }
             }
+            guard case .snapshotTaken(let sentSize, let sentChecksum) = reply else {
+                fail("the server's reply to snapshot is not a snapshot's", code: .failed)
+            }
             try handle.synchronize()
             try handle.close()
             let (crc, size) = received.withLock { ($0.crc.value, $0.size) }
-            guard crc == reply.crc32c, size == reply.size else {
+            guard crc == sentChecksum, size == sentSize else {
                 try? FileManager.default.removeItem(atPath: partial)
                 fail(
-                    "the downloaded snapshot does not match its checksum (\(size) bytes received, \(reply.size ?? 0) sent)",
+                    "the downloaded snapshot does not match its checksum (\(size) bytes received, \(sentSize) sent)",
                     code: .damaged)
             }
             _ = rename(partial, output)
             let info = SnapshotInfo(
-                zxid: reply.zxid ?? 0, size: size, checksum: crc, created: Int64(SystemClock.wallMilliseconds()),
+                zxid: zxid, size: size, checksum: crc, created: Int64(SystemClock.wallMilliseconds()),
                 path: output)
             try info.manifest.write(toFile: output + ".manifest", atomically: true, encoding: .utf8)
             if options.json {
-                printJSON(["file": output, "zxid": reply.zxid ?? 0, "size": size, "crc32c": crc])
+                printJSON(["file": output, "zxid": zxid, "size": size, "crc32c": crc])
             } else {
                 print(
-                    "snapshot at zxid \(reply.zxid ?? 0) saved to \(output) (\(size) bytes, crc32c \(String(crc, radix: 16)))"
+                    "snapshot at zxid \(zxid) saved to \(output) (\(size) bytes, crc32c \(String(crc, radix: 16)))"
                 )
             }
         }
@@ -67,10 +67,13 @@ struct Snapshot: AsyncParsableCommand {
         @OptionGroup var options: LiveOptions
 
         func run() async throws {
-            let reply = try await options.withClient { try await $0.streaming(WireRequest(op: "snapshots")) { _ in } }
-            for s in reply.snapshots ?? [] {
+            let (_, reply) = try await options.withClient { try await $0.streaming(.listSnapshots) { _ in } }
+            guard case .snapshots(let snapshots) = reply else {
+                fail("the server's reply to snapshots is not a list", code: .failed)
+            }
+            for s in snapshots {
                 if options.json {
-                    printJSON(["zxid": s.zxid, "size": s.size, "crc32c": s.crc32c, "created": s.created])
+                    printJSON(["zxid": s.zxid, "size": s.size, "crc32c": s.checksum, "created": s.created])
                 } else {
                     print("zxid \(s.zxid)  \(s.size) bytes  created \(s.created)")
                 }

@@ -137,7 +137,7 @@ struct JSONWriterTests {
 
     @Test("error replies carry the code, a message, and the multi index")
     func errors() throws {
-        let line = JSONWriter.error(id: nil, .multiFailed(index: 4, cause: .noNode(try ZNodePath("/x"))))
+        let line = ErrorReply(.multiFailed(index: 4, cause: .noNode(try ZNodePath("/x")))).line(id: nil)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
         let error = try #require(object["error"] as? [String: Any])
         #expect(object["id"] is NSNull && object["ok"] as? Bool == false)

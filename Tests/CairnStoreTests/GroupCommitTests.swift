@@ -75,7 +75,7 @@ struct GroupCommitTests {
         func child() -> String { "\(parent())/c\(random.next(12))" }
         func data() -> [UInt8] { Array("v\(random.next(1000))".utf8) }
         func version() -> Int32 { random.next(4) == 0 ? -1 : Int32(random.next(3)) }
-        func create(_ path: String, sequential: Bool = false) -> CairnStore.Operation {
+        func create(_ path: String, sequential: Bool = false) -> CairnCore.Operation {
             .create(path: path, data: data(), kind: .persistent, sequential: sequential)
         }
         while requests.count < count {

@@ -1,17 +1,17 @@
 import CairnCore
-import CairnProtocol
-import CairnStore
 import FoundationEssentials
 
-/// Turns a request line into a `Command`, or the error to reply with. Never throws anything else.
-struct RequestParser: Sendable {
-    let maxOpsPerMulti: Int
+/// Reads a request line (the server's side of `ClientRequest.line(id:)`): the fast `RequestScanner` for the usual
+/// shape, `JSONDecoder` for the rest (and for the wording of errors); then checks each op's fields.
+public struct RequestDecoder: Sendable {
+    public let maxOpsPerMulti: Int
     private let decoder = JSONDecoder()
 
-    init(maxOpsPerMulti: Int) { self.maxOpsPerMulti = maxOpsPerMulti }
+    public init(maxOpsPerMulti: Int) { self.maxOpsPerMulti = maxOpsPerMulti }
 
-    /// The request's id (when it has a readable one) and its command or error; nil for a blank line.
-    func parse(_ line: UnsafeRawBufferPointer) -> (id: Int64?, command: Result<Command, CairnError>)? {
+    /// The request's id (when it has a readable one) and the request or the error to reply with; nil for a blank
+    /// line.
+    public func decode(_ line: UnsafeRawBufferPointer) -> (id: Int64?, request: Result<ClientRequest, CairnError>)? {
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { return nil }
         let request: WireRequest
         do {
@@ -29,13 +29,13 @@ struct RequestParser: Sendable {
         }
         guard let id = request.id else { return (nil, .failure(.malformed("a request needs an integer \"id\""))) }
         do {
-            return (id, .success(try command(request)))
+            return (id, .success(try clientRequest(request)))
         } catch {
             return (request.id, .failure(error))
         }
     }
 
-    private func command(_ r: WireRequest) throws(CairnError) -> Command {
+    private func clientRequest(_ r: WireRequest) throws(CairnError) -> ClientRequest {
         guard let op = r.op else { throw .badArguments("a request needs an \"op\"") }
         switch op {
         case "connect":
@@ -45,12 +45,13 @@ struct RequestParser: Sendable {
             case (let hex?, let password?):
                 guard let id = SessionID(hex: hex) else { throw .badArguments("session_id must be 16 hex digits") }
                 guard let bytes = Data(base64Encoded: password) else { throw .badArguments("password must be base64") }
-                return .connect(timeoutMilliseconds: timeout, resume: (id, Array(bytes)))
+                return .connect(
+                    timeoutMilliseconds: timeout, resume: SessionCredentials(id: id, password: Array(bytes)))
             default: throw .badArguments("resuming a session needs both session_id and password")
             }
         case "ping": return .ping
         case "close": return .close
-        case "create", "set", "delete", "check": return .change(.operation(try operation(op, r)))
+        case "create", "set", "delete", "check": return .change(try operation(op, r))
         case "multi":
             guard let ops = r.ops else { throw .badArguments("multi needs \"ops\"") }
             guard ops.count <= maxOpsPerMulti else {
@@ -67,7 +68,7 @@ struct RequestParser: Sendable {
                     throw .multiFailed(index: index, cause: error)
                 }
             }
-            return .change(.multi(operations))
+            return .multi(operations)
         case "get": return .get(try path(r), watch: r.watch ?? false)
         case "exists": return .exists(try path(r), watch: r.watch ?? false)
         case "children": return .children(try path(r), watch: r.watch ?? false)
@@ -110,6 +111,18 @@ struct RequestParser: Sendable {
     private func path(_ r: WireRequest) throws(CairnError) -> ZNodePath {
         guard let raw = r.path else { throw .badArguments("this op needs a \"path\"") }
         return try ZNodePath(raw)
+    }
+
+    /// Decodes a request's data: `data` (UTF-8 text) or `data_b64` (base64), not both; none is empty.
+    private func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8] {
+        switch (request.dataUTF8 ?? request.data.map { Array($0.utf8) }, request.dataB64) {
+        case (let bytes?, nil): return bytes
+        case (nil, let encoded?):
+            guard let data = Data(base64Encoded: encoded) else { throw .badArguments("data_b64 is not valid base64") }
+            return Array(data)
+        case (nil, nil): return []
+        case (_?, _?): throw .badArguments("give data or data_b64, not both")
+        }
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -1,0 +1,18 @@
+/// One step of a change: a single op, or one of a multi's (the store applies them; the protocols carry them).
+public enum Operation: Sendable, Hashable {
+    /// `path` is the full path, or for a sequential create the prefix to which the parent's cversion is
+    /// appended as ten digits (it may end with `/`).
+    case create(path: String, data: [UInt8], kind: NodeKind, sequential: Bool)
+    /// `version` -1 matches any version.
+    case delete(path: ZNodePath, version: Int32)
+    case setData(path: ZNodePath, data: [UInt8], version: Int32)
+    case check(path: ZNodePath, version: Int32)
+}
+
+/// What one operation did.
+public enum OperationResult: Sendable, Hashable {
+    case created(path: ZNodePath, stat: Stat)
+    case deleted
+    case set(stat: Stat)
+    case checked
+}

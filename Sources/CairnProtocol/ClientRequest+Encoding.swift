@@ -1,0 +1,88 @@
+import CairnCore
+import FoundationEssentials
+
+extension ClientRequest {
+    /// The request line: `{"id":<id>,"op":"<op>",…}` and a newline.
+    public func line(id: Int64) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.int("id", id)
+        write(into: &w)
+        w.endObject()
+        return w.line()
+    }
+
+    private func write(into w: inout JSONWriter) {
+        switch self {
+        case .connect(let timeout, let resume):
+            w.string("op", "connect")
+            w.int("timeout_ms", timeout)
+            if let resume {
+                w.string("session_id", resume.id.hex)
+                w.string("password", Data(resume.password).base64EncodedString())
+            }
+        case .ping: w.string("op", "ping")
+        case .close: w.string("op", "close")
+        case .change(let operation): Self.write(operation, into: &w)
+        case .multi(let operations):
+            w.string("op", "multi")
+            w.beginArray("ops")
+            for operation in operations {
+                w.beginElementObject()
+                Self.write(operation, into: &w)
+                w.endObject()
+            }
+            w.endArray()
+        case .get(let path, let watch): Self.read("get", path, watch: watch, into: &w)
+        case .exists(let path, let watch): Self.read("exists", path, watch: watch, into: &w)
+        case .children(let path, let watch): Self.read("children", path, watch: watch, into: &w)
+        case .sync(let path): Self.read("sync", path, watch: false, into: &w)
+        case .addWatch(let path, let recursive, let since):
+            Self.read("add_watch", path, watch: false, into: &w)
+            if recursive { w.bool("recursive", true) }
+            if let since { w.int("since_zxid", since) }
+        case .removeWatch(let path): Self.read("remove_watch", path, watch: false, into: &w)
+        case .stats: w.string("op", "stats")
+        case .dump(let path, let stat):
+            Self.read("dump", path, watch: false, into: &w)
+            if stat { w.bool("stat", true) }
+        case .snapshot: w.string("op", "snapshot")
+        case .listSnapshots: w.string("op", "snapshots")
+        }
+    }
+
+    private static func read(_ op: String, _ path: ZNodePath, watch: Bool, into w: inout JSONWriter) {
+        w.string("op", op)
+        w.string("path", path.string)
+        if watch { w.bool("watch", true) }
+    }
+
+    private static func write(_ operation: Operation, into w: inout JSONWriter) {
+        switch operation {
+        case .create(let path, let data, let kind, let sequential):
+            w.string("op", "create")
+            w.string("path", path)
+            if !data.isEmpty { w.data(data) }
+            switch kind {
+            case .persistent: break
+            case .ephemeral: w.bool("ephemeral", true)
+            case .container: w.bool("container", true)
+            case .persistentWithTTL(let ttl): w.int("ttl_ms", ttl)
+            }
+            if sequential { w.bool("sequential", true) }
+        case .setData(let path, let data, let version):
+            w.string("op", "set")
+            w.string("path", path.string)
+            w.data(data)
+            w.int("version", version)
+        case .delete(let path, let version):
+            w.string("op", "delete")
+            w.string("path", path.string)
+            w.int("version", version)
+        case .check(let path, let version):
+            w.string("op", "check")
+            w.string("path", path.string)
+            w.int("version", version)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import CairnCore
+
+/// A successful reply's content, by the op it answers (`ClientRequest.replyKind`). Every reply also carries the
+/// request's id and the zxid the server was at (`ReplyLine`).
+public enum Reply: Sendable, Hashable {
+    /// connect: the session, its password when it was just created (not on a resume), and the timeout granted.
+    case connected(session: SessionID, password: [UInt8]?, timeoutMilliseconds: Int64)
+    /// ping, close: nothing but the zxid.
+    case done
+    /// A single create, set, delete or check.
+    case changed(OperationResult)
+    case multi([OperationResult])
+    case node(data: [UInt8], stat: Stat)
+    /// exists: nil when there is no node.
+    case exists(Stat?)
+    case children([String], stat: Stat)
+    case synced(path: ZNodePath)
+    /// add_watch: how many past events `since_zxid` replayed before this reply.
+    case watchAdded(replayed: Int)
+    /// remove_watch: how many of the connection's watches on the path went.
+    case watchRemoved(count: Int)
+    case stats(ServerStatistics)
+    /// dump: the nodes streamed before this reply.
+    case dumped(nodes: Int)
+    /// snapshot: the streamed file's size and CRC-32C.
+    case snapshotTaken(size: Int, checksum: UInt32)
+    /// snapshots: newest first.
+    case snapshots([SnapshotSummary])
+}
+
+/// The reply shapes, one per `Reply` case: what a client expects for the request it sent.
+public enum ReplyKind: Sendable, Hashable {
+    case connected, done, changed, multi, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
+    case snapshotTaken, snapshots
+}
+
+/// A reply line: `{"id":…,"ok":true,"zxid":…,<the reply's fields>}` or `{"id":…,"ok":false,"error":{…}}`.
+public struct ReplyLine: Sendable, Hashable {
+    public enum Outcome: Sendable, Hashable {
+        case ok(zxid: Zxid, Reply)
+        case failed(ErrorReply)
+    }
+
+    /// nil when the request had no readable id (a malformed line).
+    public var id: Int64?
+    public var outcome: Outcome
+
+    public init(id: Int64?, _ outcome: Outcome) {
+        self.id = id
+        self.outcome = outcome
+    }
+}
+
+/// An error reply's `error` object: the protocol code, a message for people, and for some codes a detail.
+public struct ErrorReply: Error, Sendable, Hashable {
+    public var code: ErrorCode
+    public var message: String
+    /// multi: the failing op.
+    public var index: Int?
+    /// compacted: the oldest zxid history still holds.
+    public var oldestZxid: Zxid?
+
+    public init(code: ErrorCode, message: String, index: Int? = nil, oldestZxid: Zxid? = nil) {
+        self.code = code
+        self.message = message
+        self.index = index
+        self.oldestZxid = oldestZxid
+    }
+
+    /// What the server sends for `error`.
+    public init(_ error: CairnError) {
+        var index: Int?
+        var oldest: Zxid?
+        switch error {
+        case .multiFailed(let failed, _): index = failed
+        case .compacted(_, let oldestAvailable): oldest = oldestAvailable
+        default: break
+        }
+        self.init(code: error.errorCode, message: error.description, index: index, oldestZxid: oldest)
+    }
+}
+
+/// The server's `stats` reply.
+public struct ServerStatistics: Sendable, Hashable {
+    public var znodes: Int
+    public var sessions: Int
+    public var watches: Int
+    public var connections: Int
+    public var walBytes: Int
+    /// Group commits since the server started: batches (one fdatasync each), the changes they made durable,
+    /// and the time spent in those fdatasyncs.
+    public var commitBatches: Int
+    public var committedChanges: Int
+    public var fsyncMicrosecondsTotal: UInt64
+    /// Why the server's last write failed (a full disk, say); nil while writes succeed. Reads go on meanwhile.
+    public var writeError: String?
+    public var lastSnapshotZxid: Zxid?
+    public var uptimeMilliseconds: Int64
+    public var version: String
+
+    public init(
+        znodes: Int, sessions: Int, watches: Int, connections: Int, walBytes: Int, commitBatches: Int,
+        committedChanges: Int, fsyncMicrosecondsTotal: UInt64, writeError: String?, lastSnapshotZxid: Zxid?,
+        uptimeMilliseconds: Int64, version: String
+    ) {
+        self.znodes = znodes
+        self.sessions = sessions
+        self.watches = watches
+        self.connections = connections
+        self.walBytes = walBytes
+        self.commitBatches = commitBatches
+        self.committedChanges = committedChanges
+        self.fsyncMicrosecondsTotal = fsyncMicrosecondsTotal
+        self.writeError = writeError
+        self.lastSnapshotZxid = lastSnapshotZxid
+        self.uptimeMilliseconds = uptimeMilliseconds
+        self.version = version
+    }
+}
+
+/// One snapshot in the `snapshots` reply.
+public struct SnapshotSummary: Sendable, Hashable {
+    public var zxid: Zxid
+    public var size: Int
+    public var checksum: UInt32
+    /// ms since the epoch.
+    public var created: Int64
+
+    public init(zxid: Zxid, size: Int, checksum: UInt32, created: Int64) {
+        self.zxid = zxid
+        self.size = size
+        self.checksum = checksum
+        self.created = created
+    }
+}

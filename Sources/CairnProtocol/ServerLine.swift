@@ -1,0 +1,175 @@
+import CairnCore
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A line from the server, decoded: a reply to a request, or a pushed event.
+///
+/// A reply line does not name the op it answers, so it is read in two steps: `decode` gives its id, and
+/// `IncomingReply.line(as:)` reads its fields as the reply to the request with that id (`ClientRequest.replyKind`).
+public enum ServerLine: Sendable {
+    case reply(IncomingReply)
+    case event(ServerEvent)
+
+    /// Decodes a line (without its newline). A dump's node lines are recognized without being parsed (the
+    /// server writes thousands per second); every other line is parsed whole.
+    public static func decode(_ line: [UInt8]) throws(ProtocolViolation) -> ServerLine {
+        if line.starts(with: ServerEvent.dumpNodePrefix), line.last == UInt8(ascii: "}") {
+            return .event(.dumpNode(line: Array(line[ServerEvent.dumpNodePrefix.count..<line.count - 1])))
+        }
+        let wire: WireReply
+        do {
+            wire = try JSONDecoder().decode(WireReply.self, from: Data(line))
+        } catch {
+            throw ProtocolViolation("not a line of the protocol: \(error)")
+        }
+        guard let name = wire.event else { return .reply(IncomingReply(wire: wire)) }
+        return .event(try event(name, wire))
+    }
+
+    private static func event(_ name: String, _ wire: WireReply) throws(ProtocolViolation) -> ServerEvent {
+        switch name {
+        case "watch":
+            guard let type = wire.type.flatMap(WatchEventType.init(rawValue:)), let raw = wire.path,
+                let path = try? ZNodePath(raw), let zxid = wire.zxid
+            else { throw ProtocolViolation("a watch event needs type, path and zxid") }
+            return .watch(WatchNotification(type: type, path: path), zxid: zxid)
+        case "session_expired":
+            guard let id = wire.sessionId.flatMap(SessionID.init(hex:)) else {
+                throw ProtocolViolation("session_expired needs a session_id")
+            }
+            return .sessionExpired(id)
+        case "dump_start":
+            guard let zxid = wire.zxid, let root = wire.root.flatMap({ try? ZNodePath($0) }) else {
+                throw ProtocolViolation("dump_start needs zxid and root")
+            }
+            return .dumpStart(zxid: zxid, root: root)
+        case "snapshot_chunk":
+            guard let text = wire.dataB64, let bytes = Data(base64Encoded: text) else {
+                throw ProtocolViolation("snapshot_chunk needs data_b64")
+            }
+            return .snapshotChunk(Array(bytes))
+        default: throw ProtocolViolation("unknown event \(name.debugDescription)")
+        }
+    }
+}
+
+/// A line the protocol does not allow (a server bug, or not a Cairn server).
+public struct ProtocolViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A reply whose fields are not read yet: they are read by the op it answers.
+public struct IncomingReply: Sendable {
+    /// nil when the request's id was unreadable.
+    public var id: Int64? { wire.id }
+    fileprivate let wire: WireReply
+
+    /// The reply read as the answer to a request of `kind`; a reply lacking a field that kind has is a
+    /// failure with code `internal`.
+    public func line(as kind: ReplyKind) -> ReplyLine {
+        if let error = wire.error {
+            return ReplyLine(
+                id: wire.id,
+                .failed(
+                    ErrorReply(
+                        code: ErrorCode(rawValue: error.code) ?? .internal, message: error.message, index: error.index,
+                        oldestZxid: error.oldestZxid)))
+        }
+        guard wire.ok == true, let zxid = wire.zxid, let reply = reply(kind) else {
+            return ReplyLine(
+                id: wire.id, .failed(ErrorReply(code: .internal, message: "a reply lacks fields of \(kind)")))
+        }
+        return ReplyLine(id: wire.id, .ok(zxid: zxid, reply))
+    }
+
+    private func reply(_ kind: ReplyKind) -> Reply? {
+        let w = wire
+        switch kind {
+        case .connected:
+            guard let session = w.sessionId.flatMap(SessionID.init(hex:)), let timeout = w.timeoutMs else { return nil }
+            let password = w.password.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+            return .connected(session: session, password: password, timeoutMilliseconds: timeout)
+        case .done: return .done
+        case .changed: return w.result.map { .changed($0) }
+        case .multi:
+            guard let results = w.results else { return nil }
+            let decoded = results.compactMap { $0.result }
+            return decoded.count == results.count ? .multi(decoded) : nil
+        case .node: return w.stat.map { .node(data: w.bytes ?? [], stat: $0.stat) }
+        case .exists: return .exists(w.stat?.stat)
+        case .children: return w.stat.map { .children(w.children ?? [], stat: $0.stat) }
+        case .synced: return w.path.flatMap { try? ZNodePath($0) }.map { .synced(path: $0) }
+        case .watchAdded: return w.replayed.map { .watchAdded(replayed: $0) }
+        case .watchRemoved: return w.removed.map { .watchRemoved(count: $0) }
+        case .stats:
+            return .stats(
+                ServerStatistics(
+                    znodes: w.znodes ?? 0, sessions: w.sessions ?? 0, watches: w.watches ?? 0,
+                    connections: w.connections ?? 0, walBytes: w.walBytes ?? 0, commitBatches: w.commitBatches ?? 0,
+                    committedChanges: w.committedChanges ?? 0, fsyncMicrosecondsTotal: w.fsyncMicrosecondsTotal ?? 0,
+                    writeError: w.writeError, lastSnapshotZxid: w.lastSnapshotZxid, uptimeMilliseconds: w.uptimeMs ?? 0,
+                    version: w.version ?? ""))
+        case .dumped: return w.nodes.map { .dumped(nodes: $0) }
+        case .snapshotTaken:
+            guard let size = w.size, let checksum = w.crc32c else { return nil }
+            return .snapshotTaken(size: size, checksum: checksum)
+        case .snapshots:
+            return w.snapshots.map { list in
+                .snapshots(
+                    list.map { SnapshotSummary(zxid: $0.zxid, size: $0.size, checksum: $0.crc32c, created: $0.created) }
+                )
+            }
+        }
+    }
+}
+
+extension ServerLine {
+    /// What a line is, from its first bytes (the encoders write `event` first in an event, and `id` then `ok` first
+    /// in a reply): for a load generator reading a hundred thousand replies a second without parsing them.
+    public enum Summary: Sendable, Hashable {
+        case event
+        case succeeded
+        case failed
+    }
+
+    public static func summary(of line: UnsafeRawBufferPointer) -> Summary {
+        if line.starts(with: eventPrefix) { return .event }
+        guard let comma = line.firstIndex(of: UInt8(ascii: ",")) else { return .failed }
+        return line[(comma + 1)...].starts(with: okTrue) ? .succeeded : .failed
+    }
+
+    /// Where the created path lies in the line of a single create's reply (`"path":"…"`: a path has no characters
+    /// JSON escapes).
+    public static func createdPath(inReply line: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard let key = firstRange(of: pathKey, in: line) else { return nil }
+        guard let end = line[key.upperBound...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return key.upperBound..<end
+    }
+
+    private static let eventPrefix = Array(#"{"event":"#.utf8)
+    private static let okTrue = Array(#""ok":true"#.utf8)
+    private static let pathKey = Array(#""path":""#.utf8)
+
+    /// memchr for the first byte, memcmp for the rest: no generic collection search per reply.
+    private static func firstRange(of needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Range<Int>? {
+        needle.withUnsafeBytes { needle in
+            guard let base = haystack.baseAddress, let first = needle.first, haystack.count >= needle.count else {
+                return nil
+            }
+            var from = 0
+            while from + needle.count <= haystack.count {
+                guard let hit = memchr(base + from, Int32(first), haystack.count - needle.count - from + 1) else {
+                    return nil
+                }
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, needle.baseAddress!, needle.count) == 0 { return at..<at + needle.count }
+                from = at + 1
+            }
+            return nil
+        }
+    }
+}
