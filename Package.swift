@@ -159,7 +159,12 @@ let package = Package(
         .target(name: "CairnTesting"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
-        .testTarget(name: "CairnServerTests", dependencies: ["CairnServer", "CairnTesting", "cairn"]),
+        .testTarget(
+            name: "CairnServerTests",
+            dependencies: [
+                "CairnServer", "CairnTesting", "cairn", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "CairnctlTests", dependencies: ["CairnTesting", "cairn", "cairnctl"]),
         .testTarget(
             name: "CairnClientTests",

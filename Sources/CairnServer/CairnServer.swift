@@ -17,13 +17,13 @@ public final class CairnServer: Service, Sendable {
 
     let configuration: ServerConfiguration
     let store: Store
-    let sessions = SessionTable()
-    let watches: WatchRegistry
     let connections = ConnectionRegistry()
+    let sessions: SessionService
+    let watches: WatchHub
+    let executor: RequestExecutor
+    /// The JSON-lines front end's request decoder.
     let decoder: RequestDecoder
     let logger: Logger
-    /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
-    let startedAt = SystemClock.monotonicMilliseconds()
     private let group: MultiThreadedEventLoopGroup
     /// Reports the bound address once listening (for `--listen ...:0`).
     private let onListening: @Sendable (SocketAddress) -> Void
@@ -38,21 +38,22 @@ public final class CairnServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
         self.store = store
-        watches = WatchRegistry(zxid: store.recovery.zxid)
+        sessions = SessionService(
+            store: store, connections: connections,
+            timeouts: configuration.minSessionTimeoutMilliseconds...configuration.maxSessionTimeoutMilliseconds,
+            logger: logger)
+        try sessions.restore()
+        watches = WatchHub(
+            zxid: store.recovery.zxid, connections: connections, limit: configuration.maxWatchesPerConnection)
+        watches.observe(store)
+        executor = RequestExecutor(store: store, sessions: sessions, watches: watches, connections: connections)
         decoder = RequestDecoder(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        for record in try store.read({ try $0.sessions() }) { sessions.restore(record) }
-        let watches = self.watches
-        let connections = self.connections
-        store.observeCommits { changes in
-            for (connection, lines) in watches.fire(changes) { connections.handle(connection)?.send(lines) }
-            if let last = changes.last { watches.delivered(through: last.zxid) }
-        }
     }
 
     public func run() async throws {
         // The grace just granted must be on disk before anyone can crash us into granting another.
-        try await store.recordSessionTimes(sessions.times())
+        try await sessions.checkpoint()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -63,7 +64,7 @@ public final class CairnServer: Service, Sendable {
             )
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                    try channel.pipeline.syncOperations.addHandler(JSONLinesHandler(server: self))
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
@@ -78,11 +79,11 @@ public final class CairnServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask { try await channel.closeFuture.get() }
-                tasks.addTask { await self.every(100) { self.expireSessions() } }
+                tasks.addTask { await self.every(100) { self.sessions.expireDue() } }
                 tasks.addTask { await self.every(self.configuration.reapIntervalMilliseconds) { self.reap() } }
                 tasks.addTask {
                     await self.every(self.configuration.sessionCheckpointMilliseconds) {
-                        try? await self.store.recordSessionTimes(self.sessions.times())
+                        try? await self.sessions.checkpoint()
                     }
                 }
                 try await channel.closeFuture.get()
@@ -103,7 +104,7 @@ public final class CairnServer: Service, Sendable {
         let deadline = ContinuousClock.now + .seconds(Self.drainSeconds)
         while connections.count > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         for connection in connections.all() { connection.channel.close(promise: nil) }
-        try? await store.recordSessionTimes(sessions.times())
+        try? await sessions.checkpoint()
         try await group.shutdownGracefully()
         logger.info("cairn stopped")
     }
@@ -119,17 +120,11 @@ public final class CairnServer: Service, Sendable {
         }
     }
 
-    /// Expires sessions past their deadline: a WAL change that deletes their ephemerals (watchers hear it).
-    private func expireSessions() {
-        for (id, connection) in sessions.expire() {
-            logger.info("session expired", metadata: ["session.id": "\(id)"])
-            store.submit(.closeSession(id)) { [sessions, connections] _ in
-                sessions.remove(id)
-                if let connection, let handle = connections.handle(connection) {
-                    handle.sendAndClose([ServerEvent.sessionExpired(id).line()])
-                }
-            }
-        }
+    /// A connection closed: its watches go, its session stays (until it expires or is resumed elsewhere).
+    func disconnected(_ connection: ConnectionScope) {
+        connections.remove(connection.id)
+        watches.removeConnection(connection.id)
+        if let session = connection.session { sessions.detach(session, from: connection.id) }
     }
 
     private func reap() {

@@ -1,20 +1,20 @@
 import CairnCore
-import CairnStore
+import CairnProtocol
 import NIOCore
 import Synchronization
 
-/// What other threads hand one connection — outcomes of its changes from the writer thread, watch events,
-/// a close — delivered on its event loop in the order they were handed over.
+/// What other threads hand one connection — answers (its changes' from the writer thread, the later ones'),
+/// watch events, a close — delivered on its event loop in the order they were handed over.
 ///
 /// One event-loop task per burst, not per item: the writer completes hundreds of changes per batch, and
 /// the connection takes them all (and flushes once) when its task runs. Watch events of a batch are posted
 /// before the batch's outcomes, so a client hears of a change before any reply that reflects it.
 final class ConnectionInbox: Sendable {
     enum Item: Sendable {
-        /// A change this connection sent has completed.
-        case completed(id: Int64?, multi: Bool, Result<Committed, CairnError>)
-        /// Event lines (watch notifications, session expiry).
-        case lines([[UInt8]])
+        /// The answer to the request in a slot (see `ConnectionStateMachine`).
+        case answered(ConnectionStateMachine.Slot, Answer)
+        /// Watch events, session expiry.
+        case events([ServerEvent])
         /// Close the connection once the items before this one are written.
         case close
         /// Stop reading; close once every request read so far is answered (the server is shutting down).

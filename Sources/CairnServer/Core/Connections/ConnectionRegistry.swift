@@ -1,3 +1,4 @@
+import CairnProtocol
 import NIOCore
 import Synchronization
 
@@ -11,11 +12,11 @@ struct ConnectionHandle: Sendable {
     let channel: any Channel
     let inbox: ConnectionInbox
 
-    func send(_ lines: [[UInt8]]) { inbox.post(.lines(lines)) }
+    func send(_ events: [ServerEvent]) { inbox.post(.events(events)) }
 
-    /// Sends the lines, then closes the connection.
-    func sendAndClose(_ lines: [[UInt8]]) {
-        inbox.post(.lines(lines))
+    /// Sends the events, then closes the connection.
+    func sendAndClose(_ events: [ServerEvent]) {
+        inbox.post(.events(events))
         inbox.post(.close)
     }
 }

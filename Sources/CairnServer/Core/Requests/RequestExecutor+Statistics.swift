@@ -2,7 +2,7 @@ import CairnCore
 import CairnProtocol
 import CairnStore
 
-extension CairnServer {
+extension RequestExecutor {
     /// The `stats` reply: the store's, sessions', watches' and connections' counts, the writer's totals.
     func statistics() throws -> ReplyLine.Outcome {
         let (zxid, znodes) = try store.read { view in (try view.zxid, try view.nodeCount) }
@@ -16,7 +16,7 @@ extension CairnServer {
                     fsyncMicrosecondsTotal: writer.fsyncNanoseconds / 1000, writeError: writer.lastFailure,
                     lastSnapshotZxid: try store.listSnapshots().first?.zxid,
                     uptimeMilliseconds: Int64(clamping: SystemClock.monotonicMilliseconds() - startedAt),
-                    version: Self.version)))
+                    version: CairnServer.version)))
     }
 
     /// The `snapshots` reply, newest first.

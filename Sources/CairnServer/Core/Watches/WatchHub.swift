@@ -1,19 +1,23 @@
 import CairnCore
 import CairnProtocol
+import CairnStore
+import NIOPosix
 import Synchronization
 
-/// Every watch, in memory: one-shot data and child watches (ZooKeeper's), and persistent ones
-/// (`add_watch`, optionally recursive). Watches belong to a connection and go with it.
+/// The one owner of watches: one-shot data and child watches (ZooKeeper's) and persistent ones (`add_watch`,
+/// optionally recursive), their firing, and the replay of history (`since_zxid`) from the WAL. Watches belong to a
+/// connection and go with it.
 ///
-/// `fire` runs on the store's writer thread for each committed batch, before that batch's replies are
-/// queued, so a client sees an event before any later reply that reflects the change.
-final class WatchRegistry: Sendable {
+/// Firing runs on the store's writer thread for each committed batch (`observe`), before that batch's replies are
+/// queued, so a client hears of a change before any later reply that reflects it; and a read is answered only once
+/// the events of every change it reflects are posted (`whenDelivered`).
+final class WatchHub: Sendable {
     enum OneShot { case data, child }
 
     private struct Persistent {
         var recursive: Bool
         /// While history is being replayed to the watcher, live events wait here (in order).
-        var buffered: [[UInt8]]?
+        var buffered: [ServerEvent]?
     }
 
     private struct State {
@@ -34,19 +38,32 @@ final class WatchRegistry: Sendable {
 
     private let state: Mutex<State>
     private let delivery: Mutex<Delivery>
+    private let connections: ConnectionRegistry
+    /// Most watches one connection may hold.
+    let limit: Int
 
-    init(zxid: Zxid) {
+    init(zxid: Zxid, connections: ConnectionRegistry, limit: Int) {
         state = Mutex(State(firedZxid: zxid))
         delivery = Mutex(Delivery(zxid: zxid))
+        self.connections = connections
+        self.limit = limit
+    }
+
+    /// Fires the watches of every batch `store` commits, posting the events to their connections.
+    func observe(_ store: Store) {
+        store.observeCommits { [self] changes in
+            for (connection, events) in fire(changes) { connections.handle(connection)?.send(events) }
+            if let last = changes.last { delivered(through: last.zxid) }
+        }
     }
 
     var count: Int { state.withLock { $0.perConnection.values.reduce(0, +) } }
 
-    func addOneShot(_ kind: OneShot, on path: ZNodePath, for connection: ConnectionID, limit: Int) throws(CairnError) {
+    func addOneShot(_ kind: OneShot, on path: ZNodePath, for connection: ConnectionID) throws(CairnError) {
         try state.withLock { (s) throws(CairnError) in
             let present = kind == .data ? s.data[path]?.contains(connection) : s.child[path]?.contains(connection)
             guard present != true else { return }
-            try Self.count(&s, connection, limit: limit)
+            try Self.count(&s, connection, limit: self.limit)
             switch kind {
             case .data: s.data[path, default: []].insert(connection)
             case .child: s.child[path, default: []].insert(connection)
@@ -56,24 +73,63 @@ final class WatchRegistry: Sendable {
 
     /// Adds a persistent watch and returns the zxid up to which events were already handed out. With
     /// `buffering`, live events after that zxid are held until `finishReplay`.
-    func addPersistent(
-        on path: ZNodePath, recursive: Bool, for connection: ConnectionID, limit: Int, buffering: Bool
-    ) throws(CairnError) -> Zxid {
+    private func addPersistent(on path: ZNodePath, recursive: Bool, for connection: ConnectionID, buffering: Bool)
+        throws(CairnError) -> Zxid
+    {
         try state.withLock { (s) throws(CairnError) -> Zxid in
-            if s.persistent[path]?[connection] == nil { try Self.count(&s, connection, limit: limit) }
+            if s.persistent[path]?[connection] == nil { try Self.count(&s, connection, limit: self.limit) }
             s.persistent[path, default: [:]][connection] = Persistent(
                 recursive: recursive, buffered: buffering ? [] : nil)
             return s.firedZxid
         }
     }
 
-    /// Ends the buffering of a persistent watch; returns the events held meanwhile, to send after the replay.
-    func finishReplay(on path: ZNodePath, for connection: ConnectionID) -> [[UInt8]] {
+    /// Ends the buffering of a persistent watch and hands `post` the events held meanwhile, with firing held off:
+    /// what `post` queues for the connection comes before any event fired after the buffering ended.
+    private func finishReplay(
+        on path: ZNodePath, for connection: ConnectionID, _ post: ([ServerEvent]) -> Void
+    ) {
         state.withLock { s in
             let held = s.persistent[path]?[connection]?.buffered ?? []
             s.persistent[path]?[connection]?.buffered = nil
-            return held
+            post(held)
         }
+    }
+
+    /// Adds a persistent watch for `connection`. With `since` before `current` (the store's zxid), the changes after
+    /// it are first read from the WAL on a thread-pool thread: nil is returned and `completion` gets the answer,
+    /// the replayed events before the reply and the live events held meanwhile after it. Else the answer is returned.
+    func addPersistent(
+        on path: ZNodePath, recursive: Bool, since: Zxid?, current: Zxid, for connection: ConnectionID,
+        history store: Store, completion: @escaping @Sendable (Answer) -> Void
+    ) throws(CairnError) -> Answer? {
+        guard let since, since < current else {
+            let zxid = try addPersistent(on: path, recursive: recursive, for: connection, buffering: false)
+            return Answer(.ok(zxid: zxid, .watchAdded(replayed: 0)))
+        }
+        // Live events after `firedZxid` wait in the watch while history up to it is replayed.
+        let firedZxid = try addPersistent(on: path, recursive: recursive, for: connection, buffering: true)
+        NIOThreadPool.singleton.submit { [self] _ in
+            do {
+                var replayed: [ServerEvent] = []
+                for change in try store.history(after: since) where change.zxid <= firedZxid {
+                    for effect in change.effects {
+                        for notification in WatchNotification.of(effect)
+                        where notification.reaches(persistentWatchOn: path, recursive: recursive) {
+                            replayed.append(.watch(notification, zxid: change.zxid))
+                        }
+                    }
+                }
+                let reply = ReplyLine.Outcome.ok(zxid: firedZxid, .watchAdded(replayed: replayed.count))
+                finishReplay(on: path, for: connection) { held in
+                    completion(Answer(reply, eventsBefore: replayed, eventsAfter: held))
+                }
+            } catch {
+                remove(on: path, for: connection)
+                completion(.failed((error as? CairnError) ?? .internal("reading history: \(error)")))
+            }
+        }
+        return nil
     }
 
     /// Whether the events of every change up to `zxid` have been posted to their connections: true but for a
@@ -136,10 +192,10 @@ final class WatchRegistry: Sendable {
         }
     }
 
-    /// The event lines each connection must get for a committed batch; one-shot watches that fired are removed.
-    func fire(_ changes: [Change]) -> [ConnectionID: [[UInt8]]] {
+    /// The events each connection must get for a committed batch; one-shot watches that fired are removed.
+    func fire(_ changes: [Change]) -> [ConnectionID: [ServerEvent]] {
         state.withLock { s in
-            var out: [ConnectionID: [[UInt8]]] = [:]
+            var out: [ConnectionID: [ServerEvent]] = [:]
             guard !s.data.isEmpty || !s.child.isEmpty || !s.persistent.isEmpty else {
                 s.firedZxid = changes.last?.zxid ?? s.firedZxid
                 return out
@@ -157,7 +213,7 @@ final class WatchRegistry: Sendable {
     }
 
     private static func fire(
-        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [[UInt8]]]
+        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [ServerEvent]]
     ) {
         var audience = Set<ConnectionID>()
         let path = notification.path
@@ -169,15 +225,14 @@ final class WatchRegistry: Sendable {
         }
         for connection in audience { s.perConnection[connection, default: 0] -= 1 }
         // A watcher with both a data and a child watch on the path hears the event once.
-        var line: [UInt8]?
+        let event = ServerEvent.watch(notification, zxid: zxid)
         var candidate: ZNodePath? = s.persistent.isEmpty ? nil : path
         while let watchPath = candidate {
             if let persistent = s.persistent[watchPath] {
                 for (connection, watch) in persistent
                 where notification.reaches(persistentWatchOn: watchPath, recursive: watch.recursive) {
-                    if line == nil { line = notification.line(zxid: zxid) }
                     if watch.buffered != nil {
-                        s.persistent[watchPath]![connection]!.buffered!.append(line!)
+                        s.persistent[watchPath]![connection]!.buffered!.append(event)
                     } else {
                         audience.insert(connection)
                     }
@@ -185,8 +240,6 @@ final class WatchRegistry: Sendable {
             }
             candidate = watchPath.parent
         }
-        guard !audience.isEmpty else { return }
-        let event = line ?? notification.line(zxid: zxid)
         for connection in audience { out[connection, default: []].append(event) }
     }
 

@@ -1,0 +1,46 @@
+import CairnCore
+import CairnProtocol
+
+/// What answers one request: its reply, the events that belong right before and after it, and what it does to
+/// the connection. The core makes answers; a front end writes them in its wire format.
+struct Answer: Sendable {
+    /// What the reply does to the connection once written.
+    enum Then: Sendable {
+        case carryOn
+        /// Close the connection (its session was closed, or expired).
+        case close
+        /// Close once the client has had the reply, even though it is still sending (the stream cannot be
+        /// trusted after an oversized line).
+        case closeAfterReplies
+    }
+
+    var outcome: ReplyLine.Outcome
+    /// add_watch with `since_zxid`: the history replayed before the reply.
+    var eventsBefore: [ServerEvent] = []
+    /// add_watch with `since_zxid`: the live events held back while the history was read, after the reply.
+    var eventsAfter: [ServerEvent] = []
+    /// The connection's session from now on, when the request opened, resumed or closed one.
+    var session: SessionChange?
+    var then: Then = .carryOn
+
+    init(
+        _ outcome: ReplyLine.Outcome, eventsBefore: [ServerEvent] = [], eventsAfter: [ServerEvent] = [],
+        session: SessionChange? = nil, then: Then = .carryOn
+    ) {
+        self.outcome = outcome
+        self.eventsBefore = eventsBefore
+        self.eventsAfter = eventsAfter
+        self.session = session
+        self.then = then
+    }
+
+    static func failed(_ error: CairnError, then: Then = .carryOn) -> Answer {
+        Answer(.failed(ErrorReply(error)), then: then)
+    }
+}
+
+/// A session a request gave or took from its connection.
+enum SessionChange: Sendable, Hashable {
+    case attached(SessionID)
+    case detached
+}

@@ -1,0 +1,172 @@
+import CairnCore
+import CairnProtocol
+import NIOCore
+
+/// The order of one connection's requests and replies, as a plain state machine (swift-nio's pattern): a front end
+/// tells it what happened (a request decoded, an answer ready, the socket wants reading, a drain, the channel
+/// closed), then does what `nextAction()` returns until it returns nil. No I/O, no clock, no wire format.
+///
+/// Rules:
+/// - Replies go out in request order: each request started takes a slot, and a slot's answer is written once every
+///   slot before it has been.
+/// - Changes are pipelined: one starts while earlier changes are still in the store (it keeps their order).
+///   Anything else starts only once every earlier request is answered, so a read sees the writes sent ahead of it;
+///   and while it is unanswered (connect, a replay, a stream complete later) nothing behind it starts.
+/// - Backpressure: with `maxInFlight` requests read and unanswered, the socket is not read until half of them are.
+/// - Draining (the server stops): what arrives is discarded; once everything read before is answered, the
+///   connection half-closes.
+struct ConnectionStateMachine {
+    typealias Slot = UInt64
+
+    /// A request as the front end decoded it, or the error to answer it with.
+    struct Received: Sendable {
+        var id: Int64?
+        var request: Result<ClientRequest, CairnError>
+        /// After answering, close: the stream cannot be trusted (an oversized line).
+        var closesConnection = false
+
+        init(id: Int64?, _ request: Result<ClientRequest, CairnError>, closesConnection: Bool = false) {
+            self.id = id
+            self.request = request
+            self.closesConnection = closesConnection
+        }
+    }
+
+    enum Action {
+        /// Run the request, then report its answer with `answered(_:_:)`, now or when it arrives.
+        case execute(Slot, ClientRequest)
+        /// Write the answer to the request with `id`.
+        case write(id: Int64?, Answer)
+        /// Read the socket again (it was held back).
+        case resumeReading
+        case close
+        /// Half-close: the client gets what was written, though it may still be sending.
+        case closeAfterReplies
+    }
+
+    private enum State {
+        case open
+        /// Stop reading; close once everything read is answered.
+        case draining
+        /// A close was returned; nothing more happens.
+        case closed
+    }
+
+    private struct Started {
+        var slot: Slot
+        var id: Int64?
+        var isChange: Bool
+        var answer: Answer?
+    }
+
+    let maxInFlight: Int
+    private var state = State.open
+    /// Read, not started.
+    private var queue = CircularBuffer<Received>()
+    /// Started, answer not written yet; oldest first.
+    private var started = CircularBuffer<Started>()
+    private var nextSlot: Slot = 0
+    /// Started requests other than changes, unanswered: while there is one, nothing starts.
+    private var blocking = 0
+    private var readHeld = false
+    /// A close the written answers asked for, returned once they are out.
+    private var closeDue: Action?
+
+    init(maxInFlight: Int) { self.maxInFlight = maxInFlight }
+
+    /// Requests read and not yet answered.
+    var inFlight: Int { queue.count + started.count }
+
+    /// Whether the socket may be read now; false holds the read back until `resumeReading`.
+    mutating func readWanted() -> Bool {
+        guard case .open = state else { return true }  // draining reads on, to discard; closed reads nothing
+        if inFlight >= maxInFlight {
+            readHeld = true
+            return false
+        }
+        return true
+    }
+
+    mutating func received(_ request: Received) {
+        guard case .open = state else { return }
+        queue.append(request)
+    }
+
+    /// The answer to the request in `slot` (its change completed, its read ran, the session opened...).
+    mutating func answered(_ slot: Slot, _ answer: Answer) {
+        guard let first = started.first, slot >= first.slot, slot - first.slot < started.count else { return }
+        let index = started.index(started.startIndex, offsetBy: Int(slot - first.slot))
+        if !started[index].isChange { blocking -= 1 }
+        started[index].answer = answer
+    }
+
+    mutating func drain() {
+        if case .open = state { state = .draining }
+    }
+
+    /// The channel closed: nothing more is written or run.
+    mutating func closed() {
+        state = .closed
+        queue.removeAll()
+    }
+
+    /// What to do next; nil once there is nothing to do until the next event.
+    mutating func nextAction() -> Action? {
+        if case .closed = state { return nil }
+        if let first = started.first, let answer = first.answer {
+            started.removeFirst()
+            switch answer.then {
+            case .carryOn: break
+            case .close: closeDue = closeDue ?? .close
+            case .closeAfterReplies: closeDue = closeDue ?? .closeAfterReplies
+            }
+            return .write(id: first.id, answer)
+        }
+        if let close = closeDue, started.isEmpty || close.isImmediate {
+            state = .closed
+            return close
+        }
+        if closeDue == nil, blocking == 0, let next = queue.first, next.isStartable(afterAnswering: started.isEmpty) {
+            queue.removeFirst()
+            let slot = nextSlot
+            nextSlot += 1
+            switch next.request {
+            case .success(let request):
+                started.append(Started(slot: slot, id: next.id, isChange: request.isChange))
+                if !request.isChange { blocking += 1 }
+                return .execute(slot, request)
+            case .failure(let error):
+                let then: Answer.Then = next.closesConnection ? .closeAfterReplies : .carryOn
+                started.append(Started(slot: slot, id: next.id, isChange: true, answer: .failed(error, then: then)))
+                return nextAction()
+            }
+        }
+        if readHeld, inFlight <= maxInFlight / 2 {
+            readHeld = false
+            return .resumeReading
+        }
+        if case .draining = state, inFlight == 0 {
+            state = .closed
+            return .closeAfterReplies
+        }
+        return nil
+    }
+}
+
+extension ConnectionStateMachine.Action {
+    /// A close that does not wait for the answers still due (a session closed or expired).
+    fileprivate var isImmediate: Bool {
+        if case .close = self { return true }
+        return false
+    }
+}
+
+extension ConnectionStateMachine.Received {
+    /// A change may start while earlier changes are unanswered, and an error takes its slot at once (its answer
+    /// waits there for the ones before it); anything else starts only once every earlier request is answered.
+    fileprivate func isStartable(afterAnswering allAnswered: Bool) -> Bool {
+        if case .success(let request) = request, request.isChange { return true }
+        if case .failure = request { return true }
+        return allAnswered
+    }
+}

@@ -1,0 +1,154 @@
+import CairnCore
+import CairnProtocol
+import CairnStore
+
+/// One connection as the core knows it: its number, its inbox (how answers that complete later reach it) and its
+/// session.
+struct ConnectionScope: Sendable {
+    let id: ConnectionID
+    let inbox: ConnectionInbox
+    var session: SessionID?
+}
+
+/// Where the events of a streamed answer (dump, snapshot) go, from a thread-pool thread: the front end encodes and
+/// writes them, and `send` blocks while the client is slow to read.
+protocol EventStream: Sendable {
+    func send(_ event: ServerEvent) throws
+    /// Returns once everything sent is written.
+    func finish() throws
+}
+
+/// Runs connections' requests against the store, the sessions and the watches, knowing no wire format: a front end
+/// hands it a typed request and gets the answer, at once or later through the connection's inbox.
+final class RequestExecutor: Sendable {
+    let store: Store
+    let sessions: SessionService
+    let watches: WatchHub
+    let connections: ConnectionRegistry
+    /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
+    let startedAt = SystemClock.monotonicMilliseconds()
+
+    init(store: Store, sessions: SessionService, watches: WatchHub, connections: ConnectionRegistry) {
+        self.store = store
+        self.sessions = sessions
+        self.watches = watches
+        self.connections = connections
+    }
+
+    /// Runs `request`, which holds `slot` on `connection`. Returns its answer, or nil when the answer will be posted
+    /// to the connection's inbox (`.answered(slot, …)`): a change's once durable, a read's once the watch events of
+    /// what it reflects are posted, connect's, close's, a replay's and a stream's when done. `stream` opens the
+    /// connection's event stream (dump, snapshot).
+    func execute(
+        _ request: ClientRequest, slot: ConnectionStateMachine.Slot, for connection: ConnectionScope,
+        stream: () -> any EventStream
+    ) -> Answer? {
+        if case .connect(let timeout, let resume) = request {
+            return connect(timeout: timeout, resume: resume, slot: slot, for: connection)
+        }
+        // A probe (ping, stats) needs no session: it must answer while the store cannot write one.
+        let isProbe =
+            switch request {
+            case .ping, .stats: true
+            default: false
+            }
+        var session: SessionID?
+        if connection.session != nil || !isProbe {
+            switch live(connection.session) {
+            case .success(let id): session = id
+            case .failure(let refused): return refused.answer
+            }
+        }
+        let inbox = connection.inbox
+        let post: @Sendable (Answer) -> Void = { inbox.post(.answered(slot, $0)) }
+        do {
+            switch request {
+            case .connect: preconditionFailure("handled above")
+            case .change(let operation): return submit(.operation(operation), multi: false, session: session!, post)
+            case .multi(let operations): return submit(.multi(operations), multi: true, session: session!, post)
+            case .ping: return Answer(.ok(zxid: try zxid(), .done))
+            case .close:
+                sessions.close(session!, completion: post)
+                return nil
+            case .get(let path, let watch): return afterDelivery(try get(path, watch: watch, for: connection), post)
+            case .exists(let path, let watch):
+                return afterDelivery(try exists(path, watch: watch, for: connection), post)
+            case .children(let path, let watch):
+                return afterDelivery(try children(path, watch: watch, for: connection), post)
+            case .sync(let path): return Answer(.ok(zxid: try zxid(), .synced(path: path)))
+            case .addWatch(let path, let recursive, let since):
+                return try watches.addPersistent(
+                    on: path, recursive: recursive, since: since, current: try zxid(), for: connection.id,
+                    history: store, completion: post)
+            case .removeWatch(let path):
+                let removed = watches.remove(on: path, for: connection.id)
+                return Answer(.ok(zxid: try zxid(), .watchRemoved(count: removed)))
+            case .stats: return Answer(try statistics())
+            case .dump(let path, let stat):
+                dump(path, stat: stat, into: stream(), post)
+                return nil
+            case .snapshot:
+                snapshot(into: stream(), post)
+                return nil
+            case .listSnapshots: return Answer(try snapshotList())
+            }
+        } catch {
+            return .failed((error as? CairnError) ?? .internal("\(error)"))
+        }
+    }
+
+    func zxid() throws -> Zxid { try store.read { try $0.zxid } }
+
+    /// The connection's session, kept alive by this request; else the answer refusing it.
+    private func live(_ session: SessionID?) -> Result<SessionID, RefusedAnswer> {
+        guard let session else { return .failure(RefusedAnswer(.failed(.sessionRequired))) }
+        guard sessions.touch(session) else {
+            return .failure(RefusedAnswer(.failed(.sessionExpired(session), then: .close)))
+        }
+        return .success(session)
+    }
+
+    private func connect(
+        timeout: Int64, resume: SessionCredentials?, slot: ConnectionStateMachine.Slot, for connection: ConnectionScope
+    ) -> Answer? {
+        guard connection.session == nil else { return .failed(.badArguments("this connection already has a session")) }
+        if let resume { return sessions.resume(resume, on: connection.id, zxid: (try? zxid()) ?? 0) }
+        let inbox = connection.inbox
+        sessions.open(timeoutMilliseconds: timeout, for: connection.id) { inbox.post(.answered(slot, $0)) }
+        return nil
+    }
+
+    private func submit(
+        _ change: Request, multi: Bool, session: SessionID, _ post: @escaping @Sendable (Answer) -> Void
+    ) -> Answer? {
+        store.submit(change, session: session) { result in
+            // The answer needs the zxid and results only: the change (its data, paths) stays with the writer
+            // thread, which allocated it and frees it with its batch.
+            switch result {
+            case .success(let committed):
+                let reply: Reply =
+                    multi ? .multi(committed.results) : committed.results.first.map { .changed($0) } ?? .done
+                post(Answer(.ok(zxid: committed.zxid, reply)))
+            case .failure(let error): post(.failed(error))
+            }
+        }
+        return nil
+    }
+
+    /// A read's answer once the watch events of every change it reflects are posted (the writer posts a batch's
+    /// events right after its LMDB commit, so a read in between can see a change whose events are not posted yet).
+    private func afterDelivery(_ read: (answer: Answer, zxid: Zxid), _ post: @escaping @Sendable (Answer) -> Void)
+        -> Answer?
+    {
+        guard !watches.isDelivered(read.zxid) else { return read.answer }
+        let answer = read.answer
+        watches.whenDelivered(read.zxid) { post(answer) }
+        return nil
+    }
+}
+
+/// An answer refusing a request (no session, or an expired one), as a `Result` failure.
+struct RefusedAnswer: Error {
+    var answer: Answer
+    init(_ answer: Answer) { self.answer = answer }
+}
