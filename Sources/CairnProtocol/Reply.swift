@@ -19,7 +19,8 @@ public enum Reply: Sendable, Hashable {
     case watchAdded(replayed: Int)
     /// remove_watch: how many of the connection's watches on the path went.
     case watchRemoved(count: Int)
-    case stats(ServerStatistics)
+    /// Boxed: the largest payload by far, and rare; it would make every reply value as large.
+    indirect case stats(ServerStatistics)
     /// dump: the nodes streamed before this reply.
     case dumped(nodes: Int)
     /// snapshot: the streamed file's size and CRC-32C.

@@ -34,12 +34,14 @@ struct ConnectionStateMachineTests {
         }
 
         mutating func receive(_ id: Int64, _ request: ClientRequest) {
-            machine.received(.init(id: id, .success(request)))
+            if let slot = machine.received(.init(id: id, .success(request))) { executed.append((slot, request)) }
             run()
         }
 
         mutating func answer(_ slot: ConnectionStateMachine.Slot, then: Answer.Then = .carryOn) {
-            machine.answered(slot, Answer(.ok(zxid: 1, .done), then: then))
+            if case .now(let id) = machine.answered(slot, Answer(.ok(zxid: 1, .done), then: then)) {
+                written.append(id)
+            }
             run()
         }
     }
@@ -78,7 +80,7 @@ struct ConnectionStateMachineTests {
     func errorsWaitTheirTurn() {
         var d = Driver()
         d.receive(1, Self.create)
-        d.machine.received(.init(id: 2, .failure(.malformed("not JSON"))))
+        _ = d.machine.received(.init(id: 2, .failure(.malformed("not JSON"))))
         d.run()
         #expect(d.written.isEmpty)
         d.answer(0)
@@ -125,8 +127,8 @@ struct ConnectionStateMachineTests {
     func oversizedLine() {
         var d = Driver()
         d.receive(1, Self.create)
-        d.machine.received(.init(id: nil, .failure(.tooLarge("long")), closesConnection: true))
-        d.machine.received(.init(id: 3, .success(Self.get)))
+        _ = d.machine.received(.init(id: nil, .failure(.tooLarge("long")), closesConnection: true))
+        _ = d.machine.received(.init(id: 3, .success(Self.get)))
         d.run()
         d.answer(0)
         #expect(d.written == [1, nil] && d.closes == ["after replies"] && d.executed.count == 1)

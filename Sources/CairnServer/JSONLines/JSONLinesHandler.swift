@@ -87,11 +87,17 @@ final class JSONLinesHandler: ChannelDuplexHandler {
                 let error = CairnError.tooLarge(
                     "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"
                 )
-                machine.received(.init(id: nil, .failure(error), closesConnection: true))
+                _ = machine.received(.init(id: nil, .failure(error), closesConnection: true))
             case .line(let buffer):
                 // Decoded straight from the connection's buffer: no copy of the line.
                 guard let (id, request) = buffer.withUnsafeReadableBytes(server.decoder.decode) else { return }
-                machine.received(.init(id: id, request))
+                if case .success(let runnable) = request,
+                    let slot = machine.startNow(id: id, isChange: runnable.isChange)
+                {
+                    execute(runnable, in: slot)
+                } else if let slot = machine.received(.init(id: id, request)), case .success(let runnable) = request {
+                    execute(runnable, in: slot)
+                }
             }
         }
         drive()
@@ -123,20 +129,22 @@ final class JSONLinesHandler: ChannelDuplexHandler {
     private func drive() {
         while !closing, let action = machine.nextAction() {
             switch action {
-            case .execute(let slot, let request):
-                guard let scope else { return }
-                let answer = server.executor.execute(request, slot: slot, for: scope) { [self] in openStream() }
-                if let answer {
-                    // Events posted before now come before the answer (NIO may read a socket before it runs the
-                    // task that delivers them).
-                    takeInbox()
-                    answered(slot, answer)
-                }
+            case .execute(let slot, let request): execute(request, in: slot)
             case .write(let id, let answer): write(answer, id: id)
             case .resumeReading: context?.read()
             case .close: close()
             case .closeAfterReplies: closeAfterReplies()
             }
+        }
+    }
+
+    private func execute(_ request: ClientRequest, in slot: ConnectionStateMachine.Slot) {
+        guard !closing, let scope else { return }
+        if let answer = server.executor.execute(request, slot: slot, for: scope, stream: { [self] in openStream() }) {
+            // Events posted before now come before the answer (NIO may read a socket before it runs the task that
+            // delivers them).
+            takeInbox()
+            answered(slot, answer)
         }
     }
 
@@ -146,7 +154,7 @@ final class JSONLinesHandler: ChannelDuplexHandler {
         case .detached: scope?.session = nil
         case nil: break
         }
-        machine.answered(slot, answer)
+        if case .now(let id) = machine.answered(slot, answer) { write(answer, id: id) }
     }
 
     /// Takes what other threads posted to this connection (see `ConnectionInbox`).
@@ -155,7 +163,7 @@ final class JSONLinesHandler: ChannelDuplexHandler {
         for item in scope.inbox.take() {
             switch item {
             case .answered(let slot, let answer): answered(slot, answer)
-            case .events(let events): for event in events { write(event.line()) }
+            case .events(let events): for pushed in events { write(pushed.encoded { $0.line() }) }
             case .close: return close()
             case .drain: machine.drain()
             }
@@ -172,7 +180,11 @@ final class JSONLinesHandler: ChannelDuplexHandler {
 
     private func write(_ answer: Answer, id: Int64?) {
         for event in answer.eventsBefore { write(event.line()) }
-        let line = ReplyLine(id: id, answer.outcome).line(reusing: replyStorage())
+        let line =
+            switch answer.outcome {
+            case .ok(let zxid, let reply): reply.line(id: id, zxid: zxid, reusing: replyStorage())
+            case .failed(let error): error.line(id: id)
+            }
         write(line)
         // Kept as the next reply's storage unless it is large (a connection holds no more than 4 KiB for this).
         if line.capacity <= 4096 { spareReply = line }

@@ -15,23 +15,36 @@ struct Answer: Sendable {
     }
 
     var outcome: ReplyLine.Outcome
+    var then: Then
+    /// What few answers carry, apart: an answer is copied a few times on its way, and a nil reference costs no
+    /// reference counting.
+    private let extras: Extras?
+
+    private final class Extras: Sendable {
+        let eventsBefore: [ServerEvent]
+        let eventsAfter: [ServerEvent]
+        let session: SessionChange?
+
+        init(eventsBefore: [ServerEvent], eventsAfter: [ServerEvent], session: SessionChange?) {
+            (self.eventsBefore, self.eventsAfter, self.session) = (eventsBefore, eventsAfter, session)
+        }
+    }
+
     /// add_watch with `since_zxid`: the history replayed before the reply.
-    var eventsBefore: [ServerEvent] = []
+    var eventsBefore: [ServerEvent] { extras?.eventsBefore ?? [] }
     /// add_watch with `since_zxid`: the live events held back while the history was read, after the reply.
-    var eventsAfter: [ServerEvent] = []
+    var eventsAfter: [ServerEvent] { extras?.eventsAfter ?? [] }
     /// The connection's session from now on, when the request opened, resumed or closed one.
-    var session: SessionChange?
-    var then: Then = .carryOn
+    var session: SessionChange? { extras?.session }
 
     init(
         _ outcome: ReplyLine.Outcome, eventsBefore: [ServerEvent] = [], eventsAfter: [ServerEvent] = [],
         session: SessionChange? = nil, then: Then = .carryOn
     ) {
         self.outcome = outcome
-        self.eventsBefore = eventsBefore
-        self.eventsAfter = eventsAfter
-        self.session = session
         self.then = then
+        let plain = eventsBefore.isEmpty && eventsAfter.isEmpty && session == nil
+        extras = plain ? nil : Extras(eventsBefore: eventsBefore, eventsAfter: eventsAfter, session: session)
     }
 
     static func failed(_ error: CairnError, then: Then = .carryOn) -> Answer {

@@ -14,7 +14,7 @@ final class ConnectionInbox: Sendable {
         /// The answer to the request in a slot (see `ConnectionStateMachine`).
         case answered(ConnectionStateMachine.Slot, Answer)
         /// Watch events, session expiry.
-        case events([ServerEvent])
+        case events([PushedEvent])
         /// Close the connection once the items before this one are written.
         case close
         /// Stop reading; close once every request read so far is answered (the server is shutting down).

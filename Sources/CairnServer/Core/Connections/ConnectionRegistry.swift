@@ -12,10 +12,10 @@ struct ConnectionHandle: Sendable {
     let channel: any Channel
     let inbox: ConnectionInbox
 
-    func send(_ events: [ServerEvent]) { inbox.post(.events(events)) }
+    func send(_ events: [PushedEvent]) { inbox.post(.events(events)) }
 
     /// Sends the events, then closes the connection.
-    func sendAndClose(_ events: [ServerEvent]) {
+    func sendAndClose(_ events: [PushedEvent]) {
         inbox.post(.events(events))
         inbox.post(.close)
     }

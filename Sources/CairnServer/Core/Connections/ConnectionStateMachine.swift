@@ -56,7 +56,8 @@ struct ConnectionStateMachine {
         var slot: Slot
         var id: Int64?
         var isChange: Bool
-        var answer: Answer?
+        /// Its answer came before the answers ahead of it, and waits in `early`.
+        var answered = false
     }
 
     let maxInFlight: Int
@@ -65,6 +66,8 @@ struct ConnectionStateMachine {
     private var queue = CircularBuffer<Received>()
     /// Started, answer not written yet; oldest first.
     private var started = CircularBuffer<Started>()
+    /// Answers that came before their turn, by slot (kept apart, so a `Started` stays small to copy).
+    private var early: [Slot: Answer] = [:]
     private var nextSlot: Slot = 0
     /// Started requests other than changes, unanswered: while there is one, nothing starts.
     private var blocking = 0
@@ -87,17 +90,67 @@ struct ConnectionStateMachine {
         return true
     }
 
-    mutating func received(_ request: Received) {
-        guard case .open = state else { return }
+    /// Takes a request just read. When it can start at once (nothing is queued before it and its turn has come) its
+    /// slot is returned and the front end runs it now, without a copy into and out of the queue; else it waits in
+    /// the queue and `nextAction()` starts it in its turn.
+    mutating func received(_ request: Received) -> Slot? {
+        guard case .open = state else { return nil }
+        if case .success(let next) = request.request, let slot = startNow(id: request.id, isChange: next.isChange) {
+            return slot
+        }
         queue.append(request)
+        return nil
     }
 
-    /// The answer to the request in `slot` (its change completed, its read ran, the session opened...).
-    mutating func answered(_ slot: Slot, _ answer: Answer) {
-        guard let first = started.first, slot >= first.slot, slot - first.slot < started.count else { return }
+    /// `received` for a request known to be well formed, without building a `Received` unless it must wait: the
+    /// slot when it starts now; nil when the front end must hand it to `received` to wait in the queue.
+    mutating func startNow(id: Int64?, isChange: Bool) -> Slot? {
+        guard case .open = state, queue.isEmpty, closeDue == nil, blocking == 0, isChange || started.isEmpty else {
+            return nil
+        }
+        return start(id: id, isChange: isChange)
+    }
+
+    private mutating func start(id: Int64?, isChange: Bool) -> Slot {
+        let slot = nextSlot
+        nextSlot += 1
+        started.append(Started(slot: slot, id: id, isChange: isChange))
+        if !isChange { blocking += 1 }
+        return slot
+    }
+
+    /// Whether an answer is written now, or kept for its turn.
+    enum Turn {
+        case now(id: Int64?)
+        case kept
+    }
+
+    /// The answer to the request in `slot` (its change completed, its read ran, the session opened...). Handed back
+    /// `.now` when it is to be written now (its slot is the oldest unanswered one): the front end writes it, then goes
+    /// on with `nextAction()`. Else it is kept until its turn comes (`.write`).
+    mutating func answered(_ slot: Slot, _ answer: Answer) -> Turn {
+        if case .closed = state { return .kept }
+        guard let first = started.first, slot >= first.slot, slot - first.slot < started.count else { return .kept }
+        if slot == first.slot {
+            // The common case, a read or the oldest change: written at once, never stored.
+            if !first.isChange { blocking -= 1 }
+            started.removeFirst()
+            noteClose(answer.then)
+            return .now(id: first.id)
+        }
         let index = started.index(started.startIndex, offsetBy: Int(slot - first.slot))
         if !started[index].isChange { blocking -= 1 }
-        started[index].answer = answer
+        started[index].answered = true
+        early[slot] = answer
+        return .kept
+    }
+
+    private mutating func noteClose(_ then: Answer.Then) {
+        switch then {
+        case .carryOn: break
+        case .close: closeDue = closeDue ?? .close
+        case .closeAfterReplies: closeDue = closeDue ?? .closeAfterReplies
+        }
     }
 
     mutating func drain() {
@@ -108,18 +161,15 @@ struct ConnectionStateMachine {
     mutating func closed() {
         state = .closed
         queue.removeAll()
+        early.removeAll()
     }
 
     /// What to do next; nil once there is nothing to do until the next event.
     mutating func nextAction() -> Action? {
         if case .closed = state { return nil }
-        if let first = started.first, let answer = first.answer {
+        if let first = started.first, first.answered, let answer = early.removeValue(forKey: first.slot) {
             started.removeFirst()
-            switch answer.then {
-            case .carryOn: break
-            case .close: closeDue = closeDue ?? .close
-            case .closeAfterReplies: closeDue = closeDue ?? .closeAfterReplies
-            }
+            noteClose(answer.then)
             return .write(id: first.id, answer)
         }
         if let close = closeDue, started.isEmpty || close.isImmediate {
@@ -128,16 +178,14 @@ struct ConnectionStateMachine {
         }
         if closeDue == nil, blocking == 0, let next = queue.first, next.isStartable(afterAnswering: started.isEmpty) {
             queue.removeFirst()
-            let slot = nextSlot
-            nextSlot += 1
             switch next.request {
-            case .success(let request):
-                started.append(Started(slot: slot, id: next.id, isChange: request.isChange))
-                if !request.isChange { blocking += 1 }
-                return .execute(slot, request)
+            case .success(let request): return .execute(start(id: next.id, isChange: request.isChange), request)
             case .failure(let error):
+                let slot = nextSlot
+                nextSlot += 1
                 let then: Answer.Then = next.closesConnection ? .closeAfterReplies : .carryOn
-                started.append(Started(slot: slot, id: next.id, isChange: true, answer: .failed(error, then: then)))
+                started.append(Started(slot: slot, id: next.id, isChange: true, answered: true))
+                early[slot] = .failed(error, then: then)
                 return nextAction()
             }
         }

@@ -52,43 +52,47 @@ final class RequestExecutor: Sendable {
             case .ping, .stats: true
             default: false
             }
-        var session: SessionID?
-        if connection.session != nil || !isProbe {
-            switch live(connection.session) {
-            case .success(let id): session = id
-            case .failure(let refused): return refused.answer
-            }
+        let session = connection.session
+        if session != nil || !isProbe {
+            guard let session else { return .failed(.sessionRequired) }
+            guard sessions.touch(session) else { return .failed(.sessionExpired(session), then: .close) }
         }
         let inbox = connection.inbox
-        let post: @Sendable (Answer) -> Void = { inbox.post(.answered(slot, $0)) }
+        // Made only where an answer comes later (a closure is an allocation per request).
+        func post() -> @Sendable (Answer) -> Void { { inbox.post(.answered(slot, $0)) } }
         do {
             switch request {
             case .connect: preconditionFailure("handled above")
-            case .change(let operation): return submit(.operation(operation), multi: false, session: session!, post)
-            case .multi(let operations): return submit(.multi(operations), multi: true, session: session!, post)
+            case .change(let operation):
+                submit(.operation(operation), multi: false, session: session!, slot: slot, to: inbox)
+                return nil
+            case .multi(let operations):
+                submit(.multi(operations), multi: true, session: session!, slot: slot, to: inbox)
+                return nil
             case .ping: return Answer(.ok(zxid: try zxid(), .done))
             case .close:
-                sessions.close(session!, completion: post)
+                sessions.close(session!, completion: post())
                 return nil
-            case .get(let path, let watch): return afterDelivery(try get(path, watch: watch, for: connection), post)
+            case .get(let path, let watch):
+                return afterDelivery(try get(path, watch: watch, for: connection), slot: slot, to: inbox)
             case .exists(let path, let watch):
-                return afterDelivery(try exists(path, watch: watch, for: connection), post)
+                return afterDelivery(try exists(path, watch: watch, for: connection), slot: slot, to: inbox)
             case .children(let path, let watch):
-                return afterDelivery(try children(path, watch: watch, for: connection), post)
+                return afterDelivery(try children(path, watch: watch, for: connection), slot: slot, to: inbox)
             case .sync(let path): return Answer(.ok(zxid: try zxid(), .synced(path: path)))
             case .addWatch(let path, let recursive, let since):
                 return try watches.addPersistent(
                     on: path, recursive: recursive, since: since, current: try zxid(), for: connection.id,
-                    history: store, completion: post)
+                    history: store, completion: post())
             case .removeWatch(let path):
                 let removed = watches.remove(on: path, for: connection.id)
                 return Answer(.ok(zxid: try zxid(), .watchRemoved(count: removed)))
             case .stats: return Answer(try statistics())
             case .dump(let path, let stat):
-                dump(path, stat: stat, into: stream(), post)
+                dump(path, stat: stat, into: stream(), post())
                 return nil
             case .snapshot:
-                snapshot(into: stream(), post)
+                snapshot(into: stream(), post())
                 return nil
             case .listSnapshots: return Answer(try snapshotList())
             }
@@ -98,15 +102,6 @@ final class RequestExecutor: Sendable {
     }
 
     func zxid() throws -> Zxid { try store.read { try $0.zxid } }
-
-    /// The connection's session, kept alive by this request; else the answer refusing it.
-    private func live(_ session: SessionID?) -> Result<SessionID, RefusedAnswer> {
-        guard let session else { return .failure(RefusedAnswer(.failed(.sessionRequired))) }
-        guard sessions.touch(session) else {
-            return .failure(RefusedAnswer(.failed(.sessionExpired(session), then: .close)))
-        }
-        return .success(session)
-    }
 
     private func connect(
         timeout: Int64, resume: SessionCredentials?, slot: ConnectionStateMachine.Slot, for connection: ConnectionScope
@@ -119,8 +114,8 @@ final class RequestExecutor: Sendable {
     }
 
     private func submit(
-        _ change: Request, multi: Bool, session: SessionID, _ post: @escaping @Sendable (Answer) -> Void
-    ) -> Answer? {
+        _ change: Request, multi: Bool, session: SessionID, slot: ConnectionStateMachine.Slot, to inbox: ConnectionInbox
+    ) {
         store.submit(change, session: session) { result in
             // The answer needs the zxid and results only: the change (its data, paths) stays with the writer
             // thread, which allocated it and frees it with its batch.
@@ -128,27 +123,20 @@ final class RequestExecutor: Sendable {
             case .success(let committed):
                 let reply: Reply =
                     multi ? .multi(committed.results) : committed.results.first.map { .changed($0) } ?? .done
-                post(Answer(.ok(zxid: committed.zxid, reply)))
-            case .failure(let error): post(.failed(error))
+                inbox.post(.answered(slot, Answer(.ok(zxid: committed.zxid, reply))))
+            case .failure(let error): inbox.post(.answered(slot, .failed(error)))
             }
         }
-        return nil
     }
 
     /// A read's answer once the watch events of every change it reflects are posted (the writer posts a batch's
     /// events right after its LMDB commit, so a read in between can see a change whose events are not posted yet).
-    private func afterDelivery(_ read: (answer: Answer, zxid: Zxid), _ post: @escaping @Sendable (Answer) -> Void)
-        -> Answer?
-    {
+    private func afterDelivery(
+        _ read: (answer: Answer, zxid: Zxid), slot: ConnectionStateMachine.Slot, to inbox: ConnectionInbox
+    ) -> Answer? {
         guard !watches.isDelivered(read.zxid) else { return read.answer }
         let answer = read.answer
-        watches.whenDelivered(read.zxid) { post(answer) }
+        watches.whenDelivered(read.zxid) { inbox.post(.answered(slot, answer)) }
         return nil
     }
-}
-
-/// An answer refusing a request (no session, or an expired one), as a `Result` failure.
-struct RefusedAnswer: Error {
-    var answer: Answer
-    init(_ answer: Answer) { self.answer = answer }
 }

@@ -97,7 +97,7 @@ final class SessionService: Sendable {
             logger.info("session expired", metadata: ["session.id": "\(id)"])
             store.submit(.closeSession(id)) { [table, connections] _ in
                 table.remove(id)
-                if let connection { connections.handle(connection)?.sendAndClose([.sessionExpired(id)]) }
+                if let connection { connections.handle(connection)?.sendAndClose([PushedEvent(.sessionExpired(id))]) }
             }
         }
     }

@@ -193,9 +193,9 @@ final class WatchHub: Sendable {
     }
 
     /// The events each connection must get for a committed batch; one-shot watches that fired are removed.
-    func fire(_ changes: [Change]) -> [ConnectionID: [ServerEvent]] {
+    func fire(_ changes: [Change]) -> [ConnectionID: [PushedEvent]] {
         state.withLock { s in
-            var out: [ConnectionID: [ServerEvent]] = [:]
+            var out: [ConnectionID: [PushedEvent]] = [:]
             guard !s.data.isEmpty || !s.child.isEmpty || !s.persistent.isEmpty else {
                 s.firedZxid = changes.last?.zxid ?? s.firedZxid
                 return out
@@ -213,7 +213,7 @@ final class WatchHub: Sendable {
     }
 
     private static func fire(
-        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [ServerEvent]]
+        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [PushedEvent]]
     ) {
         var audience = Set<ConnectionID>()
         let path = notification.path
@@ -240,7 +240,9 @@ final class WatchHub: Sendable {
             }
             candidate = watchPath.parent
         }
-        for connection in audience { out[connection, default: []].append(event) }
+        guard !audience.isEmpty else { return }
+        let pushed = PushedEvent(event)
+        for connection in audience { out[connection, default: []].append(pushed) }
     }
 
     private static func count(_ s: inout State, _ connection: ConnectionID, limit: Int) throws(CairnError) {
