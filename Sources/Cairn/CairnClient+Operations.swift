@@ -106,11 +106,7 @@ extension CairnClient {
     public func stats() async throws -> ServerStats {
         let (zxid, reply) = try await call(.stats)
         guard case .stats(let s) = reply else { throw Self.unexpectedReply }
-        return ServerStats(
-            zxid: zxid, znodes: s.znodes, sessions: s.sessions, watches: s.watches, connections: s.connections,
-            walBytes: s.walBytes, commitBatches: s.commitBatches, committedChanges: s.committedChanges,
-            fsyncMicrosecondsTotal: s.fsyncMicrosecondsTotal, lastSnapshotZxid: s.lastSnapshotZxid,
-            uptimeMilliseconds: s.uptimeMilliseconds, writeError: s.writeError, version: s.version)
+        return ServerStats(zxid: zxid, figures: s)
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), ignoring ones that exist.

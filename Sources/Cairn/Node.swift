@@ -35,24 +35,14 @@ public enum MultiResult: Sendable, Hashable {
     case checked
 }
 
-/// The server's `stats`.
+/// The server's `stats`: the zxid it was at and its figures (`ServerStatistics`: `znodes`, `sessions`,
+/// `writeError`, … read as members of this).
+@dynamicMemberLookup
 public struct ServerStats: Sendable, Hashable {
     public var zxid: UInt64
-    public var znodes: Int
-    public var sessions: Int
-    public var watches: Int
-    public var connections: Int
-    public var walBytes: Int
-    /// Group commits since the server started: batches (one fdatasync each), the changes they made durable,
-    /// and the time spent in those fdatasyncs.
-    public var commitBatches: Int
-    public var committedChanges: Int
-    public var fsyncMicrosecondsTotal: UInt64
-    public var lastSnapshotZxid: UInt64?
-    public var uptimeMilliseconds: Int64
-    /// Why the server's last write failed (a full disk, say); nil while writes succeed. Reads go on meanwhile.
-    public var writeError: String?
-    public var version: String
+    public var figures: ServerStatistics
+
+    public subscript<T>(dynamicMember member: KeyPath<ServerStatistics, T>) -> T { figures[keyPath: member] }
 }
 
 /// A watch event: what changed, where, at which zxid.
