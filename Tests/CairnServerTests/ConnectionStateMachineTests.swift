@@ -34,7 +34,11 @@ struct ConnectionStateMachineTests {
         }
 
         mutating func receive(_ id: Int64, _ request: ClientRequest) {
-            if let slot = machine.received(.init(id: id, .success(request))) { executed.append((slot, request)) }
+            if let slot = machine.startNow(id: id, isChange: request.isChange) {
+                executed.append((slot, request))
+            } else {
+                machine.received(.init(id: id, .success(request)))
+            }
             run()
         }
 
@@ -80,7 +84,7 @@ struct ConnectionStateMachineTests {
     func errorsWaitTheirTurn() {
         var d = Driver()
         d.receive(1, Self.create)
-        _ = d.machine.received(.init(id: 2, .failure(.malformed("not JSON"))))
+        d.machine.received(.init(id: 2, .failure(.malformed("not JSON"))))
         d.run()
         #expect(d.written.isEmpty)
         d.answer(0)
@@ -127,8 +131,8 @@ struct ConnectionStateMachineTests {
     func oversizedLine() {
         var d = Driver()
         d.receive(1, Self.create)
-        _ = d.machine.received(.init(id: nil, .failure(.tooLarge("long")), closesConnection: true))
-        _ = d.machine.received(.init(id: 3, .success(Self.get)))
+        d.machine.received(.init(id: nil, .failure(.tooLarge("long")), closesConnection: true))
+        d.machine.received(.init(id: 3, .success(Self.get)))
         d.run()
         d.answer(0)
         #expect(d.written == [1, nil] && d.closes == ["after replies"] && d.executed.count == 1)

@@ -87,7 +87,7 @@ final class JSONLinesHandler: ChannelDuplexHandler {
                 let error = CairnError.tooLarge(
                     "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"
                 )
-                _ = machine.received(.init(id: nil, .failure(error), closesConnection: true))
+                machine.received(.init(id: nil, .failure(error), closesConnection: true))
             case .line(let buffer):
                 // Decoded straight from the connection's buffer: no copy of the line.
                 guard let (id, request) = buffer.withUnsafeReadableBytes(server.decoder.decode) else { return }
@@ -95,8 +95,8 @@ final class JSONLinesHandler: ChannelDuplexHandler {
                     let slot = machine.startNow(id: id, isChange: runnable.isChange)
                 {
                     execute(runnable, in: slot)
-                } else if let slot = machine.received(.init(id: id, request)), case .success(let runnable) = request {
-                    execute(runnable, in: slot)
+                } else {
+                    machine.received(.init(id: id, request))
                 }
             }
         }

@@ -90,20 +90,16 @@ struct ConnectionStateMachine {
         return true
     }
 
-    /// Takes a request just read. When it can start at once (nothing is queued before it and its turn has come) its
-    /// slot is returned and the front end runs it now, without a copy into and out of the queue; else it waits in
-    /// the queue and `nextAction()` starts it in its turn.
-    mutating func received(_ request: Received) -> Slot? {
-        guard case .open = state else { return nil }
-        if case .success(let next) = request.request, let slot = startNow(id: request.id, isChange: next.isChange) {
-            return slot
-        }
+    /// Queues a request that could not start at once (`startNow`), or an error to answer in its turn; `nextAction()`
+    /// starts it when its turn comes.
+    mutating func received(_ request: Received) {
+        guard case .open = state else { return }
         queue.append(request)
-        return nil
     }
 
-    /// `received` for a request known to be well formed, without building a `Received` unless it must wait: the
-    /// slot when it starts now; nil when the front end must hand it to `received` to wait in the queue.
+    /// A well-formed request just read: its slot when it starts now (nothing is queued before it and its turn has
+    /// come; the front end runs it without a copy into and out of the queue); nil when it must wait, and the front
+    /// end hands it to `received`.
     mutating func startNow(id: Int64?, isChange: Bool) -> Slot? {
         guard case .open = state, queue.isEmpty, closeDue == nil, blocking == 0, isChange || started.isEmpty else {
             return nil

@@ -57,6 +57,7 @@ final class RequestExecutor: Sendable {
             guard let session else { return .failed(.sessionRequired) }
             guard sessions.touch(session) else { return .failed(.sessionExpired(session), then: .close) }
         }
+        // Below, `session!` is safe: every request but a probe got past the check above with one.
         let inbox = connection.inbox
         // Made only where an answer comes later (a closure is an allocation per request).
         func post() -> @Sendable (Answer) -> Void { { inbox.post(.answered(slot, $0)) } }
