@@ -5,7 +5,7 @@ import Logging
 extension Store {
     /// Opens the store in `configuration.dataDirectory`, recovering as needed:
     ///
-    /// 1. Lock the directory (a second process is refused); delete what interrupted snapshots left.
+    /// 1. Lock the directory (a second process is refused); delete what interrupted snapshots and restores left.
     /// 2. Open LMDB and read its applied zxid — unless the files are missing or invalid, or the last
     ///    shutdown was unclean and the machine rebooted since; then restore the newest snapshot that
     ///    verifies (or start empty when there is none).
@@ -30,6 +30,7 @@ extension Store {
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
         try snapshots.removeInterruptedFiles()
+        try removeInterruptedRestore(directory, logger: logger)
         var source = RecoveryReport.Source.store
         var environment: Environment?
         if lock.lastShutdownLostPower {
@@ -93,6 +94,18 @@ extension Store {
         return try Store(
             configuration: configuration, recovery: report, environment: environment, applier: applier, wal: wal,
             snapshots: snapshots, lock: lock, logger: logger)
+    }
+
+    /// Deletes what a kill left of a snapshot being copied in as the store (`store/data.mdb.tmp`, never renamed over
+    /// `data.mdb`, so never used).
+    private static func removeInterruptedRestore(_ directory: DataDirectory, logger: Logger) throws {
+        let temporary = directory.storeData + ".tmp"
+        guard FileSystem.exists(temporary) else { return }
+        let bytes = (try? FileSystem.size(temporary)) ?? 0
+        try FileSystem.remove(temporary)
+        logger.info(
+            "removed the temporary copy of an interrupted restore",
+            metadata: ["store.file": "\(temporary)", "store.bytes": "\(bytes)"])
     }
 
     /// Cairn opens LMDB without per-commit sync: the WAL fsync is the durability point, and LMDB is

@@ -158,4 +158,19 @@ struct SnapshotRecoveryTests {
         #expect(removal.metadata["snapshot.count"] == "3" && removal.metadata["snapshot.bytes"] == "9000")
         #expect(leftovers.allSatisfy { "\(removal.metadata["snapshot.files"] ?? "")".contains($0) })
     }
+
+    @Test("the temporary copy a kill left of a restore (store/data.mdb.tmp) is removed at open; the store is as it was")
+    func interruptedRestoreRemoved() throws {
+        let f = try StoreFixture()
+        try f.create("/a", "1")
+        f.store.close()
+        let temporary = f.data.storeData + ".tmp"
+        try FileSystem.writeAtomically([UInt8](repeating: 7, count: 5000), to: temporary, directory: f.data.store)
+        let log = RecordedLog()
+        try f.reopen(logger: log.logger)
+        #expect(!FileSystem.exists(temporary))
+        #expect(try f.node("/a")?.data == bytes("1"))
+        let removal = try #require(log.entries.first { $0.message.contains("interrupted restore") })
+        #expect(removal.metadata["store.bytes"] == "5000")
+    }
 }
