@@ -33,25 +33,26 @@ extension ClientRequest {
                 w.endObject()
             }
             w.endArray()
-        case .get(let path, let watch): Self.read("get", path, watch: watch, into: &w)
-        case .exists(let path, let watch): Self.read("exists", path, watch: watch, into: &w)
-        case .children(let path, let watch): Self.read("children", path, watch: watch, into: &w)
-        case .sync(let path): Self.read("sync", path, watch: false, into: &w)
+        case .get(let path, let watch): Self.withPath("get", path, watch: watch, into: &w)
+        case .exists(let path, let watch): Self.withPath("exists", path, watch: watch, into: &w)
+        case .children(let path, let watch): Self.withPath("children", path, watch: watch, into: &w)
+        case .sync(let path): Self.withPath("sync", path, watch: false, into: &w)
         case .addWatch(let path, let recursive, let since):
-            Self.read("add_watch", path, watch: false, into: &w)
+            Self.withPath("add_watch", path, watch: false, into: &w)
             if recursive { w.bool("recursive", true) }
             if let since { w.int("since_zxid", since) }
-        case .removeWatch(let path): Self.read("remove_watch", path, watch: false, into: &w)
+        case .removeWatch(let path): Self.withPath("remove_watch", path, watch: false, into: &w)
         case .stats: w.string("op", "stats")
         case .dump(let path, let stat):
-            Self.read("dump", path, watch: false, into: &w)
+            Self.withPath("dump", path, watch: false, into: &w)
             if stat { w.bool("stat", true) }
         case .snapshot: w.string("op", "snapshot")
         case .listSnapshots: w.string("op", "snapshots")
         }
     }
 
-    private static func read(_ op: String, _ path: ZNodePath, watch: Bool, into w: inout JSONWriter) {
+    /// The op's name and its path, and `watch` when set.
+    private static func withPath(_ op: String, _ path: ZNodePath, watch: Bool, into w: inout JSONWriter) {
         w.string("op", op)
         w.string("path", path.string)
         if watch { w.bool("watch", true) }

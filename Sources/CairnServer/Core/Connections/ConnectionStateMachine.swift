@@ -107,10 +107,10 @@ struct ConnectionStateMachine {
         return start(id: id, isChange: isChange)
     }
 
-    private mutating func start(id: Int64?, isChange: Bool) -> Slot {
+    private mutating func start(id: Int64?, isChange: Bool, answered: Bool = false) -> Slot {
         let slot = nextSlot
         nextSlot += 1
-        started.append(Started(slot: slot, id: id, isChange: isChange))
+        started.append(Started(slot: slot, id: id, isChange: isChange, answered: answered))
         if !isChange { blocking += 1 }
         return slot
     }
@@ -177,11 +177,9 @@ struct ConnectionStateMachine {
             switch next.request {
             case .success(let request): return .execute(start(id: next.id, isChange: request.isChange), request)
             case .failure(let error):
-                let slot = nextSlot
-                nextSlot += 1
+                // Answered as it starts; it holds back nothing (as a change does not) and waits for its turn.
                 let then: Answer.Then = next.closesConnection ? .closeAfterReplies : .carryOn
-                started.append(Started(slot: slot, id: next.id, isChange: true, answered: true))
-                early[slot] = .failed(error, then: then)
+                early[start(id: next.id, isChange: true, answered: true)] = .failed(error, then: then)
                 return nextAction()
             }
         }
