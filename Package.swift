@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -59,7 +61,10 @@ let package = Package(
         // The JSON-lines wire format shared by server and client.
         .target(
             name: "CairnProtocol",
-            dependencies: ["CairnCore", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "CairnCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The server: listener, connections, sessions, watches, over the store's group commit.
         .target(
@@ -70,7 +75,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The client library: sessions, reconnects, watches as async sequences.
@@ -80,6 +89,7 @@ let package = Package(
                 "CairnProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -124,6 +134,7 @@ let package = Package(
                 "Cairn", "CairnProtocol", "CairnStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // Load generator for a running server (tools/bench).
@@ -168,7 +179,10 @@ let package = Package(
         .testTarget(name: "CairnctlTests", dependencies: ["CairnTesting", "cairn", "cairnctl"]),
         .testTarget(
             name: "CairnClientTests",
-            dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo"]
+            dependencies: [
+                "Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CairnTesting"]),
         .testTarget(name: "CairnBenchTests", dependencies: ["CairnTesting", "cairn", "cairn-bench"]),

@@ -3,12 +3,14 @@ import CairnProtocol
 
 /// The protocol's ops as async functions (docs/protocol.md). Errors are `ClientError`s.
 extension CairnClient {
-    /// Creates a node; returns its path (with the sequence suffix when `sequential`).
+    /// Creates a node with `acl` (by default `world:anyone` with every permission); returns its path (with the
+    /// sequence suffix when `sequential`).
     @discardableResult
-    public func create(_ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false)
-        async throws -> String
-    {
-        let operation = Operation.create(path: path, data: data, kind: mode.kind, sequential: sequential)
+    public func create(
+        _ path: String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false,
+        acl: ACL = .open
+    ) async throws -> String {
+        let operation = Operation.create(path: path, data: data, kind: mode.kind, sequential: sequential, acl: acl)
         guard case .changed(.created(let created, _)) = try await call(.change(operation)).reply else {
             throw Self.unexpectedReply
         }
@@ -85,8 +87,40 @@ extension CairnClient {
             case .set(let stat): .set(stat: stat)
             case .deleted: .deleted
             case .checked: .checked
+            case .aclSet(let stat): .set(stat: stat)
             }
         }
+    }
+
+    /// The node's ACL and stat (digest ids masked as `user:x` without ADMIN on it).
+    public func getACL(_ path: String) async throws -> (acl: ACL, stat: Stat) {
+        guard case .acl(let acl, let stat) = try await call(.getACL(try checked(path))).reply else {
+            throw Self.unexpectedReply
+        }
+        return (acl, stat)
+    }
+
+    /// Replaces the node's ACL; `version` (-1 for any) must match its `aversion`.
+    @discardableResult
+    public func setACL(_ path: String, acl: ACL, version: Int32 = -1) async throws -> Stat {
+        let operation = Operation.setACL(path: try checked(path), acl: acl, version: version)
+        guard case .changed(.aclSet(let stat)) = try await call(.change(operation)).reply else {
+            throw Self.unexpectedReply
+        }
+        return stat
+    }
+
+    /// Proves `authentication` on this connection, and on every later one (it is re-sent after reconnects).
+    public func addAuth(_ authentication: Authentication) async throws {
+        _ = try await call(.auth(scheme: authentication.scheme, credentials: authentication.credentials))
+        state.withLock { s in if !s.authentication.contains(authentication) { s.authentication.append(authentication) }
+        }
+    }
+
+    /// The principals the server knows this connection by.
+    public func whoAmI() async throws -> [Principal] {
+        guard case .whoAmI(let principals) = try await call(.whoAmI).reply else { throw Self.unexpectedReply }
+        return principals
     }
 
     /// Returns once every change this client sent before it is committed; the zxid reached.
@@ -180,8 +214,8 @@ extension CreateMode {
 extension MultiOp {
     func operation() throws(CairnError) -> Operation {
         switch self {
-        case .create(let path, let data, let mode, let sequential):
-            .create(path: path, data: data, kind: mode.kind, sequential: sequential)
+        case .create(let path, let data, let mode, let sequential, let acl):
+            .create(path: path, data: data, kind: mode.kind, sequential: sequential, acl: acl)
         case .set(let path, let data, let version): .setData(path: try ZNodePath(path), data: data, version: version)
         case .delete(let path, let version): .delete(path: try ZNodePath(path), version: version)
         case .check(let path, let version): .check(path: try ZNodePath(path), version: version)

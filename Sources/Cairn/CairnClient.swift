@@ -4,6 +4,7 @@ import FoundationEssentials
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -36,11 +37,33 @@ public final class CairnClient: Service, Sendable {
         /// false: the connection carries no session, and only `stats`, `ping` and `probeWrite()` may be used.
         /// For operators' probes, which must work while the server cannot write (opening a session is a write).
         public var opensSession = true
+        /// Sent on every connection right after its session is established, before any request: what the server
+        /// checks ACLs against (ZooKeeper's `addAuthInfo`; `addAuth` adds more while running).
+        public var authentication: [Authentication] = []
+        /// TLS for every connection (swift-nio-ssl's configuration: trust roots, a client certificate and key);
+        /// nil speaks plaintext.
+        public var tls: TLSConfiguration?
 
         public init(addresses: [Address]) { self.addresses = addresses }
 
         public init(host: String = "127.0.0.1", port: Int = 4181) {
             self.init(addresses: [Address(host: host, port: port)])
+        }
+    }
+
+    /// Credentials for the server's `auth` op.
+    public struct Authentication: Sendable, Hashable {
+        public var scheme: String
+        public var credentials: String
+
+        public init(scheme: String, credentials: String) {
+            self.scheme = scheme
+            self.credentials = credentials
+        }
+
+        /// ZooKeeper's digest scheme: `user:password`.
+        public static func digest(_ userAndPassword: String) -> Authentication {
+            Authentication(scheme: "digest", credentials: userAndPassword)
         }
     }
 
@@ -74,6 +97,8 @@ public final class CairnClient: Service, Sendable {
         var watchEventsReceived = 0
         /// Receives the events of a streamed answer (dump, snapshot) while a streaming op runs.
         var streamSink: (@Sendable (ServerEvent) -> Void)?
+        /// The configured credentials and those `addAuth` added: re-sent on every new connection.
+        var authentication: [Authentication] = []
     }
 
     public let configuration: Configuration
@@ -86,6 +111,7 @@ public final class CairnClient: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         group = MultiThreadedEventLoopGroup.singleton
+        state.withLock { $0.authentication = configuration.authentication }
     }
 
     /// Runs a client for the duration of `body`, then closes its session.
@@ -178,6 +204,7 @@ public final class CairnClient: Service, Sendable {
 
     private func open(_ address: Address) async throws -> any Channel {
         let maxLine = configuration.maxLineBytes
+        let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let timeout =
             configuration.connectTimeout.components.seconds * 1000
             + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
@@ -186,6 +213,12 @@ public final class CairnClient: Service, Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // A name is checked against the certificate; an address as the host is checked as an address.
+                        let isAddress = (try? SocketAddress(ipAddress: address.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : address.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(JSONLineDecoder(maxLength: maxLine)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -223,6 +256,10 @@ public final class CairnClient: Service, Sendable {
                 credentials: SessionCredentials(id: id, password: password), timeoutMilliseconds: granted)
             state.withLock { $0.session = session }
             events.append(.connected)
+        }
+        for authentication in state.withLock({ $0.authentication }) {
+            _ = try await send(
+                .auth(scheme: authentication.scheme, credentials: authentication.credentials), on: channel)
         }
         let waiters = state.withLock { s in
             s.channel = channel

@@ -21,7 +21,7 @@ public struct NodeData: Sendable, Hashable {
 
 /// One op of a multi.
 public enum MultiOp: Sendable, Hashable {
-    case create(String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false)
+    case create(String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false, acl: ACL = .open)
     case set(String, data: [UInt8], version: Int32 = -1)
     case delete(String, version: Int32 = -1)
     case check(String, version: Int32)

@@ -11,6 +11,13 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
     case sessionExpired(SessionID)
     /// The history asked for was purged; `oldestAvailable` is the first zxid still retained.
     case compacted(requested: Zxid, oldestAvailable: Zxid)
+    /// The caller lacks the permission the op needs (the node's ACL, or operator rights for a server-level op).
+    case noAuth(String)
+    /// An ACL that cannot be stored: empty, an unknown scheme, a malformed id, or `auth` from a caller with no
+    /// authenticated principal.
+    case invalidACL(String)
+    /// An `auth` that could not be taken: an unknown scheme, or credentials not in the scheme's form.
+    case authFailed(String)
     /// The store cannot take writes (disk full, map limit reached, fsync failed); reads still work.
     case unavailable(String)
     case `internal`(String)
@@ -35,6 +42,9 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
         case .tooLarge: .tooLarge
         case .sessionExpired: .sessionExpired
         case .compacted: .compacted
+        case .noAuth: .noAuth
+        case .invalidACL: .invalidACL
+        case .authFailed: .authFailed
         case .unavailable: .unavailable
         case .internal: .internal
         case .malformed: .malformed
@@ -61,6 +71,9 @@ public indirect enum CairnError: Error, Hashable, Sendable, CustomStringConverti
         case .sessionExpired(let id): "session \(id) has expired or does not exist"
         case .compacted(let requested, let oldest):
             "history after zxid \(requested) was purged; the oldest zxid still available is \(oldest)"
+        case .noAuth(let message): "not authorized: \(message)"
+        case .invalidACL(let message): "invalid ACL: \(message)"
+        case .authFailed(let message): "authentication failed: \(message)"
         case .unavailable(let message): "the store cannot take writes: \(message)"
         case .internal(let message): "internal error: \(message)"
         case .malformed(let message): "malformed request: \(message)"

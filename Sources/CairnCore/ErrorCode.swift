@@ -13,6 +13,9 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case sessionRequired = "session_required"
     case sessionExpired = "session_expired"
     case compacted
+    case noAuth = "no_auth"
+    case invalidACL = "invalid_acl"
+    case authFailed = "auth_failed"
     case unavailable
     case `internal`
 }

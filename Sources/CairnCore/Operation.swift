@@ -2,11 +2,13 @@
 public enum Operation: Sendable, Hashable {
     /// `path` is the full path, or for a sequential create the prefix to which the parent's cversion is
     /// appended as ten digits (it may end with `/`).
-    case create(path: String, data: [UInt8], kind: NodeKind, sequential: Bool)
+    case create(path: String, data: [UInt8], kind: NodeKind, sequential: Bool, acl: ACL = .open)
     /// `version` -1 matches any version.
     case delete(path: ZNodePath, version: Int32)
     case setData(path: ZNodePath, data: [UInt8], version: Int32)
     case check(path: ZNodePath, version: Int32)
+    /// Replaces the node's ACL; `version` (-1 for any) is matched against its `aversion`.
+    case setACL(path: ZNodePath, acl: ACL, version: Int32)
 }
 
 /// What one operation did.
@@ -15,4 +17,5 @@ public enum OperationResult: Sendable, Hashable {
     case deleted
     case set(stat: Stat)
     case checked
+    case aclSet(stat: Stat)
 }

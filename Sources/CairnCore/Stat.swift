@@ -12,7 +12,7 @@ public struct Stat: Hashable, Sendable {
     public var version: Int32
     /// Number of child changes; also the next sequential suffix.
     public var cversion: Int32
-    /// Number of ACL changes (always 0: Cairn has no ACLs yet).
+    /// Number of ACL changes.
     public var aversion: Int32
     /// The owning session of an ephemeral node.
     public var ephemeralOwner: SessionID?

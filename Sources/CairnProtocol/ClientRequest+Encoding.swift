@@ -48,6 +48,12 @@ extension ClientRequest {
             if stat { w.bool("stat", true) }
         case .snapshot: w.string("op", "snapshot")
         case .listSnapshots: w.string("op", "snapshots")
+        case .auth(let scheme, let credentials):
+            w.string("op", "auth")
+            w.string("scheme", scheme)
+            w.string("credentials", credentials)
+        case .getACL(let path): Self.withPath("get_acl", path, watch: false, into: &w)
+        case .whoAmI: w.string("op", "whoami")
         }
     }
 
@@ -60,7 +66,7 @@ extension ClientRequest {
 
     private static func write(_ operation: Operation, into w: inout JSONWriter) {
         switch operation {
-        case .create(let path, let data, let kind, let sequential):
+        case .create(let path, let data, let kind, let sequential, let acl):
             w.string("op", "create")
             w.string("path", path)
             if !data.isEmpty { w.data(data) }
@@ -71,6 +77,7 @@ extension ClientRequest {
             case .persistentWithTTL(let ttl): w.int("ttl_ms", ttl)
             }
             if sequential { w.bool("sequential", true) }
+            if !acl.isOpen { w.acl(acl) }
         case .setData(let path, let data, let version):
             w.string("op", "set")
             w.string("path", path.string)
@@ -84,6 +91,11 @@ extension ClientRequest {
             w.string("op", "check")
             w.string("path", path.string)
             w.int("version", version)
+        case .setACL(let path, let acl, let version):
+            w.string("op", "set_acl")
+            w.string("path", path.string)
+            w.acl(acl)
+            w.int("aversion", version)
         }
     }
 }

@@ -8,7 +8,7 @@ public enum ClientRequest: Sendable, Hashable {
     case ping
     /// Closes the connection's session (its ephemerals go) and then the connection.
     case close
-    /// create, set, delete or check.
+    /// create, set, delete, check or set_acl.
     case change(Operation)
     /// All or nothing.
     case multi([Operation])
@@ -25,6 +25,12 @@ public enum ClientRequest: Sendable, Hashable {
     /// Takes a snapshot and streams its file (`ServerEvent.snapshotChunk`s).
     case snapshot
     case listSnapshots
+    /// Adds the principal `credentials` prove in `scheme` (ZooKeeper's `digest`: `user:password`) to the
+    /// connection's identity, for every later request on it.
+    case auth(scheme: String, credentials: String)
+    case getACL(ZNodePath)
+    /// The connection's principals.
+    case whoAmI
 
     /// The shape of the reply it gets (a reply line does not name its op: the client reads it by the request's).
     public var replyKind: ReplyKind {
@@ -43,6 +49,9 @@ public enum ClientRequest: Sendable, Hashable {
         case .dump: .dumped
         case .snapshot: .snapshotTaken
         case .listSnapshots: .snapshots
+        case .auth: .done
+        case .getACL: .acl
+        case .whoAmI: .whoAmI
         }
     }
 

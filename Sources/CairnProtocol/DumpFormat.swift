@@ -20,7 +20,8 @@ public enum DumpFormat {
         return w.line()
     }
 
-    /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"stat":{…}]}`
+    /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"acl":[…]][,"stat":{…}]}`; no `acl` is the
+    /// open ACL.
     public static func line(_ node: ZNode, stat: Bool) -> [UInt8] {
         var w = JSONWriter(capacity: 128 + node.data.count)
         w.beginObject()
@@ -36,6 +37,7 @@ public enum DumpFormat {
             w.string("kind", "ephemeral")
             if let owner = node.stat.ephemeralOwner { w.string("owner", owner.hex) }
         }
+        if !node.acl.isOpen { w.acl(node.acl) }
         if stat { w.stat("stat", node.stat) }
         w.endObject()
         return w.line()
@@ -60,9 +62,11 @@ public enum DumpFormat {
         public var owner: String?
         /// With `cairnctl dump --stat`.
         public var stat: Stat?
+        /// The node's ACL; absent: `world:anyone` with every permission.
+        public var acl: ACL
 
         enum CodingKeys: String, CodingKey {
-            case path, data, kind, owner, stat
+            case path, data, kind, owner, stat, acl
             case dataB64 = "data_b64"
             case ttlMs = "ttl_ms"
         }
@@ -76,6 +80,7 @@ public enum DumpFormat {
             ttlMs = try c.decodeIfPresent(Int64.self, forKey: .ttlMs)
             owner = try c.decodeIfPresent(String.self, forKey: .owner)
             stat = try c.decodeIfPresent(WireReply.WireStat.self, forKey: .stat)?.stat
+            acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl)?.map(\.entry) ?? .open
         }
 
         public var bytes: [UInt8] {

@@ -2,11 +2,11 @@ import CairnCore
 import FoundationEssentials
 
 extension JSONWriter {
-    /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, ephemeral_owner, data_length, num_children}`,
+    /// `"stat": {czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeral_owner, data_length, num_children}`,
     /// written as one bounded append (every reply to a create or set carries one).
     public mutating func stat(_ key: StaticString, _ stat: Stat) {
-        // 10 keys (78 bytes), their quotes, colons and commas (40), values of at most 20 bytes, braces.
-        member(key, valueBytes: 78 + 40 + 10 * 20 + 2) { out in
+        // 11 keys (86 bytes), their quotes, colons and commas (44), values of at most 20 bytes, braces.
+        member(key, valueBytes: 86 + 44 + 11 * 20 + 2) { out in
             out.byte(UInt8(ascii: "{"))
             out.key("czxid")
             out.digits(stat.czxid)
@@ -16,6 +16,7 @@ extension JSONWriter {
             out.field("mtime", stat.mtime)
             out.field("version", Int64(stat.version))
             out.field("cversion", Int64(stat.cversion))
+            out.field("aversion", Int64(stat.aversion))
             out.byte(UInt8(ascii: ","))
             out.key("ephemeral_owner")
             if let owner = stat.ephemeralOwner {
@@ -29,6 +30,19 @@ extension JSONWriter {
             out.field("num_children", Int64(stat.numChildren))
             out.byte(UInt8(ascii: "}"))
         }
+    }
+
+    /// `"acl": [{"perms": <bits>, "scheme": …, "id": …}, …]`.
+    public mutating func acl(_ acl: ACL) {
+        beginArray("acl")
+        for entry in acl {
+            beginElementObject()
+            int("perms", entry.permissions.rawValue)
+            string("scheme", entry.principal.scheme)
+            string("id", entry.principal.id)
+            endObject()
+        }
+        endArray()
     }
 
     /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`.

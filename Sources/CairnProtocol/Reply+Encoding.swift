@@ -68,6 +68,18 @@ extension Reply {
                 w.endObject()
             }
             w.endArray()
+        case .acl(let acl, let stat):
+            w.acl(acl)
+            w.stat("stat", stat)
+        case .whoAmI(let principals):
+            w.beginArray("ids")
+            for principal in principals {
+                w.beginElementObject()
+                w.string("scheme", principal.scheme)
+                w.string("id", principal.id)
+                w.endObject()
+            }
+            w.endArray()
         }
     }
 
@@ -83,6 +95,9 @@ extension Reply {
             w.stat("stat", stat)
         case .deleted: w.string("op", "delete")
         case .checked: w.string("op", "check")
+        case .aclSet(let stat):
+            w.string("op", "set_acl")
+            w.stat("stat", stat)
         }
     }
 }

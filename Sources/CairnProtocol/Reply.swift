@@ -27,12 +27,16 @@ public enum Reply: Sendable, Hashable {
     case snapshotTaken(size: Int, checksum: UInt32)
     /// snapshots: newest first.
     case snapshots([SnapshotSummary])
+    /// get_acl.
+    case acl(ACL, stat: Stat)
+    /// whoami: the connection's principals.
+    case whoAmI([Principal])
 }
 
 /// The reply shapes, one per `Reply` case: what a client expects for the request it sent.
 public enum ReplyKind: Sendable, Hashable {
     case connected, done, changed, multi, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
-    case snapshotTaken, snapshots
+    case snapshotTaken, snapshots, acl, whoAmI
 }
 
 /// A reply line: `{"id":…,"ok":true,"zxid":…,<the reply's fields>}` or `{"id":…,"ok":false,"error":{…}}`.

@@ -51,7 +51,7 @@ public struct RequestDecoder: Sendable {
             }
         case "ping": return .ping
         case "close": return .close
-        case "create", "set", "delete", "check": return .change(try operation(op, r))
+        case "create", "set", "delete", "check", "set_acl": return .change(try operation(op, r))
         case "multi":
             guard let ops = r.ops else { throw .badArguments("multi needs \"ops\"") }
             guard ops.count <= maxOpsPerMulti else {
@@ -79,6 +79,13 @@ public struct RequestDecoder: Sendable {
         case "dump": return .dump(r.path == nil ? .root : try path(r), stat: r.stat ?? false)
         case "snapshot": return .snapshot
         case "snapshots": return .listSnapshots
+        case "auth":
+            guard let scheme = r.scheme, let credentials = r.credentials else {
+                throw .badArguments("auth needs \"scheme\" and \"credentials\"")
+            }
+            return .auth(scheme: scheme, credentials: credentials)
+        case "get_acl": return .getACL(try path(r))
+        case "whoami": return .whoAmI
         default: throw .unknownOp(op)
         }
     }
@@ -87,9 +94,14 @@ public struct RequestDecoder: Sendable {
         switch op {
         case "create":
             guard let raw = r.path else { throw .badArguments("create needs a \"path\"") }
-            return .create(path: raw, data: try requestData(r), kind: try kind(r), sequential: r.sequential ?? false)
+            return .create(
+                path: raw, data: try requestData(r), kind: try kind(r), sequential: r.sequential ?? false,
+                acl: r.acl.map { $0.map(\.entry) } ?? .open)
         case "set": return .setData(path: try path(r), data: try requestData(r), version: r.version ?? -1)
         case "delete": return .delete(path: try path(r), version: r.version ?? -1)
+        case "set_acl":
+            guard let acl = r.acl else { throw .badArguments("set_acl needs an \"acl\"") }
+            return .setACL(path: try path(r), acl: acl.map(\.entry), version: r.aversion ?? -1)
         default:
             guard let version = r.version else { throw .badArguments("check needs a \"version\"") }
             return .check(path: try path(r), version: version)

@@ -123,6 +123,11 @@ public struct IncomingReply: Sendable {
                     list.map { SnapshotSummary(zxid: $0.zxid, size: $0.size, checksum: $0.crc32c, created: $0.created) }
                 )
             }
+        case .acl:
+            guard let acl = w.acl, let stat = w.stat else { return nil }
+            return .acl(acl.map(\.entry), stat: stat.stat)
+        case .whoAmI:
+            return w.ids.map { ids in .whoAmI(ids.map { Principal(scheme: $0.scheme, id: $0.id) }) }
         }
     }
 }

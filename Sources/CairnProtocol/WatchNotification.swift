@@ -11,16 +11,17 @@ public struct WatchNotification: Hashable, Sendable {
     }
 
     /// The notifications of an effect, ZooKeeper's way: a create tells `created` at the node and
-    /// `children_changed` at its parent; a delete `deleted` and `children_changed`; a set `data_changed`.
+    /// `children_changed` at its parent; a delete `deleted` and `children_changed`; a set `data_changed`; an ACL
+    /// change nothing.
     public static func of(_ effect: Change.Effect) -> [WatchNotification] {
         switch effect {
-        case .createNode(let path, _, _, _):
+        case .createNode(let path, _, _, _, _):
             [WatchNotification(type: .created, path: path)] + parentChange(path)
         case .deleteNode(let path):
             [WatchNotification(type: .deleted, path: path)] + parentChange(path)
         case .setData(let path, _):
             [WatchNotification(type: .dataChanged, path: path)]
-        case .check, .createSession, .closeSession:
+        case .check, .setACL, .createSession, .closeSession:
             []
         }
     }

@@ -24,12 +24,14 @@ struct WireReply: Decodable, Sendable {
         var mtime: Int64
         var version: Int32
         var cversion: Int32
+        /// Absent from servers before ACLs.
+        var aversion: Int32?
         var ephemeralOwner: String?
         var dataLength: Int32
         var numChildren: Int32
 
         enum CodingKeys: String, CodingKey {
-            case czxid, mzxid, pzxid, ctime, mtime, version, cversion
+            case czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion
             case ephemeralOwner = "ephemeral_owner"
             case dataLength = "data_length"
             case numChildren = "num_children"
@@ -38,7 +40,8 @@ struct WireReply: Decodable, Sendable {
         var stat: Stat {
             Stat(
                 czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
-                cversion: cversion, aversion: 0, ephemeralOwner: ephemeralOwner.flatMap(SessionID.init(hex:)),
+                cversion: cversion, aversion: aversion ?? 0,
+                ephemeralOwner: ephemeralOwner.flatMap(SessionID.init(hex:)),
                 dataLength: dataLength, numChildren: numChildren)
         }
     }
@@ -57,6 +60,7 @@ struct WireReply: Decodable, Sendable {
             case "set": return stat.map { .set(stat: $0.stat) }
             case "delete": return .deleted
             case "check": return .checked
+            case "set_acl": return stat.map { .aclSet(stat: $0.stat) }
             default: return nil
             }
         }
@@ -107,6 +111,13 @@ struct WireReply: Decodable, Sendable {
     var nodes: Int?
     var root: String?
     var snapshots: [WireSnapshot]?
+    var acl: [WireACLEntry]?
+    var ids: [WirePrincipal]?
+
+    struct WirePrincipal: Codable, Sendable {
+        var scheme: String
+        var id: String
+    }
 
     struct WireSnapshot: Decodable, Sendable {
         var zxid: UInt64
@@ -117,7 +128,7 @@ struct WireReply: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, op, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
-        case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots
+        case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots, acl, ids
         case sessionId = "session_id"
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"

@@ -22,12 +22,18 @@ struct WireRequest: Codable, Sendable {
     var password: String?
     /// dump: include each node's stat.
     var stat: Bool?
+    var acl: [WireACLEntry]?
+    var aversion: Int32?
+    /// auth.
+    var scheme: String?
+    var credentials: String?
     /// `data` as `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored as bytes);
     /// `requestData` reads either. Not encoded.
     var dataUTF8: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
+        case acl, aversion, scheme, credentials
         case dataB64 = "data_b64"
         case ttlMs = "ttl_ms"
         case sinceZxid = "since_zxid"
@@ -39,6 +45,15 @@ struct WireRequest: Codable, Sendable {
         self.id = id
         self.op = op
     }
+}
+
+/// An ACL entry on the wire: ZooKeeper's permission bits and a principal.
+struct WireACLEntry: Codable, Sendable {
+    var perms: UInt32
+    var scheme: String
+    var id: String
+
+    var entry: ACLEntry { ACLEntry(Permissions(rawValue: perms), Principal(scheme: scheme, id: id)) }
 }
 
 /// Just the id of a request, decoded leniently so that an error reply to a request with a bad field still

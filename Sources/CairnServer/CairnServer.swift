@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// The single-leader server: listens for JSON-lines clients, runs their requests against the store,
 /// keeps sessions alive or expires them, and pushes watch events.
@@ -46,7 +47,9 @@ public final class CairnServer: Service, Sendable {
         watches = WatchHub(
             zxid: store.recovery.zxid, connections: connections, limit: configuration.maxWatchesPerConnection)
         watches.observe(store)
-        executor = RequestExecutor(store: store, sessions: sessions, watches: watches, connections: connections)
+        executor = RequestExecutor(
+            store: store, sessions: sessions, watches: watches, connections: connections,
+            access: configuration.access, logger: logger)
         decoder = RequestDecoder(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     }
@@ -64,6 +67,7 @@ public final class CairnServer: Service, Sendable {
             )
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls { try channel.pipeline.syncOperations.addHandler(tls.handler()) }
                     try channel.pipeline.syncOperations.addHandler(JSONLinesHandler(server: self))
                 }
             }
@@ -75,10 +79,16 @@ public final class CairnServer: Service, Sendable {
             metadata: [
                 "address": "\(address.ipAddress ?? configuration.host):\(address.port ?? 0)",
                 "dataDirectory": "\(configuration.store.dataDirectory.path)", "zxid": "\(store.recovery.zxid)",
+                "tls": "\(configuration.tls != nil)",
             ])
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask { try await channel.closeFuture.get() }
+                if let tls = self.configuration.tls {
+                    tasks.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sighup) { tls.reload(logger: self.logger) }
+                    }
+                }
                 tasks.addTask { await self.every(100) { self.sessions.expireDue() } }
                 tasks.addTask { await self.every(self.configuration.reapIntervalMilliseconds) { self.reap() } }
                 tasks.addTask {

@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     public var reapIntervalMilliseconds = 1000
     /// How often session deadlines are recorded in the store (also at clean shutdown).
     public var sessionCheckpointMilliseconds = 5000
+    /// The super user and operator credentials (none by default).
+    public var access = AccessPolicy()
+    /// TLS on the listener; nil: plaintext.
+    public var tls: ServerTLS?
 
     public init(dataDirectory: String) {
         store = Store.Configuration(dataDirectory: dataDirectory)

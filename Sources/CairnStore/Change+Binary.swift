@@ -45,13 +45,18 @@ extension Change.Effect {
     private enum Tag: UInt8 {
         case createNode = 1
         case deleteNode, setData, check, createSession, closeSession
+        /// A create with an ACL other than the open one (a plain `createNode` has the open ACL).
+        case createNodeWithACL
+        case setACL
     }
 
     /// The bytes `encode` writes.
     var encodedCount: Int {
         switch self {
-        case .createNode(let path, let data, let kind, _):
+        case .createNode(let path, let data, let kind, _, let acl):
             1 + 4 + path.string.utf8.count + 4 + data.count + kind.encodedCount + 8
+                + (acl.isOpen ? 0 : acl.encodedCount)
+        case .setACL(let path, let acl): 1 + 4 + path.string.utf8.count + acl.encodedCount
         case .deleteNode(let path): 1 + 4 + path.string.utf8.count
         case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + data.count
         case .check(let path, _): 1 + 4 + path.string.utf8.count + 4
@@ -62,12 +67,17 @@ extension Change.Effect {
 
     func encode(into w: inout some ByteSink) {
         switch self {
-        case .createNode(let path, let data, let kind, let owner):
-            w.write(Tag.createNode.rawValue)
+        case .createNode(let path, let data, let kind, let owner, let acl):
+            w.write(acl.isOpen ? Tag.createNode.rawValue : Tag.createNodeWithACL.rawValue)
             w.write(string: path.string)
             w.write(bytes: data)
             kind.encode(into: &w)
             w.write(owner?.rawValue ?? 0)
+            if !acl.isOpen { acl.encode(into: &w) }
+        case .setACL(let path, let acl):
+            w.write(Tag.setACL.rawValue)
+            w.write(string: path.string)
+            acl.encode(into: &w)
         case .deleteNode(let path):
             w.write(Tag.deleteNode.rawValue)
             w.write(string: path.string)
@@ -94,12 +104,16 @@ extension Change.Effect {
         let rawTag: UInt8 = try r.read()
         guard let tag = Tag(rawValue: rawTag) else { throw Change.DecodingError.unknownEffect(rawTag) }
         switch tag {
-        case .createNode:
+        case .createNode, .createNodeWithACL:
             let path = try ZNodePath(r.readString())
             let data = try r.readBytes()
             let kind = try NodeKind(from: &r)
             let owner: UInt64 = try r.read()
-            self = .createNode(path: path, data: data, kind: kind, owner: owner == 0 ? nil : SessionID(rawValue: owner))
+            self = .createNode(
+                path: path, data: data, kind: kind, owner: owner == 0 ? nil : SessionID(rawValue: owner),
+                acl: tag == .createNodeWithACL ? try ACL(from: &r) : .open)
+        case .setACL:
+            self = .setACL(path: try ZNodePath(r.readString()), acl: try ACL(from: &r))
         case .deleteNode:
             self = .deleteNode(path: try ZNodePath(r.readString()))
         case .setData:

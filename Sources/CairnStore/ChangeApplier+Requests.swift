@@ -3,23 +3,28 @@ import LMDB
 
 extension ChangeApplier {
     /// Checks `request` against the current state and applies it, returning the effects to log and the
-    /// per-operation results. Throws a `CairnError` (nothing logged) when it cannot be applied.
+    /// per-operation results. Throws a `CairnError` (nothing logged) when it cannot be applied, `noAuth` among them
+    /// when a node's ACL does not grant `identity` what an operation needs (ZooKeeper's checks, in its order).
     ///
     /// Invariant: every request but a multi throws its `CairnError` before its first write, so it can run
     /// in the batch's transaction as it is; a multi (whose later op may fail after earlier ones wrote) must
     /// run in a nested transaction (`needsNestedTransaction`).
     func execute(
-        _ request: Request, session: SessionID?, zxid: Zxid, time: Int64, _ w: TreeTransaction
+        _ request: Request, session: SessionID?, identity: Identity, zxid: Zxid, time: Int64, _ w: TreeTransaction
     ) throws -> (effects: [Change.Effect], results: [OperationResult]) {
         var effects: [Change.Effect] = []
         var results: [OperationResult] = []
         switch request {
         case .operation(let operation):
-            results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, w))
+            results.append(
+                try execute(operation, session: session, identity: identity, zxid: zxid, time: time, into: &effects, w))
         case .multi(let operations):
             for (index, operation) in operations.enumerated() {
                 do {
-                    results.append(try execute(operation, session: session, zxid: zxid, time: time, into: &effects, w))
+                    results.append(
+                        try execute(
+                            operation, session: session, identity: identity, zxid: zxid, time: time, into: &effects, w)
+                    )
                 } catch let error as CairnError {
                     throw CairnError.multiFailed(index: index, cause: error)
                 }
@@ -51,38 +56,46 @@ extension ChangeApplier {
     }
 
     private func execute(
-        _ operation: Operation, session: SessionID?, zxid: Zxid, time: Int64, into effects: inout [Change.Effect],
-        _ w: TreeTransaction
+        _ operation: Operation, session: SessionID?, identity: Identity, zxid: Zxid, time: Int64,
+        into effects: inout [Change.Effect], _ w: TreeTransaction
     ) throws -> OperationResult {
-        let effect: Change.Effect
         switch operation {
-        case .create(let rawPath, let data, let kind, let sequential):
+        case .create(let rawPath, let data, let kind, let sequential, let acl):
             try checkSize(data)
             let (path, owner, parent) = try resolveCreate(
-                rawPath, kind: kind, sequential: sequential, session: session, w)
-            let stat = try w.create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
-            effects.append(.createNode(path: path, data: data, kind: kind, owner: owner))
+                rawPath, kind: kind, sequential: sequential, session: session, identity: identity, w)
+            let stat = try w.create(
+                path, under: parent, data: data, kind: kind, owner: owner, acl: acl, zxid: zxid, time: time)
+            effects.append(.createNode(path: path, data: data, kind: kind, owner: owner, acl: acl))
             return .created(path: path, stat: stat)
         case .delete(let path, let version):
             if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
+            // ZooKeeper's order: the parent (no_node), DELETE on it, then the node, its version, its children.
+            guard let parentPath = path.parent, let parent = try w.lookupParent(parentPath) else {
+                throw CairnError.noNode(path.parent ?? .root)
+            }
+            try identity.check(.delete, in: parent.record.acl, at: parentPath)
             let (id, node) = try checkVersion(path, version, w)
             try w.delete(id, node, at: path, zxid: zxid)
             effects.append(.deleteNode(path: path))
             return .deleted
         case .setData(let path, let data, let version):
             try checkSize(data)
-            let (id, node) = try checkVersion(path, version, w)
+            let (id, node) = try checkedNode(path, needing: .write, by: identity, version: version, w)
             let stat = try w.setData(id, node, data: data, zxid: zxid, time: time)
             effects.append(.setData(path: path, data: data))
             return .set(stat: stat)
         case .check(let path, let version):
-            effect = .check(path: path, version: version)
+            try checkedNode(path, needing: .read, by: identity, version: version, w)
+            effects.append(.check(path: path, version: version))
+            return .checked
+        case .setACL(let path, let acl, let version):
+            let (id, node) = try checkedNode(
+                path, needing: .admin, by: identity, version: version, of: \.aversion, w)
+            let stat = try w.setACL(id, node, acl: acl)
+            effects.append(.setACL(path: path, acl: acl))
+            return .aclSet(stat: stat)
         }
-        effects.append(effect)
-        guard let result = try apply(effect, zxid: zxid, time: time, w) else {
-            throw CairnError.internal("operation \(operation) had no result")
-        }
-        return result
     }
 
     private func checkSize(_ data: [UInt8]) throws {
@@ -94,7 +107,8 @@ extension ChangeApplier {
     /// A create's final path (with its sequence suffix), owner and parent, looked up once; throws what
     /// the create must fail with before anything is written.
     private func resolveCreate(
-        _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, _ w: TreeTransaction
+        _ rawPath: String, kind: NodeKind, sequential: Bool, session: SessionID?, identity: Identity,
+        _ w: TreeTransaction
     ) throws -> (path: ZNodePath, owner: SessionID?, parent: (id: NodeID, record: NodeRecord)) {
         switch kind {
         case .persistentWithTTL(let ttl) where !(1...NodeKind.maxTTLMilliseconds).contains(ttl):
@@ -115,11 +129,14 @@ extension ChangeApplier {
             }
             let parentPath = try ZNodePath(slash == rawPath.startIndex ? "/" : String(rawPath[..<slash]))
             guard let parent = try w.lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
+            try identity.check(.create, in: parent.record.acl, at: parentPath)
             return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.stat.cversion)), owner, parent)
         }
         let path = try ZNodePath(rawPath)
         guard !path.isRoot else { throw CairnError.nodeExists(path) }
         guard let parent = try w.lookupParent(of: path) else { throw CairnError.noNode(path.parent ?? .root) }
+        // Before the name is tried: creating an existing node without CREATE on its parent is no_auth.
+        try identity.check(.create, in: parent.record.acl, at: path.parent ?? .root)
         return (path, owner, parent)
     }
 

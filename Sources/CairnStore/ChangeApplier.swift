@@ -19,9 +19,12 @@ struct ChangeApplier: Sendable {
     func apply(_ effect: Change.Effect, zxid: Zxid, time: Int64, _ w: TreeTransaction) throws -> OperationResult? {
         let txn = w.txn
         switch effect {
-        case .createNode(let path, let data, let kind, let owner):
-            let stat = try w.create(path, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
+        case .createNode(let path, let data, let kind, let owner, let acl):
+            let stat = try w.create(path, data: data, kind: kind, owner: owner, acl: acl, zxid: zxid, time: time)
             return .created(path: path, stat: stat)
+        case .setACL(let path, let acl):
+            guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
+            return .aclSet(stat: try w.setACL(id, node, acl: acl))
         case .deleteNode(let path):
             try w.delete(path, zxid: zxid)
             return .deleted
@@ -71,10 +74,21 @@ struct ChangeApplier: Sendable {
     func checkVersion(_ path: ZNodePath, _ version: Int32, _ w: TreeTransaction) throws -> (
         id: NodeID, record: NodeRecord
     ) {
+        try checkedNode(path, needing: [], by: .server, version: version, w)
+    }
+
+    /// The node at `path`, after ZooKeeper's checks in its order: `noNode` when it is absent, `noAuth` unless its
+    /// ACL grants `identity` one of `needed` (none: no check), `badVersion` unless `version` is -1 or the version
+    /// `\.aversion` picks (the data version by default).
+    func checkedNode(
+        _ path: ZNodePath, needing needed: Permissions, by identity: Identity, version: Int32,
+        of counter: KeyPath<Stat, Int32> = \.version, _ w: TreeTransaction
+    ) throws -> (id: NodeID, record: NodeRecord) {
         guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
-        if version != -1 && version != node.stat.version {
-            throw CairnError.badVersion(path, expected: version, actual: node.stat.version)
-        }
+        if !needed.isEmpty { try identity.check(needed, in: node.acl, at: path) }
+        let actual = node.stat[keyPath: counter]
+        if version != -1 && version != actual { throw CairnError.badVersion(path, expected: version, actual: actual) }
         return (id, node)
     }
+
 }

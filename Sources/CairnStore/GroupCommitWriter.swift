@@ -18,7 +18,8 @@ public typealias CommitCompletion = @Sendable (Result<Committed, CairnError>) ->
 /// thread; other threads reach the writer only through `jobs`, a `Mutex`.
 final class GroupCommitWriter: @unchecked Sendable {
     enum Job {
-        case request(Request, session: SessionID?, completion: CommitCompletion)
+        /// `identity` is the caller the store checks the nodes' ACLs against.
+        case request(Request, session: SessionID?, identity: Identity, completion: CommitCompletion)
         /// LMDB-only bookkeeping that is not a change and gets no zxid (session deadlines).
         case maintenance(@Sendable (Transaction) throws -> Void, completion: @Sendable (CairnError?) -> Void)
     }
@@ -138,7 +139,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !result.changes.isEmpty { committed(result.changes) }
         for (job, outcome) in zip(jobs, result.outcomes) {
             switch job {
-            case .request(_, _, let completion): completion(outcome)
+            case .request(_, _, _, let completion): completion(outcome)
             case .maintenance(_, let completion): completion(nil)
             }
         }
@@ -189,22 +190,27 @@ final class GroupCommitWriter: @unchecked Sendable {
                 var frames = ByteWriter(capacity: 64 << 10)
                 for job in jobs {
                     switch job {
-                    case .request(let request, let session, _):
+                    case .request(let request, let session, let identity, _):
                         let next = zxid + 1
                         do {
                             // A nested transaction costs a copy of LMDB's dirty-page list: only a multi needs one.
                             let (effects, results) =
                                 ChangeApplier.needsNestedTransaction(request)
                                 ? try tree.nested { child in
-                                    try applier.execute(request, session: session, zxid: next, time: time, child)
+                                    try applier.execute(
+                                        request, session: session, identity: identity, zxid: next, time: time, child)
                                 }
-                                : try applier.execute(request, session: session, zxid: next, time: time, tree)
+                                : try applier.execute(
+                                    request, session: session, identity: identity, zxid: next, time: time, tree)
+                            let notificationACLs = tree.takeNotificationACLs()
                             guard !effects.isEmpty else {
                                 result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: nil)))
                                 continue
                             }
                             zxid = next
-                            let change = Change(zxid: zxid, time: time, session: session, effects: effects)
+                            let change = Change(
+                                zxid: zxid, time: time, session: session, effects: effects,
+                                notificationACLs: notificationACLs)
                             WALRecord.append(change, to: &frames)
                             result.changes.append(change)
                             result.outcomes.append(.success(Committed(zxid: zxid, results: results, change: change)))
@@ -249,7 +255,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func fail(_ job: Job, with error: CairnError) {
         switch job {
-        case .request(_, _, let completion): completion(.failure(error))
+        case .request(_, _, _, let completion): completion(.failure(error))
         case .maintenance(_, let completion): completion(error)
         }
     }

@@ -22,16 +22,21 @@ extension NodeID {
 /// A znode as stored in the `nodes` database, keyed by its `NodeID`.
 ///
 /// Layout (little-endian): parent u64, czxid u64, mzxid u64, pzxid u64, ctime i64, mtime i64, version i32,
-/// cversion i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data (u32 + bytes).
+/// cversion i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data (u32 + bytes),
+/// then the ACL, unless it is the open one: a record that ends after its data (every record written before ACLs)
+/// is `world:anyone` with every permission.
 struct NodeRecord: Sendable {
     var parent: NodeID
     var name: String
     var stat: Stat
     var kind: NodeKind
     var data: [UInt8]
+    var acl: ACL
 
     /// The bytes `encode` writes.
-    var encodedCount: Int { 72 + kind.encodedCount + 4 + name.utf8.count + 4 + data.count }
+    var encodedCount: Int {
+        72 + kind.encodedCount + 4 + name.utf8.count + 4 + data.count + (acl.isOpen ? 0 : acl.encodedCount)
+    }
 
     func encode(into w: inout some ByteSink) {
         w.write(parent)
@@ -48,6 +53,7 @@ struct NodeRecord: Sendable {
         kind.encode(into: &w)
         w.write(string: name)
         w.write(bytes: data)
+        if !acl.isOpen { acl.encode(into: &w) }
     }
 
     /// Stores the record under `id`, encoded straight into the space LMDB reserves for it. `new` says `id` is
@@ -62,12 +68,13 @@ struct NodeRecord: Sendable {
         }
     }
 
-    init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8]) {
+    init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8], acl: ACL) {
         self.parent = parent
         self.name = name
         self.stat = stat
         self.kind = kind
         self.data = data
+        self.acl = acl
     }
 
     init(decoding raw: UnsafeRawBufferPointer) throws {
@@ -86,6 +93,7 @@ struct NodeRecord: Sendable {
         kind = try NodeKind(from: &r)
         name = try r.readString()
         data = try r.readBytes()
+        acl = r.isAtEnd ? .open : try ACL(from: &r)
         stat = Stat(
             czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
             cversion: cversion, aversion: aversion, ephemeralOwner: owner == 0 ? nil : SessionID(rawValue: owner),

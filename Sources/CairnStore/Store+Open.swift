@@ -125,7 +125,7 @@ extension Store {
             guard try applier.tree.record(.root, txn) == nil else { return }
             let root = NodeRecord(
                 parent: 0, name: "", stat: .created(zxid: 0, time: 0, owner: nil, dataLength: 0), kind: .persistent,
-                data: [])
+                data: [], acl: .open)
             try root.put(.root, in: applier.db.nodes, txn)
             try applier.setAppliedZxid(0, txn)
             try txn.put(applier.db.meta, key: MetaKey.format, value: withUnsafeBytes(of: UInt32(1)) { Array($0) })

@@ -53,25 +53,33 @@ public final class Store: Sendable {
             idle: { scheduler.startIfDue() })
     }
 
-    /// Queues `request`; `completion` runs on the writer thread once it is durable and readable, or failed.
-    public func submit(_ request: Request, session: SessionID? = nil, completion: @escaping CommitCompletion) {
-        writer.submit(.request(request, session: session, completion: completion))
+    /// Queues `request`, checked against the nodes' ACLs as `identity` asks it (the default, the server itself,
+    /// passes every check); `completion` runs on the writer thread once it is durable and readable, or failed.
+    public func submit(
+        _ request: Request, session: SessionID? = nil, identity: Identity = .server,
+        completion: @escaping CommitCompletion
+    ) {
+        writer.submit(.request(request, session: session, identity: identity, completion: completion))
     }
 
     /// Applies `request` and returns once it is durable (acked ⇒ fdatasync'd) and readable.
-    public func commit(_ request: Request, session: SessionID? = nil) async throws(CairnError) -> Committed {
+    public func commit(
+        _ request: Request, session: SessionID? = nil, identity: Identity = .server
+    ) async throws(CairnError) -> Committed {
         let result = await withCheckedContinuation { continuation in
-            submit(request, session: session) { continuation.resume(returning: $0) }
+            submit(request, session: session, identity: identity) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }
 
     /// `commit` for threads that may block (tools, benchmarks, tests).
     @available(*, noasync)
-    public func commitBlocking(_ request: Request, session: SessionID? = nil) throws(CairnError) -> Committed {
+    public func commitBlocking(
+        _ request: Request, session: SessionID? = nil, identity: Identity = .server
+    ) throws(CairnError) -> Committed {
         let done = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<Committed, CairnError>?>(nil)
-        submit(request, session: session) { result in
+        submit(request, session: session, identity: identity) { result in
             outcome.withLock { $0 = result }
             done.signal()
         }

@@ -15,15 +15,31 @@ public struct StoreView: ~Copyable {
     /// The node at `path`, or nil.
     public func node(at path: ZNodePath) throws -> ZNode? {
         guard let (_, record) = try tree.lookup(path, txn) else { return nil }
-        return ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind)
+        return ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind, acl: record.acl)
     }
 
     public func stat(at path: ZNodePath) throws -> Stat? { try tree.lookup(path, txn)?.record.stat }
 
-    /// The names of the children of `path` in name order, and its stat; nil when `path` does not exist.
-    public func children(of path: ZNodePath) throws -> (names: [String], stat: Stat)? {
+    /// The node's stat and ACL, or nil.
+    public func access(at path: ZNodePath) throws -> (stat: Stat, acl: ACL)? {
+        try tree.lookup(path, txn).map { ($0.record.stat, $0.record.acl) }
+    }
+
+    /// The ACL of the node at `path`, or when it is gone of its nearest existing ancestor: what decides who may
+    /// hear of a past change there when the ACL it had then is no longer known.
+    public func nearestACL(at path: ZNodePath) throws -> ACL {
+        var candidate: ZNodePath? = path
+        while let current = candidate {
+            if let (_, record) = try tree.lookup(current, txn) { return record.acl }
+            candidate = current.parent
+        }
+        return .open
+    }
+
+    /// The names of the children of `path` in name order, its stat and ACL; nil when `path` does not exist.
+    public func children(of path: ZNodePath) throws -> (names: [String], stat: Stat, acl: ACL)? {
         guard let (id, record) = try tree.lookup(path, txn) else { return nil }
-        return (try tree.childNames(of: id, txn), record.stat)
+        return (try tree.childNames(of: id, txn), record.stat, record.acl)
     }
 
     /// Visits `path` and every node below it, parents before children, children in name order.
@@ -33,7 +49,7 @@ public struct StoreView: ~Copyable {
     }
 
     private func visit(id: NodeID, record: NodeRecord, path: ZNodePath, _ body: (ZNode) throws -> Void) throws {
-        try body(ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind))
+        try body(ZNode(path: path, data: record.data, stat: record.stat, kind: record.kind, acl: record.acl))
         for (name, childID) in try tree.children(of: id, txn) {
             guard let child = try tree.record(childID, txn) else { continue }
             try visit(id: childID, record: child, path: path.appending(name), body)

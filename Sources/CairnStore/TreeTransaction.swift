@@ -25,6 +25,26 @@ final class TreeTransaction {
         /// The parent the last `lookupParent(of:)` found: a run of creates under one parent finds it without
         /// making its path.
         var lastParent: (path: ZNodePath, id: NodeID)?
+        /// The ACLs of the watch notifications of the mutations since `takeNotificationACLs`.
+        var notificationACLs = NotificationACLs()
+    }
+
+    /// The ACL of each watch notification, in order (see `Change.notificationACLs`), kept only once one is not the
+    /// open ACL: a change on open nodes allocates nothing for it.
+    struct NotificationACLs {
+        private var count = 0
+        private var restricted: [ACL]?
+
+        mutating func note(_ acl: ACL) {
+            if restricted != nil {
+                restricted!.append(acl)
+            } else if !acl.isOpen {
+                restricted = Array(repeating: .open, count: count) + [acl]
+            }
+            count += 1
+        }
+
+        var acls: [ACL]? { restricted }
     }
 
     private struct PendingRecord {
@@ -76,6 +96,12 @@ final class TreeTransaction {
             try txn.put(db.meta, key: MetaKey.nextNodeID, value: withUnsafeBytes(of: counter.next) { Array($0) })
             pending.nextNodeID = (counter.next, counter.next)
         }
+    }
+
+    /// The notification ACLs of what was mutated since the last call (see `Change.notificationACLs`).
+    func takeNotificationACLs() -> [ACL]? {
+        defer { pending.notificationACLs = NotificationACLs() }
+        return pending.notificationACLs.acls
     }
 
     // MARK: Reading
@@ -174,19 +200,19 @@ final class TreeTransaction {
     /// Creates the node at `path`; its parent must exist and not be ephemeral, and the node must not.
     @discardableResult
     func create(
-        _ path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, zxid: Zxid, time: Int64
+        _ path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64
     ) throws -> Stat {
         guard !path.isRoot else { throw CairnError.nodeExists(path) }
         guard let parent = try lookupParent(of: path) else { throw CairnError.noNode(path.parent ?? .root) }
-        return try create(path, under: parent, data: data, kind: kind, owner: owner, zxid: zxid, time: time)
+        return try create(
+            path, under: parent, data: data, kind: kind, owner: owner, acl: acl, zxid: zxid, time: time)
     }
 
     /// `create` with the parent already looked up (by `lookupParent`: a create looks it up once, for its
     /// checks and its write).
     func create(
         _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind,
-        owner: SessionID?,
-        zxid: Zxid, time: Int64
+        owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64
     ) throws -> Stat {
         let parentID = found.id
         let parent = found.record
@@ -206,7 +232,7 @@ final class TreeTransaction {
         }
         pending.nextNodeID?.next = id + 1
         let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
-        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data).put(
+        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data, acl: acl).put(
             id, in: db.nodes, new: true, txn)
         switch kind {
         case .ephemeral: if let owner { try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: []) }
@@ -215,6 +241,8 @@ final class TreeTransaction {
         case .persistent: break
         }
         try childrenChanged(under: parentID, parent, by: 1, zxid: zxid)
+        pending.notificationACLs.note(acl)
+        pending.notificationACLs.note(parent.acl)
         return stat
     }
 
@@ -243,6 +271,8 @@ final class TreeTransaction {
         case .persistent: break
         }
         try childrenChanged(under: node.parent, parent, by: -1, zxid: zxid)
+        pending.notificationACLs.note(node.acl)
+        pending.notificationACLs.note(parent.acl)
     }
 
     /// Replaces the data of the node at `path`, bumping its version.
@@ -260,6 +290,16 @@ final class TreeTransaction {
         node.stat.mzxid = zxid
         node.stat.mtime = time
         node.stat.dataLength = Int32(data.count)
+        try put(id, node)
+        pending.notificationACLs.note(node.acl)
+        return node.stat
+    }
+
+    /// Replaces the ACL of a node already looked up, bumping its aversion.
+    func setACL(_ id: NodeID, _ found: NodeRecord, acl: ACL) throws -> Stat {
+        var node = found
+        node.acl = acl
+        node.stat.aversion &+= 1
         try put(id, node)
         return node.stat
     }

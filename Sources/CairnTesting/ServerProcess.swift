@@ -55,6 +55,9 @@ public final class ServerProcess: Sendable {
     /// SIGTERM, not waiting: the graceful stop begins.
     public func terminate() { process.kill(signal: SIGTERM) }
 
+    /// Sends `signal` (SIGHUP, say) and returns at once.
+    public func signal(_ signal: Int32) { process.kill(signal: signal) }
+
     /// Waits for the process to end; returns its exit status.
     public func waitForExit() -> Int32 { process.wait() }
 

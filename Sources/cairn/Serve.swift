@@ -41,6 +41,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "WAL segment size, bytes.") var walSegmentSize: Int = envInt("WAL_SEGMENT_SIZE") ?? (64 << 20)
     @Option(help: "WAL appends skip the page cache (O_DIRECT) where the filesystem allows it; false: always buffered.")
     var walDirectIO: Bool = env("WAL_DIRECT_IO").map { $0 != "false" && $0 != "0" } ?? true
+    @Option(
+        help: ArgumentHelp(
+            "The super user, who passes every ACL check, as ZooKeeper's digest id user:base64(sha1(user:password)).",
+            discussion: "cairnctl digest user:password prints one."))
+    var superDigest: String? = env("SUPER_DIGEST")
+    @Option(help: "An operator (dump, snapshots, stats; no ACL bypass), as a digest id like --super-digest.")
+    var adminDigest: String? = env("ADMIN_DIGEST")
+    @Option(help: "TLS: the server's certificate chain (PEM). With --tls-key, every connection is TLS.")
+    var tlsCert: String? = env("TLS_CERT")
+    @Option(help: "TLS: the certificate's private key (PEM).") var tlsKey: String? = env("TLS_KEY")
+    @Option(help: "TLS: CA certificates (PEM) client certificates are verified against; they give x509 ids.")
+    var tlsCa: String? = env("TLS_CA")
+    @Flag(help: "TLS: refuse clients without a certificate signed by --tls-ca.")
+    var tlsRequireClientCert = env("TLS_REQUIRE_CLIENT_CERT").map { $0 == "true" || $0 == "1" } ?? false
+    @Flag(
+        help:
+            "Listen on a non-loopback address with neither TLS nor a super user (anyone who reaches it may do anything)."
+    )
+    var insecure = env("INSECURE").map { $0 == "true" || $0 == "1" } ?? false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String =
         env("LOG_LEVEL") ?? "info"
 
@@ -74,6 +93,21 @@ struct Serve: AsyncParsableCommand {
         configuration.store.snapshotsToKeep = snapshotsKept
         configuration.store.walSegmentSize = walSegmentSize
         configuration.store.walDirectIO = walDirectIO
+        for (flag, digest) in [("--super-digest", superDigest), ("--admin-digest", adminDigest)] {
+            if let digest, digest.split(separator: ":", omittingEmptySubsequences: false).count != 2 {
+                throw ValidationError("\(flag) must be user:base64(sha1(user:password)) (cairnctl digest prints one)")
+            }
+        }
+        configuration.access = AccessPolicy(superDigest: superDigest, operatorDigest: adminDigest)
+        configuration.tls = try tls(logger)
+        if !Self.isLoopback(configuration.host) && configuration.tls == nil && superDigest == nil && !insecure {
+            logger.critical(
+                """
+                refusing to listen on \(configuration.host) with neither TLS nor a super user: set --tls-cert and \
+                --tls-key, or --super-digest (and ACLs), or --insecure if anyone who can reach the port may do anything
+                """)
+            throw ExitCode(2)
+        }
         let store: Store
         let server: CairnServer
         do {
@@ -88,6 +122,37 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: [store, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension Serve {
+    /// Loopback listeners are the zero-configuration default; anything else must be secured or declared insecure.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    private func tls(_ logger: Logger) throws -> ServerTLS? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            guard tlsCa == nil && !tlsRequireClientCert else {
+                throw ValidationError("--tls-ca and --tls-require-client-cert need --tls-cert and --tls-key")
+            }
+            return nil
+        case (let cert?, let key?):
+            if tlsRequireClientCert && tlsCa == nil {
+                throw ValidationError("--tls-require-client-cert needs --tls-ca")
+            }
+            do {
+                return try ServerTLS(
+                    .init(
+                        certificate: cert, privateKey: key, clientCA: tlsCa,
+                        requiresClientCertificate: tlsRequireClientCert))
+            } catch {
+                logger.critical("cannot read the TLS files: \(error)")
+                throw ExitCode(2)
+            }
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
     }
 }
 

@@ -16,6 +16,6 @@ struct Cairnctl: AsyncParsableCommand {
             """,
         subcommands: [
             Ls.self, Get.self, StatCommand.self, Create.self, SetCommand.self, Rm.self, Watch.self, Stats.self,
-            Health.self, Dump.self, Load.self, Snapshot.self, WAL.self,
+            Health.self, Dump.self, Load.self, Snapshot.self, WAL.self, ACLCommand.self, Digest.self,
         ])
 }

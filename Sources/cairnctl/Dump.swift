@@ -129,7 +129,7 @@ extension ZNode {
         let data = node.bytes
         let owner = node.owner.flatMap(SessionID.init(hex:))
         let stat = node.stat ?? Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data.count)
-        self.init(path: try ZNodePath(node.path), data: data, stat: stat, kind: kind)
+        self.init(path: try ZNodePath(node.path), data: data, stat: stat, kind: kind, acl: node.acl)
     }
 }
 

@@ -22,7 +22,7 @@ struct LiveLoader: NodeLoader {
                     }
                     ops.append(.set(path, data: node.data))
                 } else {
-                    ops.append(.create(path, data: node.data, mode: node.kind.createMode))
+                    ops.append(.create(path, data: node.data, mode: node.kind.createMode, acl: node.acl))
                 }
                 paths.append(path)
             }
@@ -54,7 +54,9 @@ struct OfflineLoader: NodeLoader {
 
     mutating func load(_ batch: [ZNode]) async throws -> (loaded: Int, skipped: Int) {
         guard !dryRun else { return (batch.count, 0) }
-        let ops = batch.map { Operation.create(path: $0.path.string, data: $0.data, kind: $0.kind, sequential: false) }
+        let ops = batch.map {
+            Operation.create(path: $0.path.string, data: $0.data, kind: $0.kind, sequential: false, acl: $0.acl)
+        }
         do {
             _ = try await store.commit(.multi(ops))
         } catch {

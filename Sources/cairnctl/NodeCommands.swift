@@ -87,6 +87,7 @@ struct Create: AsyncParsableCommand {
     @Flag(name: .short, help: "Sequential: append the parent's counter.") var sequential = false
     @Flag(name: .short, help: "Container: deleted by the server once emptied.") var container = false
     @Option(help: "Persistent with a TTL, in ms.") var ttl: Int64?
+    @Option(help: "ACL, as for 'acl set' (default world:anyone:cdrwa).") var acl: String?
     @Argument var path: String
     @Argument var data: String = ""
 
@@ -94,8 +95,9 @@ struct Create: AsyncParsableCommand {
         let mode: CreateMode =
             ephemeral
             ? .ephemeral : container ? .container : ttl.map { .persistentWithTTL(.milliseconds($0)) } ?? .persistent
+        let entries = try acl.map(ACLText.parse) ?? .open
         let created = try await options.withClient {
-            try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential)
+            try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential, acl: entries)
         }
         if options.json { printJSON(["path": created]) } else { print(created) }
     }

@@ -2,11 +2,31 @@ import ArgumentParser
 import Cairn
 import Foundation
 import Logging
+import NIOSSL
 
-/// Where the server is, and how to print.
+/// Where the server is, how to prove who we are to it, and how to print.
 struct LiveOptions: ParsableArguments {
     @Option(help: "Server address HOST:PORT (default: $CAIRN_SERVER or 127.0.0.1:4181).")
-    var server: String = ProcessInfo.processInfo.environment["CAIRN_SERVER"] ?? "127.0.0.1:4181"
+    var server: String = environment("SERVER") ?? "127.0.0.1:4181"
+    @Option(
+        name: .customLong("auth"),
+        help: "Digest credentials user:password sent after connecting (default: $CAIRN_AUTH).")
+    var authOption: String?
+    @Option(
+        name: .customLong("tls-ca"),
+        help: "Connect over TLS, trusting the CA certificates in this PEM file (default: $CAIRN_TLS_CA).")
+    var tlsCaOption: String?
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "Client certificate (PEM) for servers that ask for one (default: $CAIRN_TLS_CERT).")
+    var tlsCertOption: String?
+    @Option(name: .customLong("tls-key"), help: "The client certificate's private key (PEM) (default: $CAIRN_TLS_KEY).")
+    var tlsKeyOption: String?
+
+    var auth: String? { authOption ?? environment("AUTH") }
+    var tlsCa: String? { tlsCaOption ?? environment("TLS_CA") }
+    var tlsCert: String? { tlsCertOption ?? environment("TLS_CERT") }
+    var tlsKey: String? { tlsKeyOption ?? environment("TLS_KEY") }
     @Flag(help: "Machine-readable JSON output.") var json = false
 
     var configuration: CairnClient.Configuration {
@@ -17,7 +37,25 @@ struct LiveOptions: ParsableArguments {
             var configuration = CairnClient.Configuration(host: String(server[..<colon]), port: port)
             configuration.requestTimeout = .seconds(5)
             configuration.sessionTimeout = .seconds(30)
+            if let auth { configuration.authentication = [.digest(auth)] }
+            configuration.tls = try tls
             return configuration
+        }
+    }
+
+    private var tls: TLSConfiguration? {
+        get throws {
+            guard tlsCa != nil || tlsCert != nil else { return nil }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let tlsCa { tls.trustRoots = .file(tlsCa) }
+            switch (tlsCert, tlsKey) {
+            case (let cert?, let key?):
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            case (nil, nil): break
+            default: throw ValidationError("--tls-cert and --tls-key go together")
+            }
+            return tls
         }
     }
 
@@ -38,6 +76,9 @@ struct LiveOptions: ParsableArguments {
         }
     }
 }
+
+/// `CAIRN_<name>` from the environment.
+func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment["CAIRN_" + name] }
 
 /// Exit codes scripts can rely on (see `cairnctl --help`).
 enum Exit: Int32 {

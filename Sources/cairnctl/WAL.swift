@@ -39,10 +39,12 @@ struct WAL: ParsableCommand {
 
         private func describe(_ effect: Change.Effect) -> String {
             switch effect {
-            case .createNode(let path, let data, let kind, _): "create \(path) \(kind) \(data.count)B"
+            case .createNode(let path, let data, let kind, _, let acl):
+                "create \(path) \(kind) \(data.count)B" + (acl.isOpen ? "" : " acl=\(acl.count)")
             case .deleteNode(let path): "delete \(path)"
             case .setData(let path, let data): "set \(path) \(data.count)B"
             case .check(let path, let version): "check \(path) v\(version)"
+            case .setACL(let path, let acl): "set-acl \(path) \(acl.count) entries"
             case .createSession(let id, let timeout, _): "session-open \(id.hex) \(timeout)ms"
             case .closeSession(let id): "session-close \(id.hex)"
             }

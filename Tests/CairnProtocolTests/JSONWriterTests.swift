@@ -67,8 +67,8 @@ struct JSONWriterTests {
         let stat = try #require(object["stat"] as? [String: Any])
         #expect(
             Set(stat.keys) == [
-                "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "ephemeral_owner", "data_length",
-                "num_children",
+                "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "aversion", "ephemeral_owner",
+                "data_length", "num_children",
             ])
         #expect(stat["ephemeral_owner"] as? String == "00000000000000ff")
     }
@@ -76,7 +76,7 @@ struct JSONWriterTests {
     @Test("a stat carries each field's own value, negatives and a missing owner included, between other members")
     func statValues() throws {
         let stat = Stat(
-            czxid: 1, mzxid: 2, pzxid: 3, ctime: -4, mtime: 5_000_000_000_000, version: 6, cversion: -7, aversion: 0,
+            czxid: 1, mzxid: 2, pzxid: 3, ctime: -4, mtime: 5_000_000_000_000, version: 6, cversion: -7, aversion: 11,
             ephemeralOwner: nil, dataLength: 8, numChildren: 9)
         var w = JSONWriter()
         w.beginSuccess(id: 1, zxid: 3)
@@ -87,7 +87,7 @@ struct JSONWriterTests {
         let fields = try #require(object["stat"] as? [String: Any])
         let numbers = [
             "czxid": 1, "mzxid": 2, "pzxid": 3, "ctime": -4, "mtime": 5_000_000_000_000, "version": 6,
-            "cversion": -7, "data_length": 8, "num_children": 9,
+            "cversion": -7, "aversion": 11, "data_length": 8, "num_children": 9,
         ]
         for (key, value) in numbers { #expect(fields[key] as? Int == value, "\(key)") }
         #expect(fields["ephemeral_owner"] is NSNull)
@@ -97,7 +97,8 @@ struct JSONWriterTests {
     @Test("the widest stat — every number at its extreme, a full owner — is written whole, exactly")
     func widestStat() {
         let stat = Stat(
-            czxid: .max, mzxid: .max, pzxid: .max, ctime: .min, mtime: .min, version: .min, cversion: .min, aversion: 0,
+            czxid: .max, mzxid: .max, pzxid: .max, ctime: .min, mtime: .min, version: .min, cversion: .min,
+            aversion: .min,
             ephemeralOwner: SessionID(rawValue: .max), dataLength: .min, numChildren: .min)
         var w = JSONWriter(reusing: Array(repeating: 0x41, count: 3))
         w.beginObject()
@@ -108,7 +109,7 @@ struct JSONWriterTests {
         let min32 = "-2147483648"
         let expected = """
             {"stat":{"czxid":\(max),"mzxid":\(max),"pzxid":\(max),"ctime":\(min64),"mtime":\(min64),\
-            "version":\(min32),"cversion":\(min32),"ephemeral_owner":"ffffffffffffffff",\
+            "version":\(min32),"cversion":\(min32),"aversion":\(min32),"ephemeral_owner":"ffffffffffffffff",\
             "data_length":\(min32),"num_children":\(min32)}}
 
             """

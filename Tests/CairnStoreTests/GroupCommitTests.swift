@@ -108,7 +108,7 @@ struct GroupCommitTests {
                 operation = random.next(8) == 0 ? .closeSession(session) : .reap(now: 0)
             }
             let owned: Bool
-            if case .operation(.create(_, _, .ephemeral, _)) = operation { owned = true } else { owned = false }
+            if case .operation(.create(_, _, .ephemeral, _, _)) = operation { owned = true } else { owned = false }
             requests.append(Submission(request: operation, session: owned ? session : nil))
             if case .closeSession(let id) = operation {
                 requests.append(
@@ -126,6 +126,7 @@ struct GroupCommitTests {
                 switch result {
                 case .created(let path, let stat): .created(path: path, stat: timeless(stat))
                 case .set(let stat): .set(stat: timeless(stat))
+                case .aclSet(let stat): .aclSet(stat: timeless(stat))
                 case .deleted, .checked: result
                 }
             }

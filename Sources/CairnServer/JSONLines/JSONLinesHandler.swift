@@ -1,6 +1,9 @@
 import CairnCore
 import CairnProtocol
+import Logging
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// The JSON-lines front end of one connection: it frames request lines, decodes them into typed requests, and
 /// encodes answers and events as lines, batching its output. In which order requests run and replies go out is
@@ -46,7 +49,7 @@ final class JSONLinesHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let limit = server.configuration.maxConnections
-        guard let handle = server.connections.add(context.channel, limit: limit) else {
+        guard let handle = server.connections.add(context.channel, identity: peerIdentity(context), limit: limit) else {
             server.logger.warning(
                 "connection refused: limit reached",
                 metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
@@ -54,8 +57,13 @@ final class JSONLinesHandler: ChannelDuplexHandler {
             close()
             return
         }
-        scope = ConnectionScope(id: handle.id, inbox: handle.inbox)
+        scope = ConnectionScope(handle)
         context.fireChannelActive()
+    }
+
+    /// What the connection proves by itself: its address (ZooKeeper's `ip` scheme).
+    private func peerIdentity(_ context: ChannelHandlerContext) -> Identity {
+        Identity(principals: context.remoteAddress?.ipAddress.map { [Principal(scheme: "ip", id: $0)] } ?? [])
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -112,6 +120,13 @@ final class JSONLinesHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            // Before any request is read: a verified client certificate's subject is an `x509` id.
+            if let principal = ServerTLS.principal(of: context.channel) {
+                scope?.identity.update { $0.principals.append(principal) }
+            }
+            return context.fireUserInboundEventTriggered(event)
+        }
         guard event is ConnectionInbox.Ready else { return context.fireUserInboundEventTriggered(event) }
         takeInbox()
         drive()
@@ -119,7 +134,13 @@ final class JSONLinesHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        server.logger.debug("connection error", metadata: ["error": "\(error)"])
+        // A failed TLS handshake (a plaintext client, an unknown certificate) is the operator's business.
+        let level: Logger.Level = error is NIOSSLError || error is BoringSSLError ? .warning : .debug
+        server.logger.log(
+            level: level, "connection error",
+            metadata: [
+                "error": "\(error)", "connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
+            ])
         close()
     }
 

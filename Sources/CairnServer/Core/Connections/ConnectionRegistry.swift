@@ -1,3 +1,4 @@
+import CairnCore
 import CairnProtocol
 import NIOCore
 import Synchronization
@@ -11,6 +12,7 @@ struct ConnectionHandle: Sendable {
     let id: ConnectionID
     let channel: any Channel
     let inbox: ConnectionInbox
+    let identity: ConnectionIdentity
 
     func send(_ events: [PushedEvent]) { inbox.post(.events(events)) }
 
@@ -27,11 +29,14 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { state.withLock { $0.open.count } }
 
-    /// Registers a channel unless `limit` connections are open; returns its handle.
-    func add(_ channel: any Channel, limit: Int) -> ConnectionHandle? {
+    /// Registers a channel, whose caller has proved `identity` so far, unless `limit` connections are open; returns
+    /// its handle.
+    func add(_ channel: any Channel, identity: Identity, limit: Int) -> ConnectionHandle? {
         state.withLock { state in
             guard state.open.count < limit else { return nil }
-            let handle = ConnectionHandle(id: state.next, channel: channel, inbox: ConnectionInbox(channel: channel))
+            let handle = ConnectionHandle(
+                id: state.next, channel: channel, inbox: ConnectionInbox(channel: channel),
+                identity: ConnectionIdentity(identity))
             state.next += 1
             state.open[handle.id] = handle
             return handle

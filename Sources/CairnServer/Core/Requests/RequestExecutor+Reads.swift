@@ -2,39 +2,73 @@ import CairnCore
 import CairnProtocol
 import CairnStore
 
-/// get, exists and children: answered from one consistent read view, on the connection's event loop (LMDB reads
-/// never wait for the writer). A watch is registered before the read, so no change can slip between them; get and
-/// children on a missing node leave no watch, as in ZooKeeper.
+/// get, exists, children and get_acl: answered from one consistent read view, on the connection's event loop (LMDB
+/// reads never wait for the writer), after ZooKeeper's checks in its order (no_node, then the node's ACL). A watch is
+/// registered before the read, so no change can slip between them; get and children on a missing node, and any
+/// read refused by the ACL, leave no watch, as in ZooKeeper.
 extension RequestExecutor {
-    func get(_ path: ZNodePath, watch: Bool, for connection: ConnectionScope) throws -> (answer: Answer, zxid: Zxid) {
-        if watch { try watches.addOneShot(.data, on: path, for: connection.id) }
-        guard let (node, zxid) = try store.read({ view in try view.node(at: path).map { ($0, try view.zxid) } })
-        else {
-            if watch { watches.remove(on: path, for: connection.id) }
-            throw CairnError.noNode(path)
-        }
-        return (Answer(.ok(zxid: zxid, .node(data: node.data, stat: node.stat))), zxid)
-    }
-
-    func exists(_ path: ZNodePath, watch: Bool, for connection: ConnectionScope) throws -> (answer: Answer, zxid: Zxid)
-    {
-        if watch { try watches.addOneShot(.data, on: path, for: connection.id) }
-        let (stat, zxid) = try store.read { view in (try view.stat(at: path), try view.zxid) }
-        return (Answer(.ok(zxid: zxid, .exists(stat))), zxid)
-    }
-
-    func children(_ path: ZNodePath, watch: Bool, for connection: ConnectionScope) throws -> (
+    func get(_ path: ZNodePath, watch: Bool, as identity: Identity, for connection: ConnectionScope) throws -> (
         answer: Answer, zxid: Zxid
     ) {
-        if watch { try watches.addOneShot(.child, on: path, for: connection.id) }
-        guard
-            let (listing, zxid) = try store.read({ view in
-                try view.children(of: path).map { ($0, try view.zxid) }
-            })
-        else {
-            if watch { watches.remove(on: path, for: connection.id) }
-            throw CairnError.noNode(path)
+        try watched(watch ? .data : nil, path, for: connection) {
+            guard let (node, zxid) = try store.read({ view in try view.node(at: path).map { ($0, try view.zxid) } })
+            else { throw CairnError.noNode(path) }
+            try identity.check(.read, in: node.acl, at: path)
+            return (Answer(.ok(zxid: zxid, .node(data: node.data, stat: node.stat))), zxid)
         }
-        return (Answer(.ok(zxid: zxid, .children(listing.names, stat: listing.stat))), zxid)
+    }
+
+    /// A missing node leaves its watch (to hear of its creation) and needs no permission.
+    func exists(_ path: ZNodePath, watch: Bool, as identity: Identity, for connection: ConnectionScope) throws -> (
+        answer: Answer, zxid: Zxid
+    ) {
+        try watched(watch ? .data : nil, path, for: connection) {
+            let (access, zxid) = try store.read { view in (try view.access(at: path), try view.zxid) }
+            if let access { try identity.check(.read, in: access.acl, at: path) }
+            return (Answer(.ok(zxid: zxid, .exists(access?.stat))), zxid)
+        }
+    }
+
+    func children(_ path: ZNodePath, watch: Bool, as identity: Identity, for connection: ConnectionScope) throws -> (
+        answer: Answer, zxid: Zxid
+    ) {
+        try watched(watch ? .child : nil, path, for: connection) {
+            guard
+                let (listing, zxid) = try store.read({ view in
+                    try view.children(of: path).map { ($0, try view.zxid) }
+                })
+            else { throw CairnError.noNode(path) }
+            try identity.check(.read, in: listing.acl, at: path)
+            return (Answer(.ok(zxid: zxid, .children(listing.names, stat: listing.stat))), zxid)
+        }
+    }
+
+    /// READ or ADMIN is enough; without ADMIN, digest ids are masked (`user:x`), as ZooKeeper does.
+    func acl(_ path: ZNodePath, as identity: Identity) throws -> ReplyLine.Outcome {
+        let (access, zxid) = try store.read { view in (try view.access(at: path), try view.zxid) }
+        guard let (stat, acl) = access else { throw CairnError.noNode(path) }
+        try identity.check([.read, .admin], in: acl, at: path)
+        guard !identity.permits(.admin, in: acl) else { return .ok(zxid: zxid, .acl(acl, stat: stat)) }
+        let masked = acl.map { entry in
+            guard entry.principal.scheme == "digest", let colon = entry.principal.id.firstIndex(of: ":") else {
+                return entry
+            }
+            return ACLEntry(entry.permissions, Principal(scheme: "digest", id: entry.principal.id[..<colon] + ":x"))
+        }
+        return .ok(zxid: zxid, .acl(masked, stat: stat))
+    }
+
+    /// Runs `read` with a one-shot watch of `kind` (nil: none) registered first, removed again when the read throws.
+    private func watched<T>(
+        _ kind: WatchHub.OneShot?, _ path: ZNodePath, for connection: ConnectionScope, _ read: () throws -> T
+    ) throws -> T {
+        guard let kind else { return try read() }
+        try watches.addOneShot(kind, on: path, for: connection.id)
+        do {
+            return try read()
+        } catch {
+            watches.remove(on: path, for: connection.id)
+            throw error
+        }
     }
 }

@@ -1,13 +1,21 @@
 import CairnCore
 import CairnProtocol
 import CairnStore
+import Logging
 
-/// One connection as the core knows it: its number, its inbox (how answers that complete later reach it) and its
-/// session.
+/// One connection as the core knows it: its number, its inbox (how answers that complete later reach it), who it
+/// has proved to be, and its session.
 struct ConnectionScope: Sendable {
     let id: ConnectionID
     let inbox: ConnectionInbox
+    let identity: ConnectionIdentity
     var session: SessionID?
+
+    init(_ handle: ConnectionHandle) {
+        id = handle.id
+        inbox = handle.inbox
+        identity = handle.identity
+    }
 }
 
 /// Where the events of a streamed answer (dump, snapshot) go, from a thread-pool thread: the front end encodes and
@@ -25,14 +33,21 @@ final class RequestExecutor: Sendable {
     let sessions: SessionService
     let watches: WatchHub
     let connections: ConnectionRegistry
+    let access: AccessPolicy
+    let logger: Logger
     /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
     let startedAt = SystemClock.monotonicMilliseconds()
 
-    init(store: Store, sessions: SessionService, watches: WatchHub, connections: ConnectionRegistry) {
+    init(
+        store: Store, sessions: SessionService, watches: WatchHub, connections: ConnectionRegistry,
+        access: AccessPolicy, logger: Logger
+    ) {
         self.store = store
         self.sessions = sessions
         self.watches = watches
         self.connections = connections
+        self.access = access
+        self.logger = logger
     }
 
     /// Runs `request`, which holds `slot` on `connection`. Returns its answer, or nil when the answer will be posted
@@ -46,56 +61,79 @@ final class RequestExecutor: Sendable {
         if case .connect(let timeout, let resume) = request {
             return connect(timeout: timeout, resume: resume, slot: slot, for: connection)
         }
-        // A probe (ping, stats) needs no session: it must answer while the store cannot write one.
-        let isProbe =
+        // A probe (ping, stats) needs no session: it must answer while the store cannot write one; nor do auth and
+        // whoami, which a sessionless probe may need first.
+        let needsNoSession =
             switch request {
-            case .ping, .stats: true
+            case .ping, .stats, .auth, .whoAmI: true
             default: false
             }
         let session = connection.session
-        if session != nil || !isProbe {
+        if session != nil || !needsNoSession {
             guard let session else { return .failed(.sessionRequired) }
             guard sessions.touch(session) else { return .failed(.sessionExpired(session), then: .close) }
         }
         // Below, `session!` is safe: every request but a probe got past the check above with one.
         let inbox = connection.inbox
+        let identity = connection.identity.current
         // Made only where an answer comes later (a closure is an allocation per request).
         func post() -> @Sendable (Answer) -> Void { { inbox.post(.answered(slot, $0)) } }
         do {
             switch request {
             case .connect: preconditionFailure("handled above")
             case .change(let operation):
-                submit(.operation(operation), multi: false, session: session!, slot: slot, to: inbox)
+                let fixed = try fixup(operation, for: identity)
+                submit(.operation(fixed), multi: false, session: session!, identity: identity, slot: slot, to: inbox)
                 return nil
             case .multi(let operations):
-                submit(.multi(operations), multi: true, session: session!, slot: slot, to: inbox)
+                var fixed = operations
+                for (index, operation) in operations.enumerated() {
+                    do throws(CairnError) {
+                        fixed[index] = try fixup(operation, for: identity)
+                    } catch {
+                        throw CairnError.multiFailed(index: index, cause: error)
+                    }
+                }
+                submit(.multi(fixed), multi: true, session: session!, identity: identity, slot: slot, to: inbox)
                 return nil
             case .ping: return Answer(.ok(zxid: try zxid(), .done))
             case .close:
                 sessions.close(session!, completion: post())
                 return nil
             case .get(let path, let watch):
-                return afterDelivery(try get(path, watch: watch, for: connection), slot: slot, to: inbox)
+                return afterDelivery(try get(path, watch: watch, as: identity, for: connection), slot: slot, to: inbox)
             case .exists(let path, let watch):
-                return afterDelivery(try exists(path, watch: watch, for: connection), slot: slot, to: inbox)
+                return afterDelivery(
+                    try exists(path, watch: watch, as: identity, for: connection), slot: slot, to: inbox)
             case .children(let path, let watch):
-                return afterDelivery(try children(path, watch: watch, for: connection), slot: slot, to: inbox)
+                return afterDelivery(
+                    try children(path, watch: watch, as: identity, for: connection), slot: slot, to: inbox)
+            case .getACL(let path): return Answer(try acl(path, as: identity))
             case .sync(let path): return Answer(.ok(zxid: try zxid(), .synced(path: path)))
             case .addWatch(let path, let recursive, let since):
                 return try watches.addPersistent(
                     on: path, recursive: recursive, since: since, current: try zxid(), for: connection.id,
-                    history: store, completion: post())
+                    as: identity, history: store, completion: post())
             case .removeWatch(let path):
                 let removed = watches.remove(on: path, for: connection.id)
                 return Answer(.ok(zxid: try zxid(), .watchRemoved(count: removed)))
-            case .stats: return Answer(try statistics())
+            case .stats:
+                try mayOperate("stats", identity)
+                return Answer(try statistics())
             case .dump(let path, let stat):
+                try mayOperate("dump", identity)
                 dump(path, stat: stat, into: stream(), post())
                 return nil
             case .snapshot:
+                try mayOperate("snapshot", identity)
                 snapshot(into: stream(), post())
                 return nil
-            case .listSnapshots: return Answer(try snapshotList())
+            case .listSnapshots:
+                try mayOperate("snapshots", identity)
+                return Answer(try snapshotList())
+            case .auth(let scheme, let credentials):
+                return Answer(.ok(zxid: try zxid(), try authenticate(scheme, credentials, on: connection)))
+            case .whoAmI: return Answer(.ok(zxid: try zxid(), .whoAmI(identity.principals)))
             }
         } catch {
             return .failed((error as? CairnError) ?? .internal("\(error)"))
@@ -115,9 +153,10 @@ final class RequestExecutor: Sendable {
     }
 
     private func submit(
-        _ change: Request, multi: Bool, session: SessionID, slot: ConnectionStateMachine.Slot, to inbox: ConnectionInbox
+        _ change: Request, multi: Bool, session: SessionID, identity: Identity, slot: ConnectionStateMachine.Slot,
+        to inbox: ConnectionInbox
     ) {
-        store.submit(change, session: session) { result in
+        store.submit(change, session: session, identity: identity) { result in
             // The answer needs the zxid and results only: the change (its data, paths) stays with the writer
             // thread, which allocated it and frees it with its batch.
             switch result {

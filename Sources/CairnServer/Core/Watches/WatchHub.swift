@@ -6,7 +6,9 @@ import Synchronization
 
 /// The one owner of watches: one-shot data and child watches (ZooKeeper's) and persistent ones (`add_watch`,
 /// optionally recursive), their firing, and the replay of history (`since_zxid`) from the WAL. Watches belong to a
-/// connection and go with it.
+/// connection and go with it. An event reaches only a watcher that may READ its node (ZooKeeper 3.9's rule, the fix
+/// of CVE-2024-23944): the ACL it had when the change was applied, or for replayed history its node's ACL now (its
+/// nearest existing ancestor's when it is gone). A one-shot watch whose event was withheld is spent all the same.
 ///
 /// Firing runs on the store's writer thread for each committed batch (`observe`), before that batch's replies are
 /// queued, so a client hears of a change before any later reply that reflects it; and a read is answered only once
@@ -101,7 +103,7 @@ final class WatchHub: Sendable {
     /// the replayed events before the reply and the live events held meanwhile after it. Else the answer is returned.
     func addPersistent(
         on path: ZNodePath, recursive: Bool, since: Zxid?, current: Zxid, for connection: ConnectionID,
-        history store: Store, completion: @escaping @Sendable (Answer) -> Void
+        as identity: Identity, history store: Store, completion: @escaping @Sendable (Answer) -> Void
     ) throws(CairnError) -> Answer? {
         guard let since, since < current else {
             let zxid = try addPersistent(on: path, recursive: recursive, for: connection, buffering: false)
@@ -112,11 +114,16 @@ final class WatchHub: Sendable {
         NIOThreadPool.singleton.submit { [self] _ in
             do {
                 var replayed: [ServerEvent] = []
-                for change in try store.history(after: since) where change.zxid <= firedZxid {
-                    for effect in change.effects {
-                        for notification in WatchNotification.of(effect)
-                        where notification.reaches(persistentWatchOn: path, recursive: recursive) {
-                            replayed.append(.watch(notification, zxid: change.zxid))
+                try store.read { view in
+                    for change in try store.history(after: since) where change.zxid <= firedZxid {
+                        for effect in change.effects {
+                            for notification in WatchNotification.of(effect)
+                            where notification.reaches(persistentWatchOn: path, recursive: recursive) {
+                                guard try identity.permits(.read, in: view.nearestACL(at: notification.path)) else {
+                                    continue
+                                }
+                                replayed.append(.watch(notification, zxid: change.zxid))
+                            }
                         }
                     }
                 }
@@ -201,9 +208,12 @@ final class WatchHub: Sendable {
                 return out
             }
             for change in changes {
+                var index = 0
                 for effect in change.effects {
                     for notification in WatchNotification.of(effect) {
-                        Self.fire(notification, zxid: change.zxid, &s, into: &out)
+                        let acl = change.notificationACLs?[index] ?? .open
+                        index += 1
+                        fire(notification, zxid: change.zxid, readableWith: acl, &s, into: &out)
                     }
                 }
                 s.firedZxid = change.zxid
@@ -212,8 +222,14 @@ final class WatchHub: Sendable {
         }
     }
 
-    private static func fire(
-        _ notification: WatchNotification, zxid: Zxid, _ s: inout State, into out: inout [ConnectionID: [PushedEvent]]
+    /// Whether `connection` may hear of a change on a node with `acl`.
+    private func mayRead(_ connection: ConnectionID, _ acl: ACL) -> Bool {
+        acl.isOpen || connections.handle(connection)?.identity.current.permits(.read, in: acl) == true
+    }
+
+    private func fire(
+        _ notification: WatchNotification, zxid: Zxid, readableWith acl: ACL, _ s: inout State,
+        into out: inout [ConnectionID: [PushedEvent]]
     ) {
         var audience = Set<ConnectionID>()
         let path = notification.path
@@ -231,6 +247,7 @@ final class WatchHub: Sendable {
             if let persistent = s.persistent[watchPath] {
                 for (connection, watch) in persistent
                 where notification.reaches(persistentWatchOn: watchPath, recursive: watch.recursive) {
+                    guard mayRead(connection, acl) else { continue }
                     if watch.buffered != nil {
                         s.persistent[watchPath]![connection]!.buffered!.append(event)
                     } else {
@@ -240,6 +257,7 @@ final class WatchHub: Sendable {
             }
             candidate = watchPath.parent
         }
+        if !acl.isOpen { audience = audience.filter { mayRead($0, acl) } }
         guard !audience.isEmpty else { return }
         let pushed = PushedEvent(event)
         for connection in audience { out[connection, default: []].append(pushed) }
