@@ -75,10 +75,16 @@ final class BenchConnection: ChannelInboundHandler {
     private var buffer = ByteBuffer()
     /// Requests written since the last flush, sent as one buffer.
     private var outgoing = ByteBuffer()
-    private var connected = false
+    private let lines: RequestLines
+    /// Replies to the handshake (connect, auth) still to come before the load starts.
+    private var handshakeReplies = 0
 
-    init(role: Role, outstanding: Int, phase: RunPhase, finished: EventLoopPromise<ConnectionResult>) {
+    init(
+        role: Role, lines: RequestLines, outstanding: Int, phase: RunPhase,
+        finished: EventLoopPromise<ConnectionResult>
+    ) {
         self.role = role
+        self.lines = lines
         self.outstanding = outstanding
         self.phase = phase
         self.finished = finished
@@ -86,7 +92,7 @@ final class BenchConnection: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         outgoing = context.channel.allocator.buffer(capacity: 64 << 10)
-        send(.init(isCreate: false)) { RequestLines.connect(timeoutMilliseconds: 30000, into: &$0) }
+        handshakeReplies = lines.handshake(into: &outgoing)
         flush(context)
     }
 
@@ -123,12 +129,12 @@ final class BenchConnection: ChannelInboundHandler {
             }
             return
         }
-        guard let request = inFlight.popFirst() else { return }
-        if !connected {
-            connected = true
-            start(context: context)
+        if handshakeReplies > 0 {
+            handshakeReplies -= 1
+            if handshakeReplies == 0 { start(context: context) }
             return
         }
+        guard let request = inFlight.popFirst() else { return }
         if case .load = role, phase.claim() {
             result.record(ok: summary == .succeeded, latencyNanoseconds: now - request.sent)
         }

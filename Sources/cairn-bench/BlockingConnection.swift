@@ -28,9 +28,9 @@ enum BlockingConnection {
         var result = ConnectionResult()
         var outgoing = ByteBuffer()
         var incoming = ByteBuffer()
-        RequestLines.connect(timeoutMilliseconds: 30000, into: &outgoing)
+        let replies = source.lines.handshake(into: &outgoing)
         try socket.write(outgoing)
-        guard try socket.readLine(&incoming) != nil else { throw closed }
+        for _ in 0..<replies { guard try socket.readLine(&incoming) != nil else { throw closed } }
         outgoing.clear()
         var request = source.next(after: nil, reply: nil, into: &outgoing)
         while true {

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Cairn
 import CairnCore
+import CairnProtocol
 import Foundation
 import Histogram
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// `cairn-bench`: a load generator for a Cairn server. Pipelined, pre-encoded requests on a few event-loop
 /// threads, so most of the machine is left to the server.
@@ -31,12 +33,19 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "Event-loop threads of the load generator.") var threads = 1
     @Option(help: "How connections wait for replies: \(ClientKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var client: ClientKind = .events
+    @Option(
+        help:
+            "user:password: every node the run creates (preloaded ones too) has an ACL of one digest entry for it, and every connection authenticates as it."
+    ) var acl: String?
+    @Option(help: "Connect over TLS, trusting the CA certificates in this PEM file (events client only).")
+    var tlsCa: String?
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "Measure only the machine's loopback TCP round trip (no server): the floor under a 1 × 1 request.")
     var loopbackFloor = false
 
     func validate() throws {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if client != .events, tlsCa != nil { throw ValidationError("--tls-ca needs --client events") }
         if client != .events, workload == .watch || outstanding != 1 {
             throw ValidationError(
                 "--client \(client.rawValue) sends one request at a time: it needs --outstanding 1 and a workload other than watch"
@@ -63,7 +72,8 @@ struct CairnBench: AsyncParsableCommand {
         let host = String(server[..<colon])
         try await prepare(host: host, port: port)
         let phase = RunPhase(count: count)
-        let lines = RequestLines(dataSize: dataSize)
+        let lines = try requestLines()
+        let tls = try tlsContext()
         let sources = (0..<connections).map {
             RequestSource(workload: workload, index: $0, keys: keys, readRatio: readRatio, lines: lines)
         }
@@ -85,8 +95,14 @@ struct CairnBench: AsyncParsableCommand {
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            if let tls {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOSSLClientHandler(context: tls, serverHostname: nil))
+                            }
                             try channel.pipeline.syncOperations.addHandler(
-                                BenchConnection(role: role, outstanding: outstanding, phase: phase, finished: finished))
+                                BenchConnection(
+                                    role: role, lines: lines, outstanding: outstanding, phase: phase,
+                                    finished: finished))
                         }
                     }
                     .connect(host: host, port: port).get()
@@ -135,21 +151,50 @@ struct CairnBench: AsyncParsableCommand {
     /// The server's `stats`, read over a connection of its own.
     private func serverStats(host: String, port: Int) async throws -> ServerStats {
         try await CairnClient.withClient(
-            CairnClient.Configuration(host: host, port: port),
+            try clientConfiguration(host: host, port: port),
             logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         ) { try await $0.stats() }
     }
 
-    /// Creates what the workload reads: parents, preloaded keys, a node with 100 children.
-    private func prepare(host: String, port: Int) async throws {
+    /// The lines every connection sends, with `--acl`'s ACL and credentials.
+    private func requestLines() throws -> RequestLines {
+        guard let acl else { return RequestLines(dataSize: dataSize) }
+        return RequestLines(
+            dataSize: dataSize, acl: [ACLEntry(.all, Principal(scheme: "digest", id: try DigestID.of(acl)))],
+            authentication: acl)
+    }
+
+    private func tlsConfiguration() -> TLSConfiguration? {
+        guard let tlsCa else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(tlsCa)
+        return tls
+    }
+
+    private func tlsContext() throws -> NIOSSLContext? {
+        try tlsConfiguration().map { try NIOSSLContext(configuration: $0) }
+    }
+
+    /// A library client for setting up and for stats, as the run's connections reach the server.
+    private func clientConfiguration(host: String, port: Int) throws -> CairnClient.Configuration {
         var configuration = CairnClient.Configuration(host: host, port: port)
         configuration.requestTimeout = .seconds(30)
-        let (workload, keys, dataSize) = (self.workload, self.keys, self.dataSize)
+        configuration.tls = tlsConfiguration()
+        if let acl { configuration.authentication = [.digest(acl)] }
+        return configuration
+    }
+
+    /// Creates what the workload reads: parents, preloaded keys, a node with 100 children.
+    private func prepare(host: String, port: Int) async throws {
+        let configuration = try clientConfiguration(host: host, port: port)
+        let (workload, keys, dataSize, acl) = (self.workload, self.keys, self.dataSize, try requestLines().acl)
         _ = try await CairnClient.withClient(
             configuration, logger: .init(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         ) { client in
             for parent in ["/bench/c", "/bench/svc", "/bench/k", "/bench/dir"] {
                 try await client.createParents(parent)
+                // Creates are checked against their parent's ACL: under --acl, the run's one entry.
+                if !acl.isOpen { try await client.setACL(parent, acl: acl) }
             }
             if try await client.exists("/bench/w") == nil { try await client.create("/bench/w") }
             if try await client.children("/bench/dir").count < 100 {
@@ -161,7 +206,9 @@ struct CairnBench: AsyncParsableCommand {
             let data = [UInt8](repeating: 0x6B, count: dataSize)
             if try await client.children("/bench/k").count < keys {
                 for start in stride(from: 0, to: keys, by: 500) {
-                    let ops = (start..<min(start + 500, keys)).map { MultiOp.create("/bench/k/\($0)", data: data) }
+                    let ops = (start..<min(start + 500, keys)).map {
+                        MultiOp.create("/bench/k/\($0)", data: data, acl: acl)
+                    }
                     do { try await client.multi(ops) } catch let error as ClientError where error.code == .nodeExists {
                         continue
                     }

@@ -7,16 +7,29 @@ import NIOCore
 /// request but connect has id 1: a connection answers in order, so the generator matches replies by position.
 struct RequestLines: Sendable {
     private let data: [UInt8]
+    /// The ACL of every node the workload creates (`--acl`: one digest entry).
+    let acl: ACL
+    /// Sent after connect by every connection (`--acl`: the credentials the ACL names).
+    let authentication: String?
 
-    init(dataSize: Int) { data = Array(repeating: UInt8(ascii: "x"), count: dataSize) }
+    init(dataSize: Int, acl: ACL = .open, authentication: String? = nil) {
+        data = Array(repeating: UInt8(ascii: "x"), count: dataSize)
+        self.acl = acl
+        self.authentication = authentication
+    }
 
-    static func connect(timeoutMilliseconds: Int, into out: inout ByteBuffer) {
-        out.writeBytes(ClientRequest.connect(timeoutMilliseconds: Int64(timeoutMilliseconds), resume: nil).line(id: 0))
+    /// What a connection sends before its load: connect, and auth when the run has credentials. Returns the
+    /// number of replies to wait for.
+    func handshake(into out: inout ByteBuffer) -> Int {
+        out.writeBytes(ClientRequest.connect(timeoutMilliseconds: 30000, resume: nil).line(id: 0))
+        guard let authentication else { return 1 }
+        out.writeBytes(ClientRequest.auth(scheme: "digest", credentials: authentication).line(id: 0))
+        return 2
     }
 
     func create(_ path: String, ephemeral: Bool = false, sequential: Bool = false, into out: inout ByteBuffer) {
         let kind: NodeKind = ephemeral ? .ephemeral : .persistent
-        Self.write(.change(.create(path: path, data: data, kind: kind, sequential: sequential)), into: &out)
+        Self.write(.change(.create(path: path, data: data, kind: kind, sequential: sequential, acl: acl)), into: &out)
     }
 
     func set(_ path: ZNodePath, into out: inout ByteBuffer) {

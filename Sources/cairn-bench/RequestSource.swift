@@ -13,7 +13,7 @@ struct RequestSource {
     }
 
     private let workload: Workload
-    private let lines: RequestLines
+    let lines: RequestLines
     private let keys: Int
     private let readRatio: Double
     private var sequence = 0

@@ -1,4 +1,5 @@
 import Cairn
+import CairnCore
 import CairnTesting
 import Testing
 
@@ -83,6 +84,32 @@ struct ClientTests {
 
 @Suite("Client across server restarts")
 struct ClientRestartTests {
+    @Test("credentials are sent again on every new connection: an ACL naming them still admits the client")
+    func authenticationResent() async throws {
+        let directory = TemporaryDirectory("cairn-client-auth")
+        var server = try ServerProcess(dataDirectory: directory.appending("data"))
+        let port = server.port
+        var configuration = clientConfiguration(server, sessionTimeout: .seconds(4))
+        configuration.authentication = [.digest("bob:bobpw")]
+        try await CairnClient.withClient(configuration) { client in
+            try await client.create(
+                "/bobs", data: bytes("mine"), acl: [ACLEntry(.all, Principal(scheme: "auth", id: ""))])
+            let (acl, _) = try await client.getACL("/bobs")
+            #expect(acl.map(\.principal.scheme) == ["digest"], "auth expanded to bob's digest id")
+            try await client.addAuth(.digest("carol:carolpw"))
+            let states = client.states()
+            server.kill()
+            server = try ServerProcess(dataDirectory: directory.appending("data"), port: port)
+            for await state in states where state == .reconnected || state == .expired { break }
+            #expect(try await client.get("/bobs").text == "mine")
+            let ids = try await client.whoAmI().map(\.id)
+            #expect(ids.contains { $0.hasPrefix("bob:") } && ids.contains { $0.hasPrefix("carol:") })
+        }
+        let anonymous = try server.client()
+        try anonymous.connect()
+        #expect(try anonymous.call(["op": "get", "path": "/bobs"]).errorCode == "no_auth")
+    }
+
     @Test("a client in use survives a server restart: same session, ephemerals kept, no watch event missed")
     func survivesRestart() async throws {
         let directory = TemporaryDirectory("cairn-client-restart")

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnStore
+import Foundation
 import Testing
 
 @Suite("Changes: ZooKeeper semantics of create, delete, setData, check, multi")
@@ -193,5 +194,49 @@ struct ChangeSemanticsTests {
         } catch let error as CairnError {
             #expect(error.code == "invalid_path")
         }
+    }
+}
+
+@Suite("ACLs in the store: kept with the node, logged, replayed, checked at commit")
+struct StoredACLTests {
+    static let bob = ACLEntry(.all, Principal(scheme: "digest", id: "bob:0ezhUayTjEymfNB3K9C0+wkMLMo="))
+    static let readers = ACLEntry(.read, Principal(scheme: "ip", id: "10.0.0.0/8"))
+
+    @Test("create and set_acl are replayed from the WAL alone: same ACLs, aversion counted")
+    func replayedFromTheLog() throws {
+        let f = try StoreFixture()
+        try f.commit(.operation(.create(path: "/a", data: [], kind: .persistent, sequential: false, acl: [Self.bob])))
+        try f.create("/open")
+        let set = try f.commit(.operation(.setACL(path: path("/a"), acl: [Self.bob, Self.readers], version: 0)))
+        guard case .aclSet(let stat) = set.results.first else { throw CairnError.internal("no aclSet result") }
+        #expect(stat.aversion == 1)
+        #expect(throws: CairnError.badVersion(path("/a"), expected: 0, actual: 1)) {
+            try f.commit(.operation(.setACL(path: path("/a"), acl: .open, version: 0)))
+        }
+        f.store.close()
+        // Without the LMDB store, the start rebuilds every node from the WAL's records.
+        try FileManager.default.removeItem(atPath: f.directory.appending("data/store"))
+        try f.reopen()
+        let node = try #require(try f.store.read { try $0.node(at: path("/a")) })
+        #expect(node.acl == [Self.bob, Self.readers] && node.stat.aversion == 1)
+        #expect(try f.store.read { try $0.node(at: path("/open")) }?.acl == .open)
+    }
+
+    @Test("a caller the ACL does not name is refused at commit; the server's own identity passes")
+    func checkedAtCommit() throws {
+        let f = try StoreFixture()
+        try f.commit(
+            .operation(.create(path: "/a", data: [], kind: .persistent, sequential: false, acl: [Self.readers])))
+        let inside = Identity(principals: [Principal(scheme: "ip", id: "10.1.2.3")])
+        let outside = Identity(principals: [Principal(scheme: "ip", id: "192.168.0.1")])
+        #expect(throws: CairnError.noAuth("WRITE permission on /a is needed")) {
+            try f.store.commitBlocking(.operation(.setData(path: path("/a"), data: [1], version: -1)), identity: inside)
+        }
+        #expect(throws: CairnError.noAuth("CREATE permission on /a is needed")) {
+            try f.store.commitBlocking(
+                .operation(.create(path: "/a/b", data: [], kind: .persistent, sequential: false)), identity: outside)
+        }
+        _ = try f.store.commitBlocking(.operation(.check(path: path("/a"), version: 0)), identity: inside)
+        try f.commit(.operation(.setData(path: path("/a"), data: [1], version: -1)))
     }
 }

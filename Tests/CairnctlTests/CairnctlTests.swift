@@ -165,3 +165,61 @@ struct CairnctlFixtureTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("new/store/data.mdb")), "nothing restored")
     }
 }
+
+@Suite("cairnctl with access control: digests, ACLs through dump, load and snapshots, operator rights")
+struct CairnctlAccessTests {
+    let directory = TemporaryDirectory("cairnctl-acl")
+    let superDigest = "super:xQJmxLMiHGwaqBvst5y6rkB6HQs="
+    let server: ServerProcess
+
+    init() throws {
+        server = try ServerProcess(
+            dataDirectory: directory.appending("data"), arguments: ["--super-digest", superDigest])
+    }
+
+    func ctl(_ server: ServerProcess, _ arguments: String...) throws -> CommandResult {
+        try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
+    }
+
+    @Test("ACLs survive dump and load, and a snapshot's restore; without the super user the operator ops are refused")
+    func aclsTravel() throws {
+        let digest = try ChildProcess.run("cairnctl", ["digest", "super:admin"])
+        #expect(digest.status == 0 && digest.output == [superDigest], "ZooKeeper's digest of super:admin")
+        let bob = try #require(try ChildProcess.run("cairnctl", ["digest", "bob:bobpw"]).output.first)
+        let teamACL = "digest:\(bob):cdrwa,world:anyone:r"
+        #expect(try ctl(server, "create", "/team", "shared", "--acl", teamACL, "--auth", "bob:bobpw").status == 0)
+        #expect(try ctl(server, "create", "/team/secret", "s", "--acl", "auth::rw", "--auth", "bob:bobpw").status == 0)
+        let expected = [
+            "/team": ["digest:\(bob):cdrwa", "world:anyone:r"], "/team/secret": ["digest:\(bob):rw"],
+        ]
+        func acls(_ server: ServerProcess) throws -> [String: [String]] {
+            var found: [String: [String]] = [:]
+            for path in expected.keys {
+                found[path] = try ctl(server, "acl", "get", path, "--auth", "super:admin").output
+            }
+            return found
+        }
+        #expect(try acls(server) == expected)
+        #expect(try ctl(server, "get", "/team/secret").status == 1, "anonymous reads are refused by the ACL")
+
+        let refused = try ctl(server, "dump", "-o", directory.appending("refused.jsonl"))
+        #expect(refused.status == 1 && refused.errorOutput.contains("no_auth"), "\(refused.errorOutput)")
+        let dump = directory.appending("tree.jsonl")
+        #expect(try ctl(server, "dump", "-o", dump, "--auth", "super:admin").status == 0)
+        #expect(try nodeLines(dump).contains { $0.contains("\"acl\"") && $0.contains("/team/secret") })
+
+        let other = try ServerProcess(
+            dataDirectory: directory.appending("other"), arguments: ["--super-digest", superDigest])
+        #expect(try ctl(other, "load", dump, "--auth", "super:admin").status == 0)
+        #expect(try acls(other) == expected, "after dump and load")
+
+        let snapshot = directory.appending("backup.mdb")
+        #expect(try ctl(server, "snapshot", "save", "-o", snapshot).status == 1, "a snapshot needs the super user")
+        #expect(try ctl(server, "snapshot", "save", "-o", snapshot, "--auth", "super:admin").status == 0)
+        let restored = directory.appending("restored")
+        #expect(
+            try ChildProcess.run("cairnctl", ["snapshot", "restore", snapshot, "--data-dir", restored]).status == 0)
+        let fromSnapshot = try ServerProcess(dataDirectory: restored, arguments: ["--super-digest", superDigest])
+        #expect(try acls(fromSnapshot) == expected, "after a snapshot's restore")
+    }
+}
