@@ -57,21 +57,18 @@ public final class CairnServer: Service, Sendable {
     public func run() async throws {
         // The grace just granted must be on disk before anyone can crash us into granting another.
         try await sessions.checkpoint()
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes)
-            )
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls = configuration.tls { try channel.pipeline.syncOperations.addHandler(tls.handler()) }
-                    try channel.pipeline.syncOperations.addHandler(JSONLinesHandler(server: self))
-                }
+        let zooKeeper: (any Channel)? =
+            if let port = configuration.zooKeeperPort {
+                try await listen(ZooKeeperFormat.self, host: configuration.zooKeeperHost, port: port)
+            } else {
+                nil
             }
-            .bind(host: configuration.host, port: configuration.port).get()
+        if let address = zooKeeper?.localAddress {
+            logger.info(
+                "zookeeper protocol listening",
+                metadata: ["zk.address": "\(address.ipAddress ?? "?"):\(address.port ?? 0)"])
+        }
+        let channel = try await listen(JSONLinesFormat.self, host: configuration.host, port: configuration.port)
         let address = channel.localAddress!
         onListening(address)
         logger.info(
@@ -97,12 +94,34 @@ public final class CairnServer: Service, Sendable {
                     }
                 }
                 try await channel.closeFuture.get()
+                try await zooKeeper?.closeFuture.get()
                 tasks.cancelAll()
             }
         } onGracefulShutdown: {
             channel.close(promise: nil)
+            zooKeeper?.close(promise: nil)
         }
         try await shutDown()
+    }
+
+    /// A listener whose connections speak `format`, behind TLS when it is configured.
+    private func listen<Format: WireFormat>(_ format: Format.Type, host: String, port: Int) async throws -> any Channel
+    {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.maxOutboundBytes / 2, high: configuration.maxOutboundBytes)
+            )
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls { try channel.pipeline.syncOperations.addHandler(tls.handler()) }
+                    try channel.pipeline.syncOperations.addHandler(FrontEndHandler<Format>(server: self))
+                }
+            }
+            .bind(host: host, port: port).get()
     }
 
     /// After the listener closed: every connection stops reading and closes once it has answered what it read

@@ -5,6 +5,11 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (printed at start).
     public var port = 4181
+    /// ZooKeeper's protocol on a listener of its own (nil: none); port 0 picks a free one.
+    public var zooKeeperHost = "127.0.0.1"
+    public var zooKeeperPort: Int?
+    /// Longest ZooKeeper frame: ZooKeeper's `jute.maxbuffer` (1 MiB - 1) and its 1 KiB of slack.
+    public var maxZooKeeperFrameBytes = 0xFFFFF + 1024
     public var store: Store.Configuration
     /// Negotiated session timeouts are clamped into [min, max].
     public var minSessionTimeoutMilliseconds: Int64 = 1000

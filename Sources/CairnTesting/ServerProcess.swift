@@ -5,6 +5,8 @@ public final class ServerProcess: Sendable {
     public let dataDirectory: String
     public let extraArguments: [String]
     public let port: Int
+    /// The ZooKeeper protocol's port, when the server was started with `--zk-listen`.
+    public let zooKeeperPort: Int?
     private let process: ChildProcess
 
     /// Starts `cairn serve --listen 127.0.0.1:0` (or `port`) and waits for its listening line.
@@ -15,9 +17,17 @@ public final class ServerProcess: Sendable {
             BuiltProducts.path(of: "cairn"),
             ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "info"] + arguments)
         var found: Int?
+        var zooKeeper: Int?
         _ = process.waitForOutput(seconds: 60) { lines in
-            for line in lines where line.contains("cairn listening") {
-                if let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            for line in lines {
+                if line.contains("zookeeper protocol listening"),
+                    let range = line.range(of: #"zk.address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
+                {
+                    zooKeeper = Int(line[range].split(separator: ":").last!)
+                }
+                if line.contains("cairn listening"),
+                    let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
+                {
                     found = Int(line[range].split(separator: ":").last!)
                 }
             }
@@ -28,6 +38,7 @@ public final class ServerProcess: Sendable {
             throw ServerError.didNotStart(process.output.joined(separator: "\n") + process.errorOutput)
         }
         self.port = found
+        zooKeeperPort = zooKeeper
         self.process = process
     }
 

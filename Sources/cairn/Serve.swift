@@ -16,6 +16,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory (created when missing).") var dataDir: String = env("DATA_DIR") ?? "./cairn-data"
     @Option(help: "HOST:PORT to listen on; port 0 picks a free port and logs it.")
     var listen: String = env("LISTEN") ?? "127.0.0.1:4181"
+    @Option(
+        help:
+            "HOST:PORT for ZooKeeper's client protocol (port 0 picks a free one), or none. Work in progress: not every op yet (docs/zookeeper.md)."
+    )
+    var zkListen: String = env("ZK_LISTEN") ?? "none"
     @Option(help: "Smallest session timeout granted, ms.") var minSessionTimeout: Int64 =
         envInt("MIN_SESSION_TIMEOUT") ?? 1000
     @Option(help: "Largest session timeout granted, ms.") var maxSessionTimeout: Int64 =
@@ -78,6 +83,12 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(dataDirectory: dataDir)
         configuration.host = String(listen[..<colon])
         configuration.port = port
+        if zkListen != "none" {
+            guard let colon = zkListen.lastIndex(of: ":"), let port = Int(zkListen[zkListen.index(after: colon)...])
+            else { throw ValidationError("--zk-listen must be HOST:PORT or none, e.g. 127.0.0.1:2181") }
+            configuration.zooKeeperHost = String(zkListen[..<colon])
+            configuration.zooKeeperPort = port
+        }
         configuration.minSessionTimeoutMilliseconds = minSessionTimeout
         configuration.maxSessionTimeoutMilliseconds = maxSessionTimeout
         configuration.maxLineBytes = maxLineBytes
@@ -100,7 +111,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.access = AccessPolicy(superDigest: superDigest, operatorDigest: adminDigest)
         configuration.tls = try tls(logger)
-        if !Self.isLoopback(configuration.host) && configuration.tls == nil && superDigest == nil && !insecure {
+        let exposed =
+            !Self.isLoopback(configuration.host)
+            || (configuration.zooKeeperPort != nil && !Self.isLoopback(configuration.zooKeeperHost))
+        if exposed && configuration.tls == nil && superDigest == nil && !insecure {
             logger.critical(
                 """
                 refusing to listen on \(configuration.host) with neither TLS nor a super user: set --tls-cert and \

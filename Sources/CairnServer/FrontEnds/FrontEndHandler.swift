@@ -5,17 +5,17 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// The JSON-lines front end of one connection: it frames request lines, decodes them into typed requests, and
-/// encodes answers and events as lines, batching its output. In which order requests run and replies go out is
-/// `ConnectionStateMachine`'s; what a request does is `RequestExecutor`'s. Event-loop confined.
-final class JSONLinesHandler: ChannelDuplexHandler {
+/// One connection of a front end, whatever its wire format: it registers the connection with the core, hands what
+/// arrives to its `Format` to decode, runs the requests through `ConnectionStateMachine` (the order of requests and
+/// replies) and `RequestExecutor` (what they do), and writes what the format encodes of answers and events, batching
+/// its output. Event-loop confined.
+final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let server: CairnServer
-    /// Splits what the socket delivers into request lines, inside this handler.
-    private let lines: NIOSingleStepByteToMessageProcessor<JSONLineDecoder>
+    private var format: Format
     private var machine: ConnectionStateMachine
     /// Set while the handler is in the pipeline. The context holds this handler, so keeping it after removal
     /// would be a cycle that leaks the whole connection (channel, pipeline, buffers) at every close. Requests
@@ -27,13 +27,12 @@ final class JSONLinesHandler: ChannelDuplexHandler {
     /// Replies and events written since the last flush, sent as one buffer (one allocation and one
     /// pending write per flush, not per line).
     private var output = ByteBuffer()
-    /// The last reply line, kept once copied into `output` for its capacity: the next reply is written into
-    /// it (no allocation per reply; `replyStorage()`).
-    private var spareReply: [UInt8] = []
+    /// What the format decoded of the last read, kept for its capacity.
+    private var decoded: [Inbound] = []
 
     init(server: CairnServer) {
         self.server = server
-        lines = NIOSingleStepByteToMessageProcessor(JSONLineDecoder(maxLength: server.configuration.maxLineBytes))
+        format = Format(server: server)
         machine = ConnectionStateMachine(maxInFlight: server.configuration.maxRequestsInFlight)
     }
 
@@ -53,7 +52,7 @@ final class JSONLinesHandler: ChannelDuplexHandler {
             server.logger.warning(
                 "connection refused: limit reached",
                 metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
-            write(ErrorReply(.unavailable("the server has \(limit) connections, its limit")).line(id: nil))
+            output.writeBytes(Format.refusal(.unavailable("the server has \(limit) connections, its limit")))
             close()
             return
         }
@@ -88,24 +87,23 @@ final class JSONLinesHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        // The decoder throws nothing (an overlong line is a frame), so neither does this.
-        try? lines.process(buffer: unwrapInboundIn(data)) { frame in
-            switch frame {
-            case .tooLong:
-                let error = CairnError.tooLarge(
-                    "a request line is longer than \(server.configuration.maxLineBytes) bytes; the connection is closed"
-                )
-                machine.received(.init(id: nil, .failure(error), closesConnection: true))
-            case .line(let buffer):
-                // Decoded straight from the connection's buffer: no copy of the line.
-                guard let (id, request) = buffer.withUnsafeReadableBytes(server.decoder.decode) else { return }
-                if case .success(let runnable) = request,
-                    let slot = machine.startNow(id: id, isChange: runnable.isChange)
+        // Decoded first, then run: running writes answers through the format, which must not be mid-read.
+        format.read(unwrapInboundIn(data), into: &decoded)
+        defer { decoded.removeAll(keepingCapacity: true) }
+        for inbound in decoded where !closing {
+            switch inbound {
+            case .request(let received):
+                if case .success(let runnable) = received.request, !received.closesConnection,
+                    let slot = machine.startNow(id: received.id, isChange: runnable.isChange)
                 {
                     execute(runnable, in: slot)
                 } else {
-                    machine.received(.init(id: id, request))
+                    machine.received(received)
                 }
+            case .bytes(let bytes):
+                write(bytes)
+            case .close:
+                close()
             }
         }
         drive()
@@ -184,7 +182,8 @@ final class JSONLinesHandler: ChannelDuplexHandler {
         for item in scope.inbox.take() {
             switch item {
             case .answered(let slot, let answer): answered(slot, answer)
-            case .events(let events): for pushed in events { write(pushed.encoded { $0.line() }) }
+            case .events(let events):
+                for pushed in events { write(pushed.encoded(Format.eventMemo, by: Format.encode)) }
             case .close: return close()
             case .drain: machine.drain()
             }
@@ -194,35 +193,23 @@ final class JSONLinesHandler: ChannelDuplexHandler {
     /// A stream for a dump or snapshot, writing after what this connection wrote so far.
     private func openStream() -> any EventStream {
         flush()
-        return LineStream(channel: context!.channel)
+        return Format.stream(on: context!.channel)
     }
 
     // MARK: Output
 
     private func write(_ answer: Answer, id: Int64?) {
-        for event in answer.eventsBefore { write(event.line()) }
-        let line =
-            switch answer.outcome {
-            case .ok(let zxid, let reply): reply.line(id: id, zxid: zxid, reusing: replyStorage())
-            case .failed(let error): error.line(id: id)
-            }
-        write(line)
-        // Kept as the next reply's storage unless it is large (a connection holds no more than 4 KiB for this).
-        if line.capacity <= 4096 { spareReply = line }
-        for event in answer.eventsAfter { write(event.line()) }
+        for event in answer.eventsBefore { write(Format.encode(event)) }
+        let closes = format.write(answer, id: id, into: &output)
+        if output.readableBytes >= 64 << 10 { writeOutput() }
+        for event in answer.eventsAfter { write(Format.encode(event)) }
+        if closes { close() }
     }
 
-    /// Storage for the next reply: the spare one, taken (so the writer owns it alone).
-    private func replyStorage() -> [UInt8] {
-        var storage: [UInt8] = []
-        swap(&storage, &spareReply)
-        return storage
-    }
-
-    /// Adds a line to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is
+    /// Adds bytes to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is
     /// disconnected) sees them.
-    private func write(_ line: [UInt8]) {
-        output.writeBytes(line)
+    private func write(_ bytes: [UInt8]) {
+        output.writeBytes(bytes)
         if output.readableBytes >= 64 << 10 { writeOutput() }
     }
 
@@ -261,4 +248,4 @@ final class JSONLinesHandler: ChannelDuplexHandler {
 }
 
 @available(*, unavailable)
-extension JSONLinesHandler: Sendable {}
+extension FrontEndHandler: Sendable {}

@@ -1,0 +1,135 @@
+import CairnCore
+
+/// Reads the op record after a request header into the core's typed request (`ClientRequest`), ZooKeeper's way:
+/// create modes from flags, paths checked as ZooKeeper checks them (`bad_arguments`, its BadArguments), multi's
+/// headers and terminator.
+public struct ZooKeeperRequestDecoder: Sendable {
+    public let maxOpsPerMulti: Int
+
+    public init(maxOpsPerMulti: Int) { self.maxOpsPerMulti = maxOpsPerMulti }
+
+    /// What a request header and its record mean.
+    public enum Decoded: Sendable {
+        case request(ClientRequest)
+        /// ZooKeeper answers these -6 (or -123) and keeps the connection: createTTL without extended types,
+        /// reconfig on a standalone server, sasl, and what Cairn does not do yet.
+        case refused(ZooKeeperError)
+        /// An opcode ZooKeeper does not know: -6, then the connection closes.
+        case unknown
+    }
+
+    public func decode(_ type: Int32, _ r: inout JuteReader) throws(JuteReader.Malformed) -> Result<Decoded, CairnError>
+    {
+        guard let op = ZooKeeperOpCode(rawValue: type) else { return .success(.unknown) }
+        do throws(CairnError) {
+            return .success(try decode(op, &r))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func decode(_ op: ZooKeeperOpCode, _ r: inout JuteReader) throws(CairnError) -> Decoded {
+        do {
+            switch op {
+            case .create, .create2, .createContainer:
+                return .request(.change(try create(op, &r)))
+            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .setWatches, .setWatches2,
+                .multiRead, .getEphemerals, .getAllChildrenNumber, .check, .error:
+                return .refused(op == .reconfig ? .reconfigDisabled : .unimplemented)
+            case .delete, .setData: return .request(.change(try change(op, &r)))
+            case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
+            case .getData: return .request(.get(try path(&r), watch: try r.bool()))
+            case .getChildren, .getChildren2: return .request(.children(try path(&r), watch: try r.bool()))
+            case .getACL: return .request(.getACL(try path(&r)))
+            case .setACL:
+                let path = try path(&r)
+                let acl = try ZooKeeperRecords.readACL(&r)
+                return .request(.change(.setACL(path: path, acl: acl, version: try r.int())))
+            case .sync: return .request(.sync(try path(&r)))
+            case .ping: return .request(.ping)
+            case .closeSession: return .request(.close)
+            case .whoAmI: return .request(.whoAmI)
+            case .auth:
+                _ = try r.int()
+                let scheme = try r.string() ?? ""
+                let credentials = try r.buffer() ?? []
+                return .request(.auth(scheme: scheme, credentials: String(decoding: credentials, as: UTF8.self)))
+            case .addWatch:
+                let path = try path(&r)
+                let mode = try r.int()
+                guard mode == 0 || mode == 1 else { throw CairnError.badArguments("addWatch mode \(mode)") }
+                return .request(.addWatch(path, recursive: mode == 1, since: nil))
+            case .removeWatches:
+                let path = try path(&r)
+                _ = try r.int()
+                return .request(.removeWatch(path))
+            case .multi: return .request(.multi(try multi(&r)))
+            }
+        } catch let error as JuteReader.Malformed {
+            throw .malformed(error.description)
+        } catch let error as CairnError {
+            throw error
+        } catch {
+            throw .internal("\(error)")
+        }
+    }
+
+    /// A multi's ops: each a MultiHeader{type, done, err} and its record, up to a header with done set.
+    func multi(_ r: inout JuteReader) throws -> [Operation] {
+        var operations: [Operation] = []
+        while true {
+            let type = try r.int()
+            let done = try r.bool()
+            _ = try r.int()
+            if done { break }
+            guard operations.count < maxOpsPerMulti else {
+                throw CairnError.tooLarge("a multi of more than \(maxOpsPerMulti) ops")
+            }
+            guard let op = ZooKeeperOpCode(rawValue: type) else {
+                throw CairnError.multiFailed(index: operations.count, cause: .malformed("op \(type) in a multi"))
+            }
+            do {
+                switch op {
+                case .create, .create2, .createContainer: operations.append(try create(op, &r))
+                case .delete, .setData: operations.append(try change(op, &r))
+                case .check: operations.append(.check(path: try path(&r), version: try r.int()))
+                default: throw CairnError.malformed("op \(type) cannot be in a multi")
+                }
+            } catch let error as CairnError {
+                throw CairnError.multiFailed(index: operations.count, cause: error)
+            }
+        }
+        try r.end()
+        return operations
+    }
+
+    /// CreateRequest{path, data, acl, flags}: flags 0 persistent, 1 ephemeral, 2 and 3 their sequential forms, 4 a
+    /// container (createContainer must say 4).
+    private func create(_ op: ZooKeeperOpCode, _ r: inout JuteReader) throws -> Operation {
+        let raw = try r.string() ?? ""
+        let data = try r.buffer() ?? []
+        let acl = try ZooKeeperRecords.readACL(&r)
+        let flags = try r.int()
+        let kind: NodeKind
+        switch flags {
+        case 0, 2: kind = .persistent
+        case 1, 3: kind = .ephemeral
+        case 4: kind = .container
+        default: throw CairnError.badArguments("create flags \(flags)")
+        }
+        if op == .createContainer && flags != 4 { throw CairnError.badArguments("createContainer needs flags 4") }
+        let sequential = flags == 2 || flags == 3
+        // A sequential create's path may end in '/': the suffix is appended first (ZooKeeper's order).
+        if !sequential { _ = try ZNodePath(raw) }
+        return .create(path: raw, data: data, kind: kind, sequential: sequential, acl: acl)
+    }
+
+    private func change(_ op: ZooKeeperOpCode, _ r: inout JuteReader) throws -> Operation {
+        let path = try path(&r)
+        if op == .delete { return .delete(path: path, version: try r.int()) }
+        let data = try r.buffer() ?? []
+        return .setData(path: path, data: data, version: try r.int())
+    }
+
+    private func path(_ r: inout JuteReader) throws -> ZNodePath { try ZNodePath(try r.string() ?? "") }
+}

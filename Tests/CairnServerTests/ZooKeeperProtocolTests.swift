@@ -1,0 +1,28 @@
+import CairnTesting
+import Foundation
+import Testing
+
+@Suite(
+    "ZooKeeper's protocol: the handshake's edge cases on raw frames, the ops through kazoo, one tree with JSON lines")
+struct ZooKeeperProtocolTests {
+    let directory = TemporaryDirectory("cairn-zk")
+
+    /// The repository's root, from this file's place in it.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    @Test("tools/zookeeper/wire-checks.py passes against a fresh server (kazoo 2.11 from tools/setup)")
+    func wireChecks() throws {
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("data"), arguments: ["--zk-listen", "127.0.0.1:0"])
+        let zooKeeperPort = try #require(server.zooKeeperPort)
+        let checks = try ChildProcess(
+            Self.root + "/.venv-compat/bin/python",
+            [Self.root + "/tools/zookeeper/wire-checks.py", "\(zooKeeperPort)", "\(server.port)"])
+        let status = checks.wait()
+        let output = checks.output.joined(separator: "\n")
+        #expect(status == 0, "\(output)\n\(checks.errorOutput)")
+        #expect(output.contains("all checks passed"))
+        #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
+    }
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Checks Cairn's ZooKeeper port the way ZooKeeper clients see it: raw frames for the handshake's edge cases
+(ZOOKEEPER-WIRE.md 1.3, 1.6, 1.12) and kazoo, a real client, for the ops; with the JSON-lines port beside it, that
+both protocols share one tree and one watch hub.
+
+Usage: wire-checks.py ZK_PORT JSON_PORT   (run by CairnServerTests with .venv-compat's python)
+Prints one line per check and exits 1 at the first that fails."""
+import json
+import socket
+import struct
+import sys
+import threading
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import (BadVersionError, NoAuthError, NoNodeError, NodeExistsError,
+                              NotEmptyError, RolledBackError)
+from kazoo.security import make_digest_acl
+
+zk_port, json_port = int(sys.argv[1]), int(sys.argv[2])
+
+
+def check(name, condition, detail=""):
+    print(("ok   " if condition else "FAIL ") + name + (f": {detail}" if detail and not condition else ""))
+    if not condition:
+        sys.exit(1)
+
+
+class Frames:
+    """A raw ZooKeeper connection: 4-byte length frames."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    def send(self, payload):
+        self.s.sendall(struct.pack(">i", len(payload)) + payload)
+
+    def recv(self):
+        header = self._exactly(4)
+        if header is None:
+            return None
+        return self._exactly(struct.unpack(">i", header)[0])
+
+    def _exactly(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.s.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def connect(self, session=0, password=b"\0" * 16, last_zxid=0, read_only=True):
+        body = struct.pack(">iqiq", 0, last_zxid, 10000, session) + struct.pack(">i", len(password)) + password
+        self.send(body + (b"\0" if read_only else b""))
+        return self.recv()
+
+
+def connect_response(raw):
+    protocol, timeout, session, length = struct.unpack(">iiqi", raw[:20])
+    return timeout, session, raw[20:20 + length], raw[20 + length:]
+
+
+# The handshake: 45 bytes in, 37 out (with readOnly); 44 in, 36 out.
+c = Frames(zk_port)
+raw = c.connect()
+check("a 45-byte ConnectRequest gets a 37-byte ConnectResponse", raw is not None and len(raw) == 37, raw)
+timeout, session, password, rest = connect_response(raw)
+check("a new session: its id, a 16-byte password, the timeout", session != 0 and len(password) == 16 and timeout > 0)
+c.send(struct.pack(">ii", -2, 11))
+reply = c.recv()
+check("ping is answered with xid -2", reply is not None and struct.unpack(">i", reply[:4])[0] == -2, reply)
+raw = Frames(zk_port).connect(read_only=False)
+check("a 44-byte ConnectRequest gets a 36-byte ConnectResponse", raw is not None and len(raw) == 36, raw)
+
+resumed = Frames(zk_port)
+raw = resumed.connect(session=session, password=password)
+check("resuming with id and password keeps the session", connect_response(raw)[1] == session)
+check("... and closes the session's older connection", c.recv() is None)
+bad = Frames(zk_port)
+raw = bad.connect(session=session, password=b"\1" * 16)
+check("a wrong password gets timeOut 0 and session 0", raw is not None and connect_response(raw)[:2] == (0, 0), raw)
+check("... and the connection closes", bad.recv() is None)
+ahead = Frames(zk_port)
+check("a client that saw a later zxid is closed without an answer", ahead.connect(last_zxid=1 << 40) is None)
+
+unknown = Frames(zk_port)
+unknown.connect()
+unknown.send(struct.pack(">ii", 7, 999))
+reply = unknown.recv()
+check("an unknown opcode is answered -6", reply is not None and struct.unpack(">iqi", reply[:16])[2] == -6, reply)
+check("... and the connection closes", unknown.recv() is None)
+
+for word, expected in [(b"ruok", b"imok"), (b"isro", b"rw")]:
+    s = socket.create_connection(("127.0.0.1", zk_port), timeout=5)
+    s.sendall(word)
+    answer = s.recv(100)
+    check(f"four-letter word {word.decode()}", answer == expected, answer)
+s = socket.create_connection(("127.0.0.1", zk_port), timeout=5)
+s.sendall(b"envi")
+answer = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    answer += chunk
+check("envi carries zookeeper.version=3.9", b"zookeeper.version=3.9." in answer, answer)
+
+# kazoo, a real client.
+zk = KazooClient(hosts=f"127.0.0.1:{zk_port}", timeout=10)
+zk.start(timeout=10)
+check("kazoo connects", zk.connected)
+check("kazoo's server_version parses envi", zk.server_version()[:2] == (3, 9), zk.server_version())
+check("create returns the path", zk.create("/app", b"v0") == "/app")
+try:
+    zk.create("/app")
+    check("create of an existing node fails", False)
+except NodeExistsError:
+    check("create of an existing node is NodeExists", True)
+data, stat = zk.get("/app")
+check("get returns data and stat", data == b"v0" and stat.version == 0 and stat.dataLength == 2, stat)
+check("exists of a missing node is None", zk.exists("/nope") is None)
+check("set bumps the version", zk.set("/app", b"v1", version=0).version == 1)
+try:
+    zk.set("/app", b"x", version=9)
+    check("a stale set fails", False)
+except BadVersionError:
+    check("a stale set is BadVersion", True)
+first = zk.create("/app/job-", sequence=True)
+second = zk.create("/app/job-", ephemeral=True, sequence=True)
+check("sequential creates number from the parent", (first, second) == ("/app/job-0000000000", "/app/job-0000000001"))
+check("an ephemeral's owner is the session", zk.exists(second).ephemeralOwner == zk.client_id[0])
+children, stat = zk.get_children("/app", include_data=True)
+check("getChildren2 lists children with the stat", sorted(children) == ["job-0000000000", "job-0000000001"]
+      and stat.numChildren == 2, (children, stat))
+try:
+    zk.delete("/app")
+    check("deleting a node with children fails", False)
+except NotEmptyError:
+    check("deleting a node with children is NotEmpty", True)
+path = b"/app/"
+resumed.send(struct.pack(">ii", 3, 1) + struct.pack(">i", len(path)) + path + struct.pack(">iii", -1, 0, 0))
+reply = resumed.recv()
+check("a path ending in / is BadArguments (-8)", struct.unpack(">iqi", reply[:16])[2] == -8, reply)
+
+t = zk.transaction()
+t.create("/app/t1")
+t.delete("/app/missing")
+results = t.commit()
+check("a failed multi: rolled back, then the op's error", isinstance(results[0], RolledBackError)
+      and isinstance(results[1], NoNodeError), results)
+check("... and nothing of it stays", zk.exists("/app/t1") is None)
+t = zk.transaction()
+t.create("/app/t2", b"x")
+t.check("/app", 1)
+t.set_data("/app/t2", b"y")
+check("a multi that succeeds", zk.transaction is not None and t.commit()[0] == "/app/t2")
+
+events = []
+fired = threading.Event()
+
+
+def on_change(event):
+    events.append(event)
+    fired.set()
+
+
+zk.get("/app", watch=on_change)
+
+# The JSON-lines port: the same tree, the same watches.
+j = socket.create_connection(("127.0.0.1", json_port), timeout=5)
+j_file = j.makefile("rwb")
+
+
+def call(request):
+    j_file.write(json.dumps(request).encode() + b"\n")
+    j_file.flush()
+    while True:
+        line = json.loads(j_file.readline())
+        if "event" not in line:
+            return line
+
+
+call({"id": 1, "op": "connect"})
+node = call({"id": 2, "op": "get", "path": "/app"})
+check("a node made over ZooKeeper is read over JSON lines, same stat", node.get("data") == "v1"
+      and node["stat"]["version"] == 1 and node["stat"]["czxid"] == stat.czxid, node)
+check("a JSON-lines set fires the ZooKeeper client's watch", call({"id": 3, "op": "set", "path": "/app", "data": "v2"})["ok"]
+      and fired.wait(5) and events[0].type == "CHANGED" and events[0].path == "/app", events)
+
+zk.add_auth("digest", "bob:pw")
+zk.create("/secret", b"s", acl=[make_digest_acl("bob", "pw", all=True)])
+acl, _ = zk.get_acls("/secret")
+check("an ACL made with kazoo's digest", acl[0].id.scheme == "digest" and acl[0].id.id.startswith("bob:"), acl)
+other = KazooClient(hosts=f"127.0.0.1:{zk_port}", timeout=10)
+other.start(timeout=10)
+try:
+    other.get("/secret")
+    check("another client is refused", False)
+except NoAuthError:
+    check("another client is refused with NoAuth", True)
+other.stop()
+check("sync", zk.sync("/app") == "/app")
+zk.ensure_path("/deep/er/path")
+check("ensure_path makes the parents", zk.exists("/deep/er/path") is not None)
+zk.stop()
+zk.close()
+print("all checks passed")
