@@ -38,15 +38,34 @@ public struct ACLEntry: Hashable, Sendable {
     }
 }
 
-/// A node's access control list (ZooKeeper's model). A request passes when some entry grants the permission
-/// it needs to `world:anyone` or to one of the caller's principals.
-public typealias ACL = [ACLEntry]
+/// A node's access control list (ZooKeeper's model): a request passes when some entry grants the permission it needs
+/// to `world:anyone` or to one of the caller's principals.
+///
+/// The open ACL (`world:anyone` with every permission, what nearly every node has) is stored as nothing: copying it
+/// touches no shared buffer, so nodes, changes and requests carry it for free.
+public struct ACL: Hashable, Sendable, RandomAccessCollection, ExpressibleByArrayLiteral {
+    /// nil: the open ACL.
+    private var stored: [ACLEntry]?
 
-extension [ACLEntry] {
+    /// The entries as given; exactly the open ACL's one entry is the open ACL.
+    public init(_ entries: [ACLEntry]) {
+        let isOpen = entries.count == 1 && entries[0] == Self.openEntry
+        stored = isOpen ? nil : entries
+    }
+
+    public init(arrayLiteral elements: ACLEntry...) { self.init(elements) }
+
+    private init(stored: [ACLEntry]?) { self.stored = stored }
+
     /// `world:anyone` with every permission: what a create without an ACL gets, and what every node of a data
     /// directory from before ACLs has.
-    public static let open: ACL = [ACLEntry(.all, .anyone)]
+    public static var open: ACL { ACL(stored: nil) }
 
-    /// Whether this is exactly `open` (stored as no ACL at all).
-    public var isOpen: Bool { count == 1 && self[0].permissions == .all && self[0].principal == .anyone }
+    public var isOpen: Bool { stored == nil }
+
+    private static let openEntry = ACLEntry(.all, .anyone)
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { stored?.count ?? 1 }
+    public subscript(position: Int) -> ACLEntry { stored?[position] ?? Self.openEntry }
 }

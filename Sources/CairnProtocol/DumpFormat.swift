@@ -80,7 +80,7 @@ public enum DumpFormat {
             ttlMs = try c.decodeIfPresent(Int64.self, forKey: .ttlMs)
             owner = try c.decodeIfPresent(String.self, forKey: .owner)
             stat = try c.decodeIfPresent(WireReply.WireStat.self, forKey: .stat)?.stat
-            acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl)?.map(\.entry) ?? .open
+            acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl).map { ACL($0.map(\.entry)) } ?? .open
         }
 
         public var bytes: [UInt8] {

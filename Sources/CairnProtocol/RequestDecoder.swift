@@ -96,12 +96,12 @@ public struct RequestDecoder: Sendable {
             guard let raw = r.path else { throw .badArguments("create needs a \"path\"") }
             return .create(
                 path: raw, data: try requestData(r), kind: try kind(r), sequential: r.sequential ?? false,
-                acl: r.acl.map { $0.map(\.entry) } ?? .open)
+                acl: r.acl.map { ACL($0.map(\.entry)) } ?? .open)
         case "set": return .setData(path: try path(r), data: try requestData(r), version: r.version ?? -1)
         case "delete": return .delete(path: try path(r), version: r.version ?? -1)
         case "set_acl":
             guard let acl = r.acl else { throw .badArguments("set_acl needs an \"acl\"") }
-            return .setACL(path: try path(r), acl: acl.map(\.entry), version: r.aversion ?? -1)
+            return .setACL(path: try path(r), acl: ACL(acl.map(\.entry)), version: r.aversion ?? -1)
         default:
             guard let version = r.version else { throw .badArguments("check needs a \"version\"") }
             return .check(path: try path(r), version: version)

@@ -125,7 +125,7 @@ public struct IncomingReply: Sendable {
             }
         case .acl:
             guard let acl = w.acl, let stat = w.stat else { return nil }
-            return .acl(acl.map(\.entry), stat: stat.stat)
+            return .acl(ACL(acl.map(\.entry)), stat: stat.stat)
         case .whoAmI:
             return w.ids.map { ids in .whoAmI(ids.map { Principal(scheme: $0.scheme, id: $0.id) }) }
         }

@@ -2,7 +2,7 @@ import CairnCore
 
 /// The binary form of an ACL in node records and WAL records (little-endian): entry count u32, then each entry's
 /// permissions u32, scheme and id (u32 length + UTF-8 bytes).
-extension [ACLEntry] {
+extension ACL {
     /// The bytes `encode` writes.
     var encodedCount: Int {
         reduce(4) { $0 + 4 + 4 + $1.principal.scheme.utf8.count + 4 + $1.principal.id.utf8.count }
@@ -17,16 +17,15 @@ extension [ACLEntry] {
         }
     }
 
-    /// Decodes an ACL; the open ACL comes back as the shared `ACL.open` (no allocation per node).
     init(from r: inout ByteReader) throws {
         let count: UInt32 = try r.read()
-        var entries: ACL = []
+        var entries: [ACLEntry] = []
         entries.reserveCapacity(Int(Swift.min(count, 64)))
         for _ in 0..<count {
             let permissions = Permissions(rawValue: try r.read())
             let scheme = try r.readString()
             entries.append(ACLEntry(permissions, Principal(scheme: scheme, id: try r.readString())))
         }
-        self = entries.isOpen ? .open : entries
+        self.init(entries)
     }
 }

@@ -74,20 +74,21 @@ enum ACLText {
     }
 
     static func parse(_ text: String) throws -> ACL {
-        try text.split(separator: ",").map { item in
-            guard let first = item.firstIndex(of: ":"), let last = item.lastIndex(of: ":"), first < last else {
-                throw ValidationError("an ACL entry is scheme:id:perms, not \(item)")
-            }
-            var permissions: Permissions = []
-            for letter in item[item.index(after: last)...] {
-                guard let bit = letters.first(where: { $0.0 == letter })?.1 else {
-                    throw ValidationError("permissions are letters of cdrwa, not \(letter)")
+        ACL(
+            try text.split(separator: ",").map { item in
+                guard let first = item.firstIndex(of: ":"), let last = item.lastIndex(of: ":"), first < last else {
+                    throw ValidationError("an ACL entry is scheme:id:perms, not \(item)")
                 }
-                permissions.insert(bit)
-            }
-            let principal = Principal(
-                scheme: String(item[..<first]), id: String(item[item.index(after: first)..<last]))
-            return ACLEntry(permissions, principal)
-        }
+                var permissions: Permissions = []
+                for letter in item[item.index(after: last)...] {
+                    guard let bit = letters.first(where: { $0.0 == letter })?.1 else {
+                        throw ValidationError("permissions are letters of cdrwa, not \(letter)")
+                    }
+                    permissions.insert(bit)
+                }
+                let principal = Principal(
+                    scheme: String(item[..<first]), id: String(item[item.index(after: first)..<last]))
+                return ACLEntry(permissions, principal)
+            })
     }
 }

@@ -92,16 +92,17 @@ public enum ZooKeeperRecords {
     }
 
     public static func readACL(_ r: inout JuteReader) throws(JuteReader.Malformed) -> ACL {
-        try r.vector { (r) throws(JuteReader.Malformed) -> ACLEntry in
-            let perms = try r.int()
-            let scheme = try r.string() ?? ""
-            let id = try r.string() ?? ""
-            return ACLEntry(Permissions(rawValue: UInt32(bitPattern: perms)), Principal(scheme: scheme, id: id))
-        } ?? []
+        ACL(
+            try r.vector { (r) throws(JuteReader.Malformed) -> ACLEntry in
+                let perms = try r.int()
+                let scheme = try r.string() ?? ""
+                let id = try r.string() ?? ""
+                return ACLEntry(Permissions(rawValue: UInt32(bitPattern: perms)), Principal(scheme: scheme, id: id))
+            } ?? [])
     }
 
     public static func write(_ acl: ACL, into w: inout JuteWriter) {
-        w.vector(acl) { w, entry in
+        w.vector(Array(acl)) { w, entry in
             w.int(Int32(bitPattern: entry.permissions.rawValue))
             w.string(entry.principal.scheme)
             w.string(entry.principal.id)

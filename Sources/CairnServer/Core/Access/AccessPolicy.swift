@@ -42,7 +42,7 @@ public struct AccessPolicy: Sendable {
     func fixup(_ acl: ACL, for identity: Identity) throws(CairnError) -> ACL {
         if acl.isOpen { return .open }
         guard !acl.isEmpty else { throw .invalidACL("an ACL needs at least one entry") }
-        var fixed: ACL = []
+        var fixed: [ACLEntry] = []
         func add(_ entry: ACLEntry) { if !fixed.contains(entry) { fixed.append(entry) } }
         for entry in acl {
             let principal = entry.principal
@@ -72,7 +72,7 @@ public struct AccessPolicy: Sendable {
             default: throw .invalidACL("unknown scheme \(principal.scheme.debugDescription)")
             }
         }
-        return fixed.isOpen ? .open : fixed
+        return ACL(fixed)
     }
 
     /// The schemes whose principals `auth` entries expand to (ZooKeeper's `isAuthenticated` providers; `ip` is not).

@@ -49,12 +49,13 @@ extension RequestExecutor {
         guard let (stat, acl) = access else { throw CairnError.noNode(path) }
         try identity.check([.read, .admin], in: acl, at: path)
         guard !identity.permits(.admin, in: acl) else { return .ok(zxid: zxid, .acl(acl, stat: stat)) }
-        let masked = acl.map { entry in
-            guard entry.principal.scheme == "digest", let colon = entry.principal.id.firstIndex(of: ":") else {
-                return entry
-            }
-            return ACLEntry(entry.permissions, Principal(scheme: "digest", id: entry.principal.id[..<colon] + ":x"))
-        }
+        let masked = ACL(
+            acl.map { entry in
+                guard entry.principal.scheme == "digest", let colon = entry.principal.id.firstIndex(of: ":") else {
+                    return entry
+                }
+                return ACLEntry(entry.permissions, Principal(scheme: "digest", id: entry.principal.id[..<colon] + ":x"))
+            })
         return .ok(zxid: zxid, .acl(masked, stat: stat))
     }
 
