@@ -1,6 +1,6 @@
 /// A fast reader for the common shape of request lines: one JSON object of the protocol's fields, each
-/// at most once, whose values are strings without `\u` escapes, integers, booleans, null, and (for `ops`)
-/// an array of such objects. It returns nil for anything else — other JSON, an unknown or repeated field,
+/// at most once, whose values are strings without `\u` escapes, integers, booleans, null, (for `ops`) an array
+/// of such objects, and (for `acl`) an array of `{perms, scheme, id}` objects. It returns nil for anything else — other JSON, an unknown or repeated field,
 /// and every malformed line — and the caller then checks for repeated keys and decodes with `JSONDecoder`,
 /// which also words the errors. So it only ever speeds up; it never decides.
 enum RequestScanner {
@@ -84,6 +84,10 @@ enum RequestScanner {
             if first("session_id") { return read(&r.sessionId) { $0.string() } }
             if first("password") { return read(&r.password) { $0.string() } }
             if first("stat") { return read(&r.stat) { $0.boolean() } }
+            if first("aversion") { return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } } }
+            if first("acl") { return read(&r.acl) { $0.aclEntries() } }
+            if first("scheme") { return read(&r.scheme) { $0.string() } }
+            if first("credentials") { return read(&r.credentials) { $0.string() } }
             guard first("ops") else { return false }  // unknown or repeated
             guard depth == 0, !null() else { return depth == 0 }
             guard consume(UInt8(ascii: "[")) else { return false }
@@ -98,6 +102,39 @@ enum RequestScanner {
             }
             r.ops = ops
             return true
+        }
+
+        /// An ACL: an array of objects with exactly `perms` (an integer), `scheme` and `id` (strings), in any order.
+        mutating func aclEntries() -> [WireACLEntry]? {
+            guard consume(UInt8(ascii: "[")) else { return nil }
+            var entries: [WireACLEntry] = []
+            if consume(UInt8(ascii: "]")) { return entries }
+            repeat {
+                guard consume(UInt8(ascii: "{")) else { return nil }
+                var perms: Int64?
+                var scheme: String?
+                var id: String?
+                repeat {
+                    guard let key = plainString(), consume(UInt8(ascii: ":")) else { return nil }
+                    let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+                    if name.elementsEqual("perms".utf8), perms == nil {
+                        perms = integer()
+                        if perms == nil { return nil }
+                    } else if name.elementsEqual("scheme".utf8), scheme == nil {
+                        scheme = string()
+                        if scheme == nil { return nil }
+                    } else if name.elementsEqual("id".utf8), id == nil {
+                        id = string()
+                        if id == nil { return nil }
+                    } else {
+                        return nil
+                    }
+                } while consume(UInt8(ascii: ","))
+                guard consume(UInt8(ascii: "}")), let perms, let bits = UInt32(exactly: perms), let scheme, let id
+                else { return nil }
+                entries.append(WireACLEntry(perms: bits, scheme: scheme, id: id))
+            } while consume(UInt8(ascii: ","))
+            return consume(UInt8(ascii: "]")) ? entries : nil
         }
 
         /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).

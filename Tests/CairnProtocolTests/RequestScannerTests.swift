@@ -47,6 +47,9 @@ struct RequestScannerTests {
             #"{"id":7,"op":"connect","session_id":"00000000000000ab","password":"5IwznxlodHx7Rre/xL3d/g=="}"#,
             #"{"op":"dump","path":"/","stat":true,"id":-9}"#,
             #"{"id":8,"op":"create","path":"/ünï/名前","data":"🚀","ttl_ms":60000}"#,
+            #"{"id":9,"op":"create","path":"/a","acl":[{"perms":31,"scheme":"digest","id":"bob:0ezhUayTjEymfNB3K9C0+wkMLMo="},{"id":"anyone","scheme":"world","perms":1}]}"#,
+            #"{"id":10,"op":"set_acl","path":"/a","acl":[],"aversion":3}"#,
+            #"{"id":11,"op":"auth","scheme":"digest","credentials":"bob:s3cret"}"#,
             #"{}"#,
         ])
     func knownShapes(line: String) throws {
@@ -95,13 +98,24 @@ struct RequestScannerTests {
         }
         let keys = [
             "id", "op", "path", "data", "data_b64", "version", "ephemeral", "sequential", "container", "ttl_ms",
-            "watch", "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "other",
+            "watch", "recursive", "since_zxid", "timeout_ms", "session_id", "password", "stat", "other", "aversion",
+            "scheme", "credentials", "acl",
         ]
+        func randomACL() -> Any {
+            if Bool.random(using: &generator) { return randomValue() }
+            return (0..<Int.random(in: 0...2, using: &generator)).map { _ -> [String: Any] in
+                var entry: [String: Any] = [:]
+                for key in ["perms", "scheme", "id", "other"].shuffled(using: &generator).prefix(3) {
+                    entry[key] = key == "perms" ? Int.random(in: -1...40, using: &generator) : randomValue()
+                }
+                return entry
+            }
+        }
         var scanned = 0
         for _ in 0..<3000 {
             var object: [String: Any] = [:]
             for key in keys.shuffled(using: &generator).prefix(Int.random(in: 0...6, using: &generator)) {
-                object[key] = randomValue()
+                object[key] = key == "acl" ? randomACL() : randomValue()
             }
             if Bool.random(using: &generator) {
                 object["ops"] = (0..<Int.random(in: 0...3, using: &generator)).map { _ in
