@@ -54,6 +54,18 @@ extension ClientRequest {
             w.string("credentials", credentials)
         case .getACL(let path): Self.withPath("get_acl", path, watch: false, into: &w)
         case .whoAmI: w.string("op", "whoami")
+        case .restoreWatches(let restore):
+            w.string("op", "set_watches")
+            w.int("relative_zxid", restore.relativeZxid)
+            let lists: [(StaticString, [ZNodePath])] = [
+                ("data_watches", restore.data), ("exist_watches", restore.exist), ("child_watches", restore.child),
+                ("persistent_watches", restore.persistent), ("recursive_watches", restore.persistentRecursive),
+            ]
+            for (key, paths) in lists where !paths.isEmpty {
+                w.beginArray(key)
+                for path in paths { w.element(path.string) }
+                w.endArray()
+            }
         }
     }
 

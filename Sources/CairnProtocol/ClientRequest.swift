@@ -31,6 +31,8 @@ public enum ClientRequest: Sendable, Hashable {
     case getACL(ZNodePath)
     /// The connection's principals.
     case whoAmI
+    /// Watches a client had before it reconnected, set again as of `relativeZxid` (ZooKeeper's setWatches).
+    case restoreWatches(WatchRestore)
 
     /// The shape of the reply it gets (a reply line does not name its op: the client reads it by the request's).
     public var replyKind: ReplyKind {
@@ -52,6 +54,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .auth: .done
         case .getACL: .acl
         case .whoAmI: .whoAmI
+        case .restoreWatches: .done
         }
     }
 
@@ -61,6 +64,31 @@ public enum ClientRequest: Sendable, Hashable {
         case .change, .multi: true
         default: false
         }
+    }
+}
+
+/// The watches a client held on its previous connection, and the last zxid it saw. Each one-shot watch whose node
+/// changed after that zxid fires at once instead (a data watch: deleted or data_changed; an exist watch on a node
+/// that now exists: created; a child watch: deleted or children_changed); the others, and every persistent one, are
+/// set again, as ZooKeeper's `DataTree.setWatches` does.
+public struct WatchRestore: Sendable, Hashable {
+    public var relativeZxid: Zxid
+    public var data: [ZNodePath]
+    public var exist: [ZNodePath]
+    public var child: [ZNodePath]
+    public var persistent: [ZNodePath]
+    public var persistentRecursive: [ZNodePath]
+
+    public init(
+        relativeZxid: Zxid, data: [ZNodePath], exist: [ZNodePath], child: [ZNodePath], persistent: [ZNodePath] = [],
+        persistentRecursive: [ZNodePath] = []
+    ) {
+        self.relativeZxid = relativeZxid
+        self.data = data
+        self.exist = exist
+        self.child = child
+        self.persistent = persistent
+        self.persistentRecursive = persistentRecursive
     }
 }
 

@@ -86,6 +86,17 @@ public struct RequestDecoder: Sendable {
             return .auth(scheme: scheme, credentials: credentials)
         case "get_acl": return .getACL(try path(r))
         case "whoami": return .whoAmI
+        case "set_watches":
+            func paths(_ raw: [String]?) throws(CairnError) -> [ZNodePath] {
+                var paths: [ZNodePath] = []
+                for path in raw ?? [] { paths.append(try ZNodePath(path)) }
+                return paths
+            }
+            return .restoreWatches(
+                WatchRestore(
+                    relativeZxid: r.relativeZxid ?? 0, data: try paths(r.dataWatches), exist: try paths(r.existWatches),
+                    child: try paths(r.childWatches), persistent: try paths(r.persistentWatches),
+                    persistentRecursive: try paths(r.recursiveWatches)))
         default: throw .unknownOp(op)
         }
     }

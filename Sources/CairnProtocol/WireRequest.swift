@@ -27,6 +27,13 @@ struct WireRequest: Codable, Sendable {
     /// auth.
     var scheme: String?
     var credentials: String?
+    /// set_watches.
+    var relativeZxid: UInt64?
+    var dataWatches: [String]?
+    var existWatches: [String]?
+    var childWatches: [String]?
+    var persistentWatches: [String]?
+    var recursiveWatches: [String]?
     /// `data` as `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored as bytes);
     /// `requestData` reads either. Not encoded.
     var dataUTF8: [UInt8]?
@@ -34,6 +41,12 @@ struct WireRequest: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
         case acl, aversion, scheme, credentials
+        case relativeZxid = "relative_zxid"
+        case dataWatches = "data_watches"
+        case existWatches = "exist_watches"
+        case childWatches = "child_watches"
+        case persistentWatches = "persistent_watches"
+        case recursiveWatches = "recursive_watches"
         case dataB64 = "data_b64"
         case ttlMs = "ttl_ms"
         case sinceZxid = "since_zxid"

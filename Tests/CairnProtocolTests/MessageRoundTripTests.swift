@@ -8,7 +8,7 @@ import Testing
 struct MessageRoundTripTests {
     static let path = try! ZNodePath("/a/b")
     static let stat = Stat(
-        czxid: 1, mzxid: 2, pzxid: 3, ctime: 4, mtime: 5, version: 6, cversion: 7, aversion: 0,
+        czxid: 1, mzxid: 2, pzxid: 3, ctime: 4, mtime: 5, version: 6, cversion: 7, aversion: 5,
         ephemeralOwner: SessionID(rawValue: 0xABC), dataLength: 3, numChildren: 2)
 
     static let requests: [ClientRequest] = [
@@ -29,6 +29,16 @@ struct MessageRoundTripTests {
         .get(path, watch: true), .exists(path, watch: false), .children(.root, watch: true), .sync(path),
         .addWatch(path, recursive: true, since: 99), .addWatch(path, recursive: false, since: nil),
         .removeWatch(path), .stats, .dump(path, stat: true), .dump(.root, stat: false), .snapshot, .listSnapshots,
+        .change(
+            .create(
+                path: "/acl", data: [], kind: .persistent, sequential: false,
+                acl: [ACLEntry(.all, Principal(scheme: "digest", id: "bob:x=")), ACLEntry(.read, .anyone)])),
+        .change(
+            .setACL(
+                path: path, acl: [ACLEntry([.read, .admin], Principal(scheme: "ip", id: "10.0.0.0/8"))], version: 2)),
+        .auth(scheme: "digest", credentials: "bob:s3cret"), .getACL(path), .whoAmI,
+        .restoreWatches(
+            WatchRestore(relativeZxid: 7, data: [path], exist: [.root], child: [], persistentRecursive: [path])),
     ]
 
     @Test("every request decodes, on the server's side, to the request the client encoded")
@@ -53,6 +63,10 @@ struct MessageRoundTripTests {
         (.exists(stat), .exists), (.exists(nil), .exists),
         (.children(["x", "y"], stat: stat), .children), (.synced(path: path), .synced),
         (.watchAdded(replayed: 3), .watchAdded), (.watchRemoved(count: 2), .watchRemoved),
+        (.changed(.aclSet(stat: stat)), .changed),
+        (.acl([ACLEntry(.all, Principal(scheme: "digest", id: "bob:x"))], stat: stat), .acl),
+        (.acl(.open, stat: stat), .acl),
+        (.whoAmI([Principal(scheme: "ip", id: "127.0.0.1"), Principal(scheme: "digest", id: "bob:h=")]), .whoAmI),
         (
             .stats(
                 ServerStatistics(

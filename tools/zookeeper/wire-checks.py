@@ -187,6 +187,26 @@ check("a node made over ZooKeeper is read over JSON lines, same stat", node.get(
 check("a JSON-lines set fires the ZooKeeper client's watch", call({"id": 3, "op": "set", "path": "/app", "data": "v2"})["ok"]
       and fired.wait(5) and events[0].type == "CHANGED" and events[0].path == "/app", events)
 
+# setWatches (101) on a new connection, as Java and C clients send it after a reconnect: relativeZxid 0, a data watch
+# on /app (changed since: fires at once), an exist watch on a missing node (set), a child watch on a missing node
+# (deleted: fires at once); then the reply.
+def strings(paths):
+    return struct.pack(">i", len(paths)) + b"".join(struct.pack(">i", len(p)) + p for p in paths)
+
+
+w = Frames(zk_port)
+w.connect()
+w.send(struct.pack(">iiq", 9, 101, 0) + strings([b"/app"]) + strings([b"/later"]) + strings([b"/gone"]))
+frames = [w.recv() for _ in range(3)]
+events = [(struct.unpack(">i", f[16:20])[0], f[28:]) for f in frames[:2] if struct.unpack(">i", f[:4])[0] == -1]
+check("setWatches fires the changed data watch and the gone child watch at once", sorted(events) == [(2, b"/gone"), (3, b"/app")],
+      frames)
+check("... then replies (xid 9, no error)", struct.unpack(">iqi", frames[2][:16])[0::2] == (9, 0), frames[2])
+zk.create("/later")
+later = w.recv()
+check("... and the exist watch it set fires when the node comes", later is not None and struct.unpack(">i", later[:4])[0] == -1
+      and struct.unpack(">i", later[16:20])[0] == 1 and later[28:] == b"/later", later)
+
 zk.add_auth("digest", "bob:pw")
 zk.create("/secret", b"s", acl=[make_digest_acl("bob", "pw", all=True)])
 acl, _ = zk.get_acls("/secret")

@@ -11,9 +11,9 @@ public struct ZooKeeperRequestDecoder: Sendable {
     /// What a request header and its record mean.
     public enum Decoded: Sendable {
         case request(ClientRequest)
-        /// ZooKeeper answers these -6 (or -123) and keeps the connection: createTTL without extended types,
-        /// reconfig on a standalone server, sasl, and what Cairn does not do yet.
-        case refused(ZooKeeperError)
+        /// ZooKeeper answers these -6 (reconfig -123, see `ZooKeeperReplies`) and keeps the connection: createTTL
+        /// without extended types, reconfig on a standalone server, sasl, and what Cairn does not do yet.
+        case refused
         /// An opcode ZooKeeper does not know: -6, then the connection closes.
         case unknown
     }
@@ -33,9 +33,9 @@ public struct ZooKeeperRequestDecoder: Sendable {
             switch op {
             case .create, .create2, .createContainer:
                 return .request(.change(try create(op, &r)))
-            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .setWatches, .setWatches2,
-                .multiRead, .getEphemerals, .getAllChildrenNumber, .check, .error:
-                return .refused(op == .reconfig ? .reconfigDisabled : .unimplemented)
+            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .multiRead, .getEphemerals,
+                .getAllChildrenNumber, .check, .error:
+                return .refused
             case .delete, .setData: return .request(.change(try change(op, &r)))
             case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
             case .getData: return .request(.get(try path(&r), watch: try r.bool()))
@@ -64,6 +64,22 @@ public struct ZooKeeperRequestDecoder: Sendable {
                 _ = try r.int()
                 return .request(.removeWatch(path))
             case .multi: return .request(.multi(try multi(&r)))
+            case .setWatches, .setWatches2:
+                let relativeZxid = try r.long()
+                func paths() throws -> [ZNodePath] {
+                    let raw = try r.vector { (r) throws(JuteReader.Malformed) in try r.string() ?? "" } ?? []
+                    return try raw.map { try ZNodePath($0) }
+                }
+                let data = try paths()
+                let exist = try paths()
+                let child = try paths()
+                let persistent = op == .setWatches2 ? try paths() : []
+                let recursive = op == .setWatches2 ? try paths() : []
+                return .request(
+                    .restoreWatches(
+                        WatchRestore(
+                            relativeZxid: Zxid(bitPattern: relativeZxid), data: data, exist: exist, child: child,
+                            persistent: persistent, persistentRecursive: recursive)))
             }
         } catch let error as JuteReader.Malformed {
             throw .malformed(error.description)

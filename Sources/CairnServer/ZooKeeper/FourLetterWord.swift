@@ -21,12 +21,9 @@ enum FourLetterWord: CaseIterable {
     static let version = "3.9.0-cairn-\(CairnServer.version), built on 2026-12-01 00:00 GMT"
 
     func answer(_ server: CairnServer) -> String {
-        let statistics = try? server.executor.statistics()
-        var znodes = 0
-        var zxid: Zxid = 0
-        if case .ok(let at, .stats(let figures))? = statistics {
-            znodes = figures.znodes
-            zxid = at
+        // Read only by the words that show them.
+        var tree: (znodes: Int, zxid: Zxid) {
+            (try? server.store.read { view in (try view.nodeCount, try view.zxid) }) ?? (0, 0)
         }
         let connections = server.connections.count
         switch self {
@@ -43,9 +40,9 @@ enum FourLetterWord: CaseIterable {
                 Sent: 0
                 Connections: \(connections)
                 Outstanding: 0
-                Zxid: 0x\(String(zxid, radix: 16))
+                Zxid: 0x\(String(tree.zxid, radix: 16))
                 Mode: standalone
-                Node count: \(znodes)
+                Node count: \(tree.znodes)
 
                 """
         case .conf:
@@ -64,7 +61,7 @@ enum FourLetterWord: CaseIterable {
                 zk_server_state\tstandalone
                 zk_num_alive_connections\t\(connections)
                 zk_outstanding_requests\t0
-                zk_znode_count\t\(znodes)
+                zk_znode_count\t\(tree.znodes)
                 zk_watch_count\t\(server.watches.count)
 
                 """

@@ -68,12 +68,10 @@ struct ZooKeeperFormat: WireFormat {
                 if case .multi(let operations) = request { call.operations = operations.count }
                 calls.append(call)
                 decoded.append(.request(.init(id: nil, .success(request))))
-            case .success(.refused(let code)):
+            case .success(.refused):
+                // The reply's code is the op's (ZooKeeperReplies: reconfig's is ReconfigDisabled, the rest -6).
                 calls.append(call)
-                decoded.append(
-                    .request(
-                        .init(id: nil, .failure(.unknownOp(code == .reconfigDisabled ? "reconfig" : "\(header.type)"))))
-                )
+                decoded.append(.request(.init(id: nil, .failure(.unknownOp("\(header.type)")))))
             case .success(.unknown):
                 calls.append(call)
                 decoded.append(.request(.init(id: nil, .failure(.unknownOp("\(header.type)")), closesConnection: true)))

@@ -30,7 +30,7 @@ struct Answer: Sendable {
         }
     }
 
-    /// add_watch with `since_zxid`: the history replayed before the reply.
+    /// add_watch with `since_zxid`: the history replayed before the reply; set_watches: the watches that fired at once.
     var eventsBefore: [ServerEvent] { extras?.eventsBefore ?? [] }
     /// add_watch with `since_zxid`: the live events held back while the history was read, after the reply.
     var eventsAfter: [ServerEvent] { extras?.eventsAfter ?? [] }

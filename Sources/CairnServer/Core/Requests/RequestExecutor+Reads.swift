@@ -59,6 +59,59 @@ extension RequestExecutor {
         return .ok(zxid: zxid, .acl(masked, stat: stat))
     }
 
+    /// Sets the watches of a client's previous connection again (see `WatchRestore`), in one read view: the events of
+    /// those that fire at once come before the reply, and only where the caller may READ the node (its nearest
+    /// existing ancestor's ACL for a node that is gone).
+    func restoreWatches(_ restore: WatchRestore, as identity: Identity, for connection: ConnectionScope) throws
+        -> Answer
+    {
+        let since = restore.relativeZxid
+        // What fires at once, with the ACL that decides who hears of it.
+        var fired: [(type: WatchEventType, path: ZNodePath, acl: ACL)] = []
+        let zxid = try store.read { view -> Zxid in
+            for path in restore.data {
+                if let (stat, acl) = try view.access(at: path) {
+                    if stat.mzxid > since {
+                        fired.append((.dataChanged, path, acl))
+                    } else {
+                        try watches.addOneShot(.data, on: path, for: connection.id)
+                    }
+                } else {
+                    fired.append((.deleted, path, try view.nearestACL(at: path)))
+                }
+            }
+            for path in restore.exist {
+                if let (_, acl) = try view.access(at: path) {
+                    fired.append((.created, path, acl))
+                } else {
+                    try watches.addOneShot(.data, on: path, for: connection.id)
+                }
+            }
+            for path in restore.child {
+                if let (stat, acl) = try view.access(at: path) {
+                    if stat.pzxid > since {
+                        fired.append((.childrenChanged, path, acl))
+                    } else {
+                        try watches.addOneShot(.child, on: path, for: connection.id)
+                    }
+                } else {
+                    fired.append((.deleted, path, try view.nearestACL(at: path)))
+                }
+            }
+            return try view.zxid
+        }
+        let events = fired.filter { identity.permits(.read, in: $0.acl) }.map {
+            ServerEvent.watch(WatchNotification(type: $0.type, path: $0.path), zxid: zxid)
+        }
+        for path in restore.persistent {
+            _ = try watches.addPersistent(on: path, recursive: false, for: connection.id, buffering: false)
+        }
+        for path in restore.persistentRecursive {
+            _ = try watches.addPersistent(on: path, recursive: true, for: connection.id, buffering: false)
+        }
+        return Answer(.ok(zxid: zxid, .done), eventsBefore: events)
+    }
+
     /// Runs `read` with a one-shot watch of `kind` (nil: none) registered first, removed again when the read throws.
     private func watched<T>(
         _ kind: WatchHub.OneShot?, _ path: ZNodePath, for connection: ConnectionScope, _ read: () throws -> T

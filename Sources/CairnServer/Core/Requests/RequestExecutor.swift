@@ -73,7 +73,7 @@ final class RequestExecutor: Sendable {
             guard let session else { return .failed(.sessionRequired) }
             guard sessions.touch(session) else { return .failed(.sessionExpired(session), then: .close) }
         }
-        // Below, `session!` is safe: every request but a probe got past the check above with one.
+        // Below, `session!` is safe: every request but those needing none got past the check above with one.
         let inbox = connection.inbox
         let identity = connection.identity.current
         // Made only where an answer comes later (a closure is an allocation per request).
@@ -134,6 +134,7 @@ final class RequestExecutor: Sendable {
             case .auth(let scheme, let credentials):
                 return Answer(.ok(zxid: try zxid(), try authenticate(scheme, credentials, on: connection)))
             case .whoAmI: return Answer(.ok(zxid: try zxid(), .whoAmI(identity.principals)))
+            case .restoreWatches(let restore): return try restoreWatches(restore, as: identity, for: connection)
             }
         } catch {
             return .failed((error as? CairnError) ?? .internal("\(error)"))

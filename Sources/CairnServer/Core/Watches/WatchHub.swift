@@ -75,7 +75,7 @@ final class WatchHub: Sendable {
 
     /// Adds a persistent watch and returns the zxid up to which events were already handed out. With
     /// `buffering`, live events after that zxid are held until `finishReplay`.
-    private func addPersistent(on path: ZNodePath, recursive: Bool, for connection: ConnectionID, buffering: Bool)
+    func addPersistent(on path: ZNodePath, recursive: Bool, for connection: ConnectionID, buffering: Bool)
         throws(CairnError) -> Zxid
     {
         try state.withLock { (s) throws(CairnError) -> Zxid in
@@ -113,23 +113,27 @@ final class WatchHub: Sendable {
         let firedZxid = try addPersistent(on: path, recursive: recursive, for: connection, buffering: true)
         NIOThreadPool.singleton.submit { [self] _ in
             do {
-                var replayed: [ServerEvent] = []
-                try store.read { view in
-                    for change in try store.history(after: since) where change.zxid <= firedZxid {
-                        for effect in change.effects {
-                            for notification in WatchNotification.of(effect)
-                            where notification.reaches(persistentWatchOn: path, recursive: recursive) {
-                                guard try identity.permits(.read, in: view.nearestACL(at: notification.path)) else {
-                                    continue
-                                }
-                                replayed.append(.watch(notification, zxid: change.zxid))
-                            }
+                var replayed: [(notification: WatchNotification, zxid: Zxid)] = []
+                for change in try store.history(after: since) where change.zxid <= firedZxid {
+                    for effect in change.effects {
+                        for notification in WatchNotification.of(effect)
+                        where notification.reaches(persistentWatchOn: path, recursive: recursive) {
+                            replayed.append((notification, change.zxid))
                         }
                     }
                 }
-                let reply = ReplyLine.Outcome.ok(zxid: firedZxid, .watchAdded(replayed: replayed.count))
+                // One read view for the ACLs, taken once the history is read (not held while it is).
+                if !identity.isSuper {
+                    replayed = try store.read { view in
+                        try replayed.filter {
+                            try identity.permits(.read, in: view.nearestACL(at: $0.notification.path))
+                        }
+                    }
+                }
+                let events = replayed.map { ServerEvent.watch($0.notification, zxid: $0.zxid) }
+                let reply = ReplyLine.Outcome.ok(zxid: firedZxid, .watchAdded(replayed: events.count))
                 finishReplay(on: path, for: connection) { held in
-                    completion(Answer(reply, eventsBefore: replayed, eventsAfter: held))
+                    completion(Answer(reply, eventsBefore: events, eventsAfter: held))
                 }
             } catch {
                 remove(on: path, for: connection)
