@@ -54,6 +54,10 @@ extension ClientRequest {
             w.string("credentials", credentials)
         case .getACL(let path): Self.withPath("get_acl", path, watch: false, into: &w)
         case .whoAmI: w.string("op", "whoami")
+        case .descendantCount(let path): Self.withPath("count_descendants", path, watch: false, into: &w)
+        case .ephemerals(let prefix):
+            w.string("op", "ephemerals")
+            if !prefix.isEmpty { w.string("prefix", prefix) }
         case .restoreWatches(let restore):
             w.string("op", "set_watches")
             w.int("relative_zxid", restore.relativeZxid)

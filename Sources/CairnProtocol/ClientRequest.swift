@@ -31,6 +31,10 @@ public enum ClientRequest: Sendable, Hashable {
     case getACL(ZNodePath)
     /// The connection's principals.
     case whoAmI
+    /// How many nodes are below the node (all descendants; ZooKeeper's getAllChildrenNumber).
+    case descendantCount(ZNodePath)
+    /// The paths of the session's ephemeral nodes that start with `prefix` (ZooKeeper's getEphemerals).
+    case ephemerals(prefix: String)
     /// Watches a client had before it reconnected, set again as of `relativeZxid` (ZooKeeper's setWatches).
     case restoreWatches(WatchRestore)
 
@@ -55,6 +59,8 @@ public enum ClientRequest: Sendable, Hashable {
         case .getACL: .acl
         case .whoAmI: .whoAmI
         case .restoreWatches: .done
+        case .descendantCount: .count
+        case .ephemerals: .paths
         }
     }
 

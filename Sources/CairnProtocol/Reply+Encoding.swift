@@ -71,6 +71,11 @@ extension Reply {
         case .acl(let acl, let stat):
             w.acl(acl)
             w.stat("stat", stat)
+        case .count(let count): w.int("count", count)
+        case .paths(let paths):
+            w.beginArray("paths")
+            for path in paths { w.element(path) }
+            w.endArray()
         case .whoAmI(let principals):
             w.beginArray("ids")
             for principal in principals {

@@ -31,12 +31,16 @@ public enum Reply: Sendable, Hashable {
     case acl(ACL, stat: Stat)
     /// whoami: the connection's principals.
     case whoAmI([Principal])
+    /// count_descendants.
+    case count(Int)
+    /// ephemerals: absolute paths, in no particular order.
+    case paths([String])
 }
 
 /// The reply shapes, one per `Reply` case: what a client expects for the request it sent.
 public enum ReplyKind: Sendable, Hashable {
     case connected, done, changed, multi, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
-    case snapshotTaken, snapshots, acl, whoAmI
+    case snapshotTaken, snapshots, acl, whoAmI, count, paths
 }
 
 /// A reply line: `{"id":…,"ok":true,"zxid":…,<the reply's fields>}` or `{"id":…,"ok":false,"error":{…}}`.

@@ -86,6 +86,8 @@ public struct RequestDecoder: Sendable {
             return .auth(scheme: scheme, credentials: credentials)
         case "get_acl": return .getACL(try path(r))
         case "whoami": return .whoAmI
+        case "count_descendants": return .descendantCount(try path(r))
+        case "ephemerals": return .ephemerals(prefix: r.prefix ?? "")
         case "set_watches":
             func paths(_ raw: [String]?) throws(CairnError) -> [ZNodePath] {
                 var paths: [ZNodePath] = []

@@ -126,6 +126,8 @@ public struct IncomingReply: Sendable {
         case .acl:
             guard let acl = w.acl, let stat = w.stat else { return nil }
             return .acl(ACL(acl.map(\.entry)), stat: stat.stat)
+        case .count: return w.count.map { .count($0) }
+        case .paths: return w.paths.map { .paths($0) }
         case .whoAmI:
             return w.ids.map { ids in .whoAmI(ids.map { Principal(scheme: $0.scheme, id: $0.id) }) }
         }

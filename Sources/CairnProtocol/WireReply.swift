@@ -113,6 +113,8 @@ struct WireReply: Decodable, Sendable {
     var snapshots: [WireSnapshot]?
     var acl: [WireACLEntry]?
     var ids: [WirePrincipal]?
+    var count: Int?
+    var paths: [String]?
 
     struct WirePrincipal: Codable, Sendable {
         var scheme: String
@@ -128,7 +130,8 @@ struct WireReply: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, op, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
-        case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots, acl, ids
+        case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots, acl, ids, count,
+            paths
         case sessionId = "session_id"
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"

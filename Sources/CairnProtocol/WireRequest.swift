@@ -27,6 +27,8 @@ struct WireRequest: Codable, Sendable {
     /// auth.
     var scheme: String?
     var credentials: String?
+    /// ephemerals.
+    var prefix: String?
     /// set_watches.
     var relativeZxid: UInt64?
     var dataWatches: [String]?
@@ -40,7 +42,7 @@ struct WireRequest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
-        case acl, aversion, scheme, credentials
+        case acl, aversion, scheme, credentials, prefix
         case relativeZxid = "relative_zxid"
         case dataWatches = "data_watches"
         case existWatches = "exist_watches"

@@ -56,6 +56,24 @@ public struct StoreView: ~Copyable {
         }
     }
 
+    /// How many nodes are below `path` (its descendants, not itself); nil when it does not exist.
+    public func descendantCount(of path: ZNodePath) throws -> Int? {
+        guard let (id, _) = try tree.lookup(path, txn) else { return nil }
+        var count = 0
+        var pending = [id]
+        while let next = pending.popLast() {
+            let children = try tree.children(of: next, txn)
+            count += children.count
+            pending.append(contentsOf: children.map(\.id))
+        }
+        return count
+    }
+
+    /// The paths of the session's ephemeral nodes, oldest first.
+    public func ephemerals(of session: SessionID) throws -> [ZNodePath] {
+        try tree.ephemeralIDs(of: session, txn).map { try tree.path(of: $0) { try tree.record($0, txn) } }
+    }
+
     /// Number of znodes, the root included.
     public var nodeCount: Int { get throws { try txn.count(tree.db.nodes) } }
 

@@ -151,28 +151,10 @@ final class TreeTransaction {
     }
 
     /// The ids of a session's ephemerals, oldest first.
-    func ephemerals(of owner: SessionID) throws -> [NodeID] {
-        var ids: [NodeID] = []
-        let prefix = NodeID(owner.rawValue).key
-        try txn.scan(db.ephemerals, from: prefix) { key, _ in
-            guard key.prefix(8).elementsEqual(prefix) else { return false }
-            ids.append(NodeID(key: UnsafeRawBufferPointer(rebasing: key[8...])))
-            return true
-        }
-        return ids
-    }
+    func ephemerals(of owner: SessionID) throws -> [NodeID] { try tree.ephemeralIDs(of: owner, txn) }
 
-    /// The path of a node, rebuilt from its ancestors' names.
-    func path(of id: NodeID) throws -> ZNodePath {
-        var names: [String] = []
-        var current = id
-        while current != .root {
-            guard let node = try record(current) else { throw CairnError.internal("node \(current) has no record") }
-            names.append(node.name)
-            current = node.parent
-        }
-        return try ZNodePath("/" + names.reversed().joined(separator: "/"))
-    }
+    /// The path of a node, rebuilt from its ancestors' names (pending records included).
+    func path(of id: NodeID) throws -> ZNodePath { try tree.path(of: id) { try record($0) } }
 
     // MARK: Mutating
 

@@ -35,6 +35,30 @@ struct ZNodeTree: Sendable {
         return (id, record)
     }
 
+    /// The ids of a session's ephemerals, oldest first.
+    func ephemeralIDs(of owner: SessionID, _ txn: Transaction) throws -> [NodeID] {
+        var ids: [NodeID] = []
+        let prefix = NodeID(owner.rawValue).key
+        try txn.scan(db.ephemerals, from: prefix) { key, _ in
+            guard key.prefix(8).elementsEqual(prefix) else { return false }
+            ids.append(NodeID(key: UnsafeRawBufferPointer(rebasing: key[8...])))
+            return true
+        }
+        return ids
+    }
+
+    /// The path of a node, rebuilt from its ancestors' names as `record` reads them.
+    func path(of id: NodeID, _ record: (NodeID) throws -> NodeRecord?) throws -> ZNodePath {
+        var names: [String] = []
+        var current = id
+        while current != .root {
+            guard let node = try record(current) else { throw CairnError.internal("node \(current) has no record") }
+            names.append(node.name)
+            current = node.parent
+        }
+        return try ZNodePath("/" + names.reversed().joined(separator: "/"))
+    }
+
     /// The names of a node's children in byte order of their UTF-8 names.
     func childNames(of parent: NodeID, _ txn: Transaction) throws -> [String] {
         try children(of: parent, txn).map(\.name)

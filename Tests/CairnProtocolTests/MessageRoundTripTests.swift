@@ -36,7 +36,8 @@ struct MessageRoundTripTests {
         .change(
             .setACL(
                 path: path, acl: [ACLEntry([.read, .admin], Principal(scheme: "ip", id: "10.0.0.0/8"))], version: 2)),
-        .auth(scheme: "digest", credentials: "bob:s3cret"), .getACL(path), .whoAmI,
+        .auth(scheme: "digest", credentials: "bob:s3cret"), .getACL(path), .whoAmI, .descendantCount(path),
+        .ephemerals(prefix: "/svc"), .ephemerals(prefix: ""),
         .restoreWatches(
             WatchRestore(relativeZxid: 7, data: [path], exist: [.root], child: [], persistentRecursive: [path])),
     ]
@@ -67,6 +68,7 @@ struct MessageRoundTripTests {
         (.acl([ACLEntry(.all, Principal(scheme: "digest", id: "bob:x"))], stat: stat), .acl),
         (.acl(.open, stat: stat), .acl),
         (.whoAmI([Principal(scheme: "ip", id: "127.0.0.1"), Principal(scheme: "digest", id: "bob:h=")]), .whoAmI),
+        (.count(12), .count), (.paths(["/a/b", "/c"]), .paths), (.paths([]), .paths),
         (
             .stats(
                 ServerStatistics(

@@ -207,6 +207,21 @@ later = w.recv()
 check("... and the exist watch it set fires when the node comes", later is not None and struct.unpack(">i", later[:4])[0] == -1
       and struct.unpack(">i", later[16:20])[0] == 1 and later[28:] == b"/later", later)
 
+# getEphemerals (103) lists this session's ephemerals under a prefix; getAllChildrenNumber (104) counts descendants.
+name = b"/w-eph"
+open_acl = struct.pack(">ii", 1, 31) + struct.pack(">i", 5) + b"world" + struct.pack(">i", 6) + b"anyone"
+w.send(struct.pack(">ii", 10, 1) + struct.pack(">i", len(name)) + name + struct.pack(">i", -1) + open_acl
+       + struct.pack(">i", 1))
+check("an ephemeral made on the raw connection", struct.unpack(">iqi", w.recv()[:16])[2] == 0)
+w.send(struct.pack(">ii", 11, 103) + struct.pack(">i", 2) + b"/w")
+reply = w.recv()
+count = struct.unpack(">i", reply[16:20])[0]
+check("getEphemerals lists the session's own, by prefix", count == 1 and reply[24:] == name, reply)
+w.send(struct.pack(">ii", 12, 104) + struct.pack(">i", 4) + b"/app")
+reply = w.recv()
+total = struct.unpack(">i", reply[16:20])[0]
+check("getAllChildrenNumber counts every descendant", total == len(zk.get_children("/app")), (total, reply))
+
 zk.add_auth("digest", "bob:pw")
 zk.create("/secret", b"s", acl=[make_digest_acl("bob", "pw", all=True)])
 acl, _ = zk.get_acls("/secret")

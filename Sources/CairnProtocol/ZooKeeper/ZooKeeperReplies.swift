@@ -80,6 +80,8 @@ public enum ZooKeeperReplies {
                 // ZooKeeper names a digest id by its user.
                 w.string(principal.scheme == "digest" ? String(principal.id.prefix { $0 != ":" }) : principal.id)
             }
+        case .count(let count): w.int(Int32(clamping: count))
+        case .paths(let paths): w.vector(paths) { w, path in w.string(path) }
         case .done, .exists(nil), .watchRemoved, .connected, .stats, .dumped, .snapshotTaken, .snapshots: break
         }
     }

@@ -33,8 +33,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
             switch op {
             case .create, .create2, .createContainer:
                 return .request(.change(try create(op, &r)))
-            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .multiRead, .getEphemerals,
-                .getAllChildrenNumber, .check, .error:
+            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .multiRead, .check, .error:
                 return .refused
             case .delete, .setData: return .request(.change(try change(op, &r)))
             case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
@@ -49,6 +48,8 @@ public struct ZooKeeperRequestDecoder: Sendable {
             case .ping: return .request(.ping)
             case .closeSession: return .request(.close)
             case .whoAmI: return .request(.whoAmI)
+            case .getEphemerals: return .request(.ephemerals(prefix: try r.string() ?? "/"))
+            case .getAllChildrenNumber: return .request(.descendantCount(try path(&r)))
             case .auth:
                 _ = try r.int()
                 let scheme = try r.string() ?? ""

@@ -43,6 +43,16 @@ extension RequestExecutor {
         }
     }
 
+    /// READ on the node (after no_node), as ZooKeeper's getAllChildrenNumber.
+    func descendantCount(_ path: ZNodePath, as identity: Identity) throws -> ReplyLine.Outcome {
+        let (access, count, zxid) = try store.read { view in
+            (try view.access(at: path), try view.descendantCount(of: path), try view.zxid)
+        }
+        guard let access, let count else { throw CairnError.noNode(path) }
+        try identity.check(.read, in: access.acl, at: path)
+        return .ok(zxid: zxid, .count(count))
+    }
+
     /// READ or ADMIN is enough; without ADMIN, digest ids are masked (`user:x`), as ZooKeeper does.
     func acl(_ path: ZNodePath, as identity: Identity) throws -> ReplyLine.Outcome {
         let (access, zxid) = try store.read { view in (try view.access(at: path), try view.zxid) }

@@ -135,6 +135,10 @@ final class RequestExecutor: Sendable {
                 return Answer(.ok(zxid: try zxid(), try authenticate(scheme, credentials, on: connection)))
             case .whoAmI: return Answer(.ok(zxid: try zxid(), .whoAmI(identity.principals)))
             case .restoreWatches(let restore): return try restoreWatches(restore, as: identity, for: connection)
+            case .descendantCount(let path): return Answer(try descendantCount(path, as: identity))
+            case .ephemerals(let prefix):
+                let (paths, zxid) = try store.read { view in (try view.ephemerals(of: session!), try view.zxid) }
+                return Answer(.ok(zxid: zxid, .paths(paths.map(\.string).filter { $0.hasPrefix(prefix) })))
             }
         } catch {
             return .failed((error as? CairnError) ?? .internal("\(error)"))
