@@ -8,6 +8,11 @@ public struct ServerConfiguration: Sendable {
     /// ZooKeeper's protocol on a listener of its own (nil: none); port 0 picks a free one.
     public var zooKeeperHost = "127.0.0.1"
     public var zooKeeperPort: Int?
+    /// The four-letter words the ZooKeeper port answers (`FourLetterWord`); others known get ZooKeeper's "not in the
+    /// whitelist" line. ZooKeeper's default is `srvr` alone; kazoo needs `envi`, probes `ruok`.
+    public var zooKeeperFourLetterWords: Set<String> = ["ruok", "isro", "envi", "srvr", "stat", "conf", "wchs", "mntr"]
+    /// Every four-letter word Cairn knows.
+    public static var allZooKeeperFourLetterWords: Set<String> { Set(FourLetterWord.allCases.map { "\($0)" }) }
     /// Longest ZooKeeper frame: ZooKeeper's `jute.maxbuffer` (1 MiB - 1) and its 1 KiB of slack.
     public var maxZooKeeperFrameBytes = 0xFFFFF + 1024
     public var store: Store.Configuration

@@ -21,6 +21,11 @@ struct Serve: AsyncParsableCommand {
             "HOST:PORT for ZooKeeper's client protocol (port 0 picks a free one), or none. Work in progress: not every op yet (docs/zookeeper.md)."
     )
     var zkListen: String = env("ZK_LISTEN") ?? "none"
+    @Option(
+        help:
+            "Four-letter words the ZooKeeper port answers, comma-separated, or * for all (ruok isro envi srvr stat conf wchs mntr cons)."
+    )
+    var zkFourLetterWords: String = env("ZK_FOUR_LETTER_WORDS") ?? "ruok,isro,envi,srvr,stat,conf,wchs,mntr"
     @Option(help: "Smallest session timeout granted, ms.") var minSessionTimeout: Int64 =
         envInt("MIN_SESSION_TIMEOUT") ?? 1000
     @Option(help: "Largest session timeout granted, ms.") var maxSessionTimeout: Int64 =
@@ -88,6 +93,13 @@ struct Serve: AsyncParsableCommand {
             else { throw ValidationError("--zk-listen must be HOST:PORT or none, e.g. 127.0.0.1:2181") }
             configuration.zooKeeperHost = String(zkListen[..<colon])
             configuration.zooKeeperPort = port
+            let known = ServerConfiguration.allZooKeeperFourLetterWords
+            let words = zkFourLetterWords == "*" ? known : Set(zkFourLetterWords.split(separator: ",").map(String.init))
+            guard words.isSubset(of: known) else {
+                throw ValidationError(
+                    "--zk-four-letter-words: unknown \(words.subtracting(known).sorted()); known: \(known.sorted())")
+            }
+            configuration.zooKeeperFourLetterWords = words
         }
         configuration.minSessionTimeoutMilliseconds = minSessionTimeout
         configuration.maxSessionTimeoutMilliseconds = maxSessionTimeout

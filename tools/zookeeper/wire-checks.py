@@ -96,6 +96,10 @@ for word, expected in [(b"ruok", b"imok"), (b"isro", b"rw")]:
     answer = s.recv(100)
     check(f"four-letter word {word.decode()}", answer == expected, answer)
 s = socket.create_connection(("127.0.0.1", zk_port), timeout=5)
+s.sendall(b"cons")
+answer = s.recv(200)
+check("a word off the whitelist says so", answer == b"cons is not executed because it is not in the whitelist.\n", answer)
+s = socket.create_connection(("127.0.0.1", zk_port), timeout=5)
 s.sendall(b"envi")
 answer = b""
 while True:

@@ -38,7 +38,10 @@ struct ZooKeeperFormat: WireFormat {
         pending.writeBuffer(&buffer)
         while let length = pending.getInteger(at: pending.readerIndex, endianness: .big, as: Int32.self) {
             if !handshaken, let word = FourLetterWord(code: length) {
-                decoded.append(.bytes(Array(word.answer(server).utf8)))
+                let allowed = server.configuration.zooKeeperFourLetterWords.contains("\(word)")
+                let text =
+                    allowed ? word.answer(server) : "\(word) is not executed because it is not in the whitelist.\n"
+                decoded.append(.bytes(Array(text.utf8)))
                 decoded.append(.close)
                 return
             }
