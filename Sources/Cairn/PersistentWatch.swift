@@ -52,7 +52,7 @@ extension CairnClient {
         }
         continuation.onTermination = { [weak self] _ in
             guard let self, let removed = state.withLock({ $0.persistent.removeValue(forKey: id) }) else { return }
-            self.post(.removeWatch(removed.path))
+            self.post(.removeWatch(removed.path, .any))
         }
         do {
             try await register(watch)

@@ -41,7 +41,12 @@ extension ClientRequest {
             Self.withPath("add_watch", path, watch: false, into: &w)
             if recursive { w.bool("recursive", true) }
             if let since { w.int("since_zxid", since) }
-        case .removeWatch(let path): Self.withPath("remove_watch", path, watch: false, into: &w)
+        case .removeWatch(let path, let selection):
+            Self.withPath("remove_watch", path, watch: false, into: &w)
+            if selection != .any { w.string("type", selection.rawValue) }
+        case .countWatches(let path, let selection):
+            Self.withPath("count_watches", path, watch: false, into: &w)
+            if selection != .any { w.string("type", selection.rawValue) }
         case .stats: w.string("op", "stats")
         case .dump(let path, let stat):
             Self.withPath("dump", path, watch: false, into: &w)

@@ -18,7 +18,10 @@ public enum ClientRequest: Sendable, Hashable {
     case sync(ZNodePath)
     /// A persistent watch; with `since`, the changes after that zxid are replayed first.
     case addWatch(ZNodePath, recursive: Bool, since: Zxid?)
-    case removeWatch(ZNodePath)
+    /// Removes the connection's watches of `selection` on the path.
+    case removeWatch(ZNodePath, WatchSelection)
+    /// How many watches of `selection` the connection has on the path (ZooKeeper's checkWatches).
+    case countWatches(ZNodePath, WatchSelection)
     case stats
     /// Streams the subtree (`ServerEvent.dumpStart`, then `dumpNode`s) from one consistent read.
     case dump(ZNodePath, stat: Bool)
@@ -51,6 +54,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .sync: .synced
         case .addWatch: .watchAdded
         case .removeWatch: .watchRemoved
+        case .countWatches: .count
         case .stats: .stats
         case .dump: .dumped
         case .snapshot: .snapshotTaken
@@ -96,6 +100,12 @@ public struct WatchRestore: Sendable, Hashable {
         self.persistent = persistent
         self.persistentRecursive = persistentRecursive
     }
+}
+
+/// Which of a connection's watches on a path an operation means: one-shot data (get, exists) or child (children)
+/// watches, persistent ones (add_watch, not recursive), recursive ones, or all of them.
+public enum WatchSelection: String, Sendable, Hashable, CaseIterable {
+    case any, data, child, persistent, recursive
 }
 
 /// What resumes a session: its id and the password the server gave at its creation.

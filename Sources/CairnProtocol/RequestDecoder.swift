@@ -74,7 +74,8 @@ public struct RequestDecoder: Sendable {
         case "children": return .children(try path(r), watch: r.watch ?? false)
         case "sync": return .sync(r.path == nil ? .root : try path(r))
         case "add_watch": return .addWatch(try path(r), recursive: r.recursive ?? false, since: r.sinceZxid)
-        case "remove_watch": return .removeWatch(try path(r))
+        case "remove_watch": return .removeWatch(try path(r), try selection(r))
+        case "count_watches": return .countWatches(try path(r), try selection(r))
         case "stats": return .stats
         case "dump": return .dump(r.path == nil ? .root : try path(r), stat: r.stat ?? false)
         case "snapshot": return .snapshot
@@ -131,6 +132,15 @@ public struct RequestDecoder: Sendable {
         case (false, false, let ttl?): return .persistentWithTTL(ttlMilliseconds: ttl)
         default: throw .badArguments("ephemeral, container and ttl_ms exclude each other")
         }
+    }
+
+    private func selection(_ r: WireRequest) throws(CairnError) -> WatchSelection {
+        guard let raw = r.type else { return .any }
+        guard let selection = WatchSelection(rawValue: raw) else {
+            throw .badArguments(
+                "type must be one of \(WatchSelection.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return selection
     }
 
     private func path(_ r: WireRequest) throws(CairnError) -> ZNodePath {

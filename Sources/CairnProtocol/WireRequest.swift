@@ -29,6 +29,8 @@ struct WireRequest: Codable, Sendable {
     var credentials: String?
     /// ephemerals.
     var prefix: String?
+    /// remove_watch, count_watches: a `WatchSelection`.
+    var type: String?
     /// set_watches.
     var relativeZxid: UInt64?
     var dataWatches: [String]?
@@ -42,7 +44,7 @@ struct WireRequest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
-        case acl, aversion, scheme, credentials, prefix
+        case acl, aversion, scheme, credentials, prefix, type
         case relativeZxid = "relative_zxid"
         case dataWatches = "data_watches"
         case existWatches = "exist_watches"

@@ -52,17 +52,30 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "WAL appends skip the page cache (O_DIRECT) where the filesystem allows it; false: always buffered.")
     var walDirectIO: Bool = env("WAL_DIRECT_IO").map { $0 != "false" && $0 != "0" } ?? true
     @Option(
+        name: .customLong("super-digest"),
         help: ArgumentHelp(
             "The super user, who passes every ACL check, as ZooKeeper's digest id user:base64(sha1(user:password)).",
             discussion: "cairnctl digest user:password prints one."))
-    var superDigest: String? = env("SUPER_DIGEST")
-    @Option(help: "An operator (dump, snapshots, stats; no ACL bypass), as a digest id like --super-digest.")
-    var adminDigest: String? = env("ADMIN_DIGEST")
-    @Option(help: "TLS: the server's certificate chain (PEM). With --tls-key, every connection is TLS.")
-    var tlsCert: String? = env("TLS_CERT")
-    @Option(help: "TLS: the certificate's private key (PEM).") var tlsKey: String? = env("TLS_KEY")
-    @Option(help: "TLS: CA certificates (PEM) client certificates are verified against; they give x509 ids.")
-    var tlsCa: String? = env("TLS_CA")
+    var superDigestOption: String?
+    @Option(
+        name: .customLong("admin-digest"),
+        help: "An operator (dump, snapshots, stats; no ACL bypass), as a digest id like --super-digest.")
+    var adminDigestOption: String?
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "TLS: the server's certificate chain (PEM). With --tls-key, every connection is TLS.")
+    var tlsCertOption: String?
+    @Option(name: .customLong("tls-key"), help: "TLS: the certificate's private key (PEM).") var tlsKeyOption: String?
+    @Option(
+        name: .customLong("tls-ca"),
+        help: "TLS: CA certificates (PEM) client certificates are verified against; they give x509 ids.")
+    var tlsCaOption: String?
+
+    var superDigest: String? { superDigestOption ?? env("SUPER_DIGEST") }
+    var adminDigest: String? { adminDigestOption ?? env("ADMIN_DIGEST") }
+    var tlsCert: String? { tlsCertOption ?? env("TLS_CERT") }
+    var tlsKey: String? { tlsKeyOption ?? env("TLS_KEY") }
+    var tlsCa: String? { tlsCaOption ?? env("TLS_CA") }
     @Flag(help: "TLS: refuse clients without a certificate signed by --tls-ca.")
     var tlsRequireClientCert = env("TLS_REQUIRE_CLIENT_CERT").map { $0 == "true" || $0 == "1" } ?? false
     @Flag(

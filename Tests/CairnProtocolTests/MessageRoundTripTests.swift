@@ -28,7 +28,8 @@ struct MessageRoundTripTests {
         ]),
         .get(path, watch: true), .exists(path, watch: false), .children(.root, watch: true), .sync(path),
         .addWatch(path, recursive: true, since: 99), .addWatch(path, recursive: false, since: nil),
-        .removeWatch(path), .stats, .dump(path, stat: true), .dump(.root, stat: false), .snapshot, .listSnapshots,
+        .removeWatch(path, .any), .removeWatch(path, .recursive), .countWatches(path, .child), .stats,
+        .dump(path, stat: true), .dump(.root, stat: false), .snapshot, .listSnapshots,
         .change(
             .create(
                 path: "/acl", data: [], kind: .persistent, sequential: false,

@@ -226,6 +226,20 @@ reply = w.recv()
 total = struct.unpack(">i", reply[16:20])[0]
 check("getAllChildrenNumber counts every descendant", total == len(zk.get_children("/app")), (total, reply))
 
+# checkWatches (17) and removeWatches (18) by watcher type: Children 1, Data 2, Any 3.
+def watch_op(xid, op, path, kind):
+    w.send(struct.pack(">ii", xid, op) + struct.pack(">i", len(path)) + path + struct.pack(">i", kind))
+    return struct.unpack(">iqi", w.recv()[:16])[2]
+
+
+w.send(struct.pack(">ii", 20, 4) + struct.pack(">i", 4) + b"/app" + b"\1")
+check("getData with a watch", struct.unpack(">iqi", w.recv()[:16])[2] == 0)
+check("checkWatches: no child watch is NoWatcher (-121)", watch_op(21, 17, b"/app", 1) == -121)
+check("checkWatches: the data watch is there", watch_op(22, 17, b"/app", 2) == 0)
+check("removeWatches of another type removes nothing (-121)", watch_op(23, 18, b"/app", 1) == -121)
+check("removeWatches of its type removes it", watch_op(24, 18, b"/app", 2) == 0)
+check("... and then no watch of any type is left", watch_op(25, 17, b"/app", 3) == -121)
+
 zk.add_auth("digest", "bob:pw")
 zk.create("/secret", b"s", acl=[make_digest_acl("bob", "pw", all=True)])
 acl, _ = zk.get_acls("/secret")

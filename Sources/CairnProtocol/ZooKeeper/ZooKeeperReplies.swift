@@ -37,6 +37,9 @@ public enum ZooKeeperReplies {
             case .watchRemoved(0):
                 ZooKeeperRecords.replyHeader(
                     xid: replyXid, zxid: zxid, error: ZooKeeperError.noWatcher.rawValue, into: &w)
+            case .count(0) where op == .checkWatches:
+                ZooKeeperRecords.replyHeader(
+                    xid: replyXid, zxid: zxid, error: ZooKeeperError.noWatcher.rawValue, into: &w)
             default:
                 ZooKeeperRecords.replyHeader(xid: replyXid, zxid: op == .auth ? 0 : zxid, error: 0, into: &w)
                 body(reply, for: op, into: &w)
@@ -80,7 +83,7 @@ public enum ZooKeeperReplies {
                 // ZooKeeper names a digest id by its user.
                 w.string(principal.scheme == "digest" ? String(principal.id.prefix { $0 != ":" }) : principal.id)
             }
-        case .count(let count): w.int(Int32(clamping: count))
+        case .count(let count): if op == .getAllChildrenNumber { w.int(Int32(clamping: count)) }
         case .paths(let paths): w.vector(paths) { w, path in w.string(path) }
         case .done, .exists(nil), .watchRemoved, .connected, .stats, .dumped, .snapshotTaken, .snapshots: break
         }

@@ -33,7 +33,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
             switch op {
             case .create, .create2, .createContainer:
                 return .request(.change(try create(op, &r)))
-            case .createTTL, .reconfig, .sasl, .deleteContainer, .checkWatches, .multiRead, .check, .error:
+            case .createTTL, .reconfig, .sasl, .deleteContainer, .multiRead, .check, .error:
                 return .refused
             case .delete, .setData: return .request(.change(try change(op, &r)))
             case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
@@ -60,10 +60,19 @@ public struct ZooKeeperRequestDecoder: Sendable {
                 let mode = try r.int()
                 guard mode == 0 || mode == 1 else { throw CairnError.badArguments("addWatch mode \(mode)") }
                 return .request(.addWatch(path, recursive: mode == 1, since: nil))
-            case .removeWatches:
+            case .removeWatches, .checkWatches:
                 let path = try path(&r)
-                _ = try r.int()
-                return .request(.removeWatch(path))
+                // WatcherType: Children 1, Data 2, Any 3, Persistent 4, PersistentRecursive 5.
+                let selection: WatchSelection
+                switch try r.int() {
+                case 1: selection = .child
+                case 2: selection = .data
+                case 3: selection = .any
+                case 4: selection = .persistent
+                case 5: selection = .recursive
+                case let type: throw CairnError.badArguments("watcher type \(type)")
+                }
+                return .request(op == .checkWatches ? .countWatches(path, selection) : .removeWatch(path, selection))
             case .multi: return .request(.multi(try multi(&r)))
             case .setWatches, .setWatches2:
                 let relativeZxid = try r.long()

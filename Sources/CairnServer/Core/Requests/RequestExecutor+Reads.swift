@@ -131,7 +131,7 @@ extension RequestExecutor {
         do {
             return try read()
         } catch {
-            watches.remove(on: path, for: connection.id)
+            watches.remove(kind == .data ? .data : .child, on: path, for: connection.id)
             throw error
         }
     }

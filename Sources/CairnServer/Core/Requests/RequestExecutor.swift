@@ -114,8 +114,10 @@ final class RequestExecutor: Sendable {
                 return try watches.addPersistent(
                     on: path, recursive: recursive, since: since, current: try zxid(), for: connection.id,
                     as: identity, history: store, completion: post())
-            case .removeWatch(let path):
-                let removed = watches.remove(on: path, for: connection.id)
+            case .countWatches(let path, let selection):
+                return Answer(.ok(zxid: try zxid(), .count(watches.count(selection, on: path, for: connection.id))))
+            case .removeWatch(let path, let selection):
+                let removed = watches.remove(selection, on: path, for: connection.id)
                 return Answer(.ok(zxid: try zxid(), .watchRemoved(count: removed)))
             case .stats:
                 try mayOperate("stats", identity)

@@ -136,7 +136,7 @@ final class WatchHub: Sendable {
                     completion(Answer(reply, eventsBefore: events, eventsAfter: held))
                 }
             } catch {
-                remove(on: path, for: connection)
+                remove(recursive ? .recursive : .persistent, on: path, for: connection)
                 completion(.failed((error as? CairnError) ?? .internal("reading history: \(error)")))
             }
         }
@@ -172,20 +172,50 @@ final class WatchHub: Sendable {
         for resume in due { resume() }
     }
 
-    /// Removes every watch `connection` has on `path`; returns how many there were.
+    /// Removes the watches of `selection` that `connection` has on `path`; returns how many there were.
     @discardableResult
-    func remove(on path: ZNodePath, for connection: ConnectionID) -> Int {
+    func remove(_ selection: WatchSelection, on path: ZNodePath, for connection: ConnectionID) -> Int {
         state.withLock { s in
-            var removed = 0
-            if s.data[path]?.remove(connection) != nil { removed += 1 }
-            if s.child[path]?.remove(connection) != nil { removed += 1 }
-            if s.persistent[path]?.removeValue(forKey: connection) != nil { removed += 1 }
-            if s.data[path]?.isEmpty == true { s.data[path] = nil }
-            if s.child[path]?.isEmpty == true { s.child[path] = nil }
-            if s.persistent[path]?.isEmpty == true { s.persistent[path] = nil }
+            let removed = Self.matching(selection, on: path, for: connection, in: &s, removing: true)
             s.perConnection[connection, default: 0] -= removed
             return removed
         }
+    }
+
+    /// How many watches of `selection` `connection` has on `path`.
+    func count(_ selection: WatchSelection, on path: ZNodePath, for connection: ConnectionID) -> Int {
+        state.withLock { s in Self.matching(selection, on: path, for: connection, in: &s, removing: false) }
+    }
+
+    private static func matching(
+        _ selection: WatchSelection, on path: ZNodePath, for connection: ConnectionID, in s: inout State,
+        removing: Bool
+    ) -> Int {
+        var matched = 0
+        let any = selection == .any
+        if any || selection == .data, s.data[path]?.contains(connection) == true {
+            matched += 1
+            if removing {
+                s.data[path]!.remove(connection)
+                if s.data[path]!.isEmpty { s.data[path] = nil }
+            }
+        }
+        if any || selection == .child, s.child[path]?.contains(connection) == true {
+            matched += 1
+            if removing {
+                s.child[path]!.remove(connection)
+                if s.child[path]!.isEmpty { s.child[path] = nil }
+            }
+        }
+        if let watch = s.persistent[path]?[connection], any || selection == (watch.recursive ? .recursive : .persistent)
+        {
+            matched += 1
+            if removing {
+                s.persistent[path]![connection] = nil
+                if s.persistent[path]!.isEmpty { s.persistent[path] = nil }
+            }
+        }
+        return matched
     }
 
     func removeConnection(_ connection: ConnectionID) {
