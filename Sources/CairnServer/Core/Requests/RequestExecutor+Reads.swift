@@ -78,34 +78,29 @@ extension RequestExecutor {
         let since = restore.relativeZxid
         // What fires at once, with the ACL that decides who hears of it.
         var fired: [(type: WatchEventType, path: ZNodePath, acl: ACL)] = []
+        // ZooKeeper's rules, in its order: what fires for a node that exists (nil: set the watch again), and for one
+        // that is gone (nil: set it again, to hear of its creation).
+        let rules:
+            [(paths: [ZNodePath], kind: WatchHub.OneShot, present: (Stat) -> WatchEventType?, gone: WatchEventType?)] =
+                [
+                    (restore.data, .data, { $0.mzxid > since ? .dataChanged : nil }, .deleted),
+                    (restore.exist, .data, { _ in .created }, nil),
+                    (restore.child, .child, { $0.pzxid > since ? .childrenChanged : nil }, .deleted),
+                ]
         let zxid = try store.read { view -> Zxid in
-            for path in restore.data {
-                if let (stat, acl) = try view.access(at: path) {
-                    if stat.mzxid > since {
-                        fired.append((.dataChanged, path, acl))
+            for (paths, kind, present, gone) in rules {
+                for path in paths {
+                    if let (stat, acl) = try view.access(at: path) {
+                        if let type = present(stat) {
+                            fired.append((type, path, acl))
+                        } else {
+                            try watches.addOneShot(kind, on: path, for: connection.id)
+                        }
+                    } else if let gone {
+                        fired.append((gone, path, try view.nearestACL(at: path)))
                     } else {
-                        try watches.addOneShot(.data, on: path, for: connection.id)
+                        try watches.addOneShot(kind, on: path, for: connection.id)
                     }
-                } else {
-                    fired.append((.deleted, path, try view.nearestACL(at: path)))
-                }
-            }
-            for path in restore.exist {
-                if let (_, acl) = try view.access(at: path) {
-                    fired.append((.created, path, acl))
-                } else {
-                    try watches.addOneShot(.data, on: path, for: connection.id)
-                }
-            }
-            for path in restore.child {
-                if let (stat, acl) = try view.access(at: path) {
-                    if stat.pzxid > since {
-                        fired.append((.childrenChanged, path, acl))
-                    } else {
-                        try watches.addOneShot(.child, on: path, for: connection.id)
-                    }
-                } else {
-                    fired.append((.deleted, path, try view.nearestACL(at: path)))
                 }
             }
             return try view.zxid
