@@ -43,14 +43,14 @@ extension RequestExecutor {
         }
     }
 
-    /// READ on the node (after no_node), as ZooKeeper's getAllChildrenNumber.
+    /// READ on the node (after no_node), as ZooKeeper's getAllChildrenNumber; the subtree is walked only for a caller
+    /// who may read it.
     func descendantCount(_ path: ZNodePath, as identity: Identity) throws -> ReplyLine.Outcome {
-        let (access, count, zxid) = try store.read { view in
-            (try view.access(at: path), try view.descendantCount(of: path), try view.zxid)
+        try store.read { view in
+            guard let access = try view.access(at: path) else { throw CairnError.noNode(path) }
+            try identity.check(.read, in: access.acl, at: path)
+            return .ok(zxid: try view.zxid, .count(try view.descendantCount(of: path) ?? 0))
         }
-        guard let access, let count else { throw CairnError.noNode(path) }
-        try identity.check(.read, in: access.acl, at: path)
-        return .ok(zxid: zxid, .count(count))
     }
 
     /// READ or ADMIN is enough; without ADMIN, digest ids are masked (`user:x`), as ZooKeeper does.
