@@ -86,7 +86,7 @@ extension ChangeApplier {
             effects.append(.setData(path: path, data: data))
             return .set(stat: stat)
         case .check(let path, let version):
-            try checkedNode(path, needing: .read, by: identity, version: version, w)
+            _ = try checkedNode(path, needing: .read, by: identity, version: version, w)
             effects.append(.check(path: path, version: version))
             return .checked
         case .setACL(let path, let acl, let version):
@@ -130,7 +130,7 @@ extension ChangeApplier {
             let parentPath = try ZNodePath(slash == rawPath.startIndex ? "/" : String(rawPath[..<slash]))
             guard let parent = try w.lookupParent(parentPath) else { throw CairnError.noNode(parentPath) }
             try identity.check(.create, in: parent.record.acl, at: parentPath)
-            return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.stat.cversion)), owner, parent)
+            return (try ZNodePath(rawPath + Self.sequenceSuffix(parent.record.childCreates)), owner, parent)
         }
         let path = try ZNodePath(rawPath)
         guard !path.isRoot else { throw CairnError.nodeExists(path) }
@@ -140,7 +140,7 @@ extension ChangeApplier {
         return (path, owner, parent)
     }
 
-    /// ZooKeeper's `%010d` of the parent's cversion.
+    /// ZooKeeper's `%010d` of the parent's count of child creates.
     static func sequenceSuffix(_ counter: Int32) -> String {
         let digits = String(counter.magnitude)
         let width = counter < 0 ? 9 : 10
@@ -151,7 +151,7 @@ extension ChangeApplier {
     private func reapable(now: Int64, _ w: TreeTransaction) throws -> [ZNodePath] {
         var due: [NodeID] = []
         for id in try nodeIDs(in: db.containers, w.txn) {
-            if let node = try w.record(id), node.stat.numChildren == 0, node.stat.cversion > 0 { due.append(id) }
+            if let node = try w.record(id), node.stat.numChildren == 0, node.childCreates > 0 { due.append(id) }
         }
         for id in try nodeIDs(in: db.ttls, w.txn) {
             if let node = try w.record(id), node.stat.numChildren == 0,

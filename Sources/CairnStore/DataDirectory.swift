@@ -1,6 +1,7 @@
 /// The layout of a data directory:
 ///
 ///     <data-dir>/LOCK        held while a server or an offline tool uses the directory
+///     <data-dir>/FORMAT      the rule its log was written under (`SequenceRule`)
 ///     <data-dir>/store/      the LMDB environment (data.mdb, lock.mdb)
 ///     <data-dir>/wal/        WAL segments, named by their first zxid
 ///     <data-dir>/snapshots/  compact LMDB copies named by zxid, each with a manifest
@@ -12,6 +13,7 @@ public struct DataDirectory: Sendable, Hashable {
     }
 
     public var lockFile: String { path + "/LOCK" }
+    var formatFile: String { path + "/FORMAT" }
     public var store: String { path + "/store" }
     public var storeData: String { store + "/data.mdb" }
     public var storeLock: String { store + "/lock.mdb" }

@@ -22,13 +22,18 @@ extension NodeID {
 /// A znode as stored in the `nodes` database, keyed by its `NodeID`.
 ///
 /// Layout (little-endian): parent u64, czxid u64, mzxid u64, pzxid u64, ctime i64, mtime i64, version i32,
-/// cversion i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data (u32 + bytes),
-/// then the ACL, unless it is the open one: a record that ends after its data (every record written before ACLs)
-/// is `world:anyone` with every permission.
+/// childCreates i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data
+/// (u32 + bytes), then the ACL, unless it is the open one: a record that ends after its data (every record written
+/// before ACLs) is `world:anyone` with every permission.
 struct NodeRecord: Sendable {
     var parent: NodeID
     var name: String
+    /// Invariant: `stat.cversion` is `2 × childCreates − numChildren` (see `childCreates`).
     var stat: Stat
+    /// Children ever created under the node: the next sequential suffix. As in ZooKeeper, this is what is stored,
+    /// and the cversion reported is derived from it (creates + deletes = 2 × creates − children). Stores of format 1
+    /// counted deletes here too (see `SequenceRule`).
+    private(set) var childCreates: Int32
     var kind: NodeKind
     var data: [UInt8]
     var acl: ACL
@@ -46,7 +51,7 @@ struct NodeRecord: Sendable {
         w.write(stat.ctime)
         w.write(stat.mtime)
         w.write(stat.version)
-        w.write(stat.cversion)
+        w.write(childCreates)
         w.write(stat.aversion)
         w.write(stat.numChildren)
         w.write(stat.ephemeralOwner?.rawValue ?? 0)
@@ -68,10 +73,13 @@ struct NodeRecord: Sendable {
         }
     }
 
+    /// A new node's record: no children yet (`stat`'s cversion and numChildren are 0).
     init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8], acl: ACL) {
+        precondition(stat.cversion == 0 && stat.numChildren == 0, "a new node has had no children")
         self.parent = parent
         self.name = name
         self.stat = stat
+        childCreates = 0
         self.kind = kind
         self.data = data
         self.acl = acl
@@ -86,7 +94,7 @@ struct NodeRecord: Sendable {
         let ctime: Int64 = try r.read()
         let mtime: Int64 = try r.read()
         let version: Int32 = try r.read()
-        let cversion: Int32 = try r.read()
+        childCreates = try r.read()
         let aversion: Int32 = try r.read()
         let numChildren: Int32 = try r.read()
         let owner: UInt64 = try r.read()
@@ -96,7 +104,21 @@ struct NodeRecord: Sendable {
         acl = r.isAtEnd ? .open : try ACL(from: &r)
         stat = Stat(
             czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
-            cversion: cversion, aversion: aversion, ephemeralOwner: owner == 0 ? nil : SessionID(rawValue: owner),
+            cversion: Self.cversion(childCreates: childCreates, numChildren: numChildren), aversion: aversion,
+            ephemeralOwner: owner == 0 ? nil : SessionID(rawValue: owner),
             dataLength: Int32(data.count), numChildren: numChildren)
+    }
+
+    /// A child added (`delta` 1) or removed (-1) by change `zxid`; `countingDelete`: a removal advances
+    /// `childCreates` too (format 1's rule, for replaying its log).
+    mutating func childrenChanged(by delta: Int32, zxid: Zxid, countingDelete: Bool = false) {
+        if delta > 0 || countingDelete { childCreates &+= 1 }
+        stat.numChildren += delta
+        stat.cversion = Self.cversion(childCreates: childCreates, numChildren: stat.numChildren)
+        stat.pzxid = zxid
+    }
+
+    private static func cversion(childCreates: Int32, numChildren: Int32) -> Int32 {
+        childCreates &* 2 &- numChildren
     }
 }

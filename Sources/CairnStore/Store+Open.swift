@@ -29,6 +29,7 @@ extension Store {
     private static func open(_ configuration: Configuration, lock: DataDirectoryLock, logger: Logger) throws -> Store {
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
+        let sequenceRule = try SequenceRule.read(directory)
         try snapshots.removeInterruptedFiles()
         try removeInterruptedRestore(directory, logger: logger)
         var source = RecoveryReport.Source.store
@@ -72,7 +73,9 @@ extension Store {
         let applied = try environment.read { try applier.appliedZxid($0) }
 
         var replay = ReplayBuffer(
-            environment: environment, applier: applier, maxMapSize: configuration.maxMapSize, logger: logger)
+            environment: environment, applier: applier,
+            sequenceRule: sequenceRule ?? SequenceRule(deletesCountedThrough: 0),
+            maxMapSize: configuration.maxMapSize, logger: logger)
         let wal: WriteAheadLog
         do {
             wal = try WriteAheadLog(
@@ -83,6 +86,15 @@ extension Store {
         } catch let error as StoreError where !snapshotProblems.isEmpty {
             throw StoreError.noRecoverableState(
                 "\(error); snapshots that did not verify: \(snapshotProblems.joined(separator: "; "))")
+        }
+        if sequenceRule == nil || sequenceRule!.deletesCountedThrough == .max {
+            let rule = SequenceRule(deletesCountedThrough: sequenceRule == nil ? 0 : wal.lastZxid)
+            try rule.write(directory)
+            if sequenceRule != nil {
+                logger.notice(
+                    "data directory upgraded to format 2: sequential names count child creates only from here on",
+                    metadata: ["zxid": "\(wal.lastZxid)"])
+            }
         }
         let report = RecoveryReport(source: source, replayedChanges: replay.count, zxid: wal.lastZxid)
         logger.info(
@@ -137,14 +149,18 @@ extension Store {
 private struct ReplayBuffer {
     let environment: Environment
     let applier: ChangeApplier
+    let sequenceRule: SequenceRule
     let maxMapSize: Int
     let logger: Logger
     private var pending: [Change] = []
     private(set) var count = 0
 
-    init(environment: Environment, applier: ChangeApplier, maxMapSize: Int, logger: Logger) {
+    init(
+        environment: Environment, applier: ChangeApplier, sequenceRule: SequenceRule, maxMapSize: Int, logger: Logger
+    ) {
         self.environment = environment
         self.applier = applier
+        self.sequenceRule = sequenceRule
         self.maxMapSize = maxMapSize
         self.logger = logger
     }
@@ -164,6 +180,7 @@ private struct ReplayBuffer {
                 try environment.write { txn in
                     let tree = TreeTransaction(applier.tree, txn)
                     for change in changes {
+                        tree.deletesAdvanceSequence = sequenceRule.deletesAdvanceSequence(at: change.zxid)
                         do {
                             try applier.apply(change, tree)
                         } catch let error as CairnError {

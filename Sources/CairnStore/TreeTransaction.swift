@@ -12,6 +12,9 @@ import LMDB
 final class TreeTransaction {
     let tree: ZNodeTree
     let txn: Transaction
+    /// A delete advances its parent's sequence counter: set only to replay changes written under format 1
+    /// (`SequenceRule`).
+    var deletesAdvanceSequence = false
     private var pending: Pending
     var db: StoreDatabases { tree.db }
 
@@ -51,11 +54,8 @@ final class TreeTransaction {
         var record: NodeRecord
         var dirty: Bool
 
-        /// A child added (`delta` 1) or removed (-1) by change `zxid`.
-        mutating func childrenChanged(by delta: Int32, zxid: Zxid) {
-            record.stat.cversion &+= 1
-            record.stat.numChildren += delta
-            record.stat.pzxid = zxid
+        mutating func childrenChanged(by delta: Int32, zxid: Zxid, countingDelete: Bool) {
+            record.childrenChanged(by: delta, zxid: zxid, countingDelete: countingDelete)
             dirty = true
         }
     }
@@ -66,9 +66,10 @@ final class TreeTransaction {
         self.pending = Pending()
     }
 
-    private init(_ tree: ZNodeTree, _ txn: Transaction, pending: Pending) {
+    private init(_ tree: ZNodeTree, _ txn: Transaction, deletesAdvanceSequence: Bool, pending: Pending) {
         self.tree = tree
         self.txn = txn
+        self.deletesAdvanceSequence = deletesAdvanceSequence
         self.pending = pending
     }
 
@@ -77,7 +78,7 @@ final class TreeTransaction {
     func nested<T>(_ body: (TreeTransaction) throws -> T) throws -> T {
         var adopted: Pending?
         let result = try txn.nested { child in
-            let inner = TreeTransaction(tree, child, pending: pending)
+            let inner = TreeTransaction(tree, child, deletesAdvanceSequence: deletesAdvanceSequence, pending: pending)
             let result = try body(inner)
             adopted = inner.pending
             return result
@@ -171,11 +172,11 @@ final class TreeTransaction {
     private func childrenChanged(under parentID: NodeID, _ parent: NodeRecord, by delta: Int32, zxid: Zxid) throws {
         // Through the values view: `records[id]?.…` moves the record out into an optional and back, copying it.
         if let index = pending.records.index(forKey: parentID) {
-            pending.records.values[index].childrenChanged(by: delta, zxid: zxid)
+            pending.records.values[index].childrenChanged(by: delta, zxid: zxid, countingDelete: deletesAdvanceSequence)
             return
         }
         var entry = PendingRecord(record: parent, dirty: false)
-        entry.childrenChanged(by: delta, zxid: zxid)
+        entry.childrenChanged(by: delta, zxid: zxid, countingDelete: deletesAdvanceSequence)
         try entry.record.put(parentID, in: db.nodes, txn)
     }
 

@@ -32,7 +32,7 @@ struct ChangeSemanticsTests {
         #expect(history.map(\.zxid) == [1, 2])
     }
 
-    @Test("sequential suffix is the parent's cversion as ten digits, deletes included")
+    @Test("sequential suffix counts the parent's child creates (deletes do not), cversion creates and deletes")
     func sequentialNumbering() throws {
         let f = try StoreFixture()
         try f.create("/q")
@@ -41,9 +41,45 @@ struct ChangeSemanticsTests {
         #expect(first.path.string == "/q/job-0000000000")
         #expect(second.path.string == "/q/job-0000000001")
         try f.commit(.operation(.delete(path: first.path, version: -1)))
+        #expect(try f.node("/q")?.stat.cversion == 3, "two creates and a delete")
         let third = try f.create("/q/", sequential: true)
-        #expect(third.path.string == "/q/0000000003", "cversion counts the delete too")
-        #expect(try f.children("/q") == ["0000000003", "job-0000000001"])
+        #expect(third.path.string == "/q/0000000002", "ZooKeeper's numbering: the delete does not advance it")
+        #expect(try f.children("/q") == ["0000000002", "job-0000000001"])
+        let parent = try #require(try f.node("/q"))
+        #expect(parent.stat.cversion == 4 && parent.stat.numChildren == 2)
+        try f.reopen()
+        #expect(try f.node("/q")?.stat == parent.stat, "the counter and cversion are stored")
+    }
+
+    /// A data directory of format 1 (no `FORMAT` file) counted deletes in the sequence counter; its log is replayed
+    /// by that rule, later changes by ZooKeeper's. The log here holds what a format-1 server's sequential creates
+    /// wrote (the names it chose), as plain creates: the WAL records are the same.
+    @Test("a format-1 data directory replays its log by format 1's rule, later changes by format 2's")
+    func formatOneUpgrade() throws {
+        let f = try StoreFixture()
+        try f.create("/q")
+        try f.create("/q/n-0000000000")
+        try f.commit(.operation(.delete(path: path("/q/n-0000000000"), version: -1)))
+        try f.create("/q/n-0000000002")  // format 1: creates and the delete counted, next suffix 3
+        let formatFile = f.data.path + "/FORMAT"
+        #expect(FileManager.default.fileExists(atPath: formatFile))
+        // Make it the directory a format-1 server left: no FORMAT, and LMDB lost, so the whole log is replayed.
+        f.store.close()
+        try FileManager.default.removeItem(atPath: formatFile)
+        try FileManager.default.removeItem(atPath: f.data.store)
+        try f.reopen()
+        #expect(try String(contentsOfFile: formatFile, encoding: .utf8) == "format=2 deletes_counted_through=4\n")
+        #expect(try f.create("/q/n-", sequential: true).path.string == "/q/n-0000000003", "no name handed out twice")
+        try f.commit(.operation(.delete(path: path("/q/n-0000000003"), version: -1)))
+        let fifth = try f.create("/q/n-", sequential: true)
+        #expect(fifth.path.string == "/q/n-0000000004", "format 2: deletes not counted")
+        let parent = try #require(try f.node("/q"))
+        // Replayed again from the log alone: changes 1–4 by format 1's rule, 5–7 by format 2's.
+        f.store.close()
+        try FileManager.default.removeItem(atPath: f.data.store)
+        try f.reopen()
+        #expect(try f.node("/q")?.stat == parent.stat)
+        #expect(try f.create("/q/n-", sequential: true).path.string == "/q/n-0000000005")
     }
 
     @Test("delete: no_node, not_empty, bad_version; -1 matches any version; the root cannot be deleted")
