@@ -170,7 +170,9 @@ let package = Package(
         // generator the load generator also uses.
         .target(name: "CairnTesting"),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
-        .testTarget(name: "CairnProtocolTests", dependencies: ["CairnProtocol"]),
+        .testTarget(
+            name: "CairnProtocolTests",
+            dependencies: ["CairnProtocol", "CairnTesting", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [

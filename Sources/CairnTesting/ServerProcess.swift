@@ -9,13 +9,17 @@ public final class ServerProcess: Sendable {
     public let zooKeeperPort: Int?
     private let process: ChildProcess
 
-    /// Starts `cairn serve --listen 127.0.0.1:0` (or `port`) and waits for its listening line.
+    /// Starts `cairn serve --listen 127.0.0.1:0` (or `port`) and waits for its listening line. The ZooKeeper port is
+    /// off unless `arguments` has a `--zk-listen` (its default, 2181, would collide between servers).
     public init(dataDirectory: String, port: Int = 0, arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         self.extraArguments = arguments
+        let zooKeeperOff = arguments.contains("--zk-listen") ? [] : ["--zk-listen", "none"]
         let process = try ChildProcess(
             BuiltProducts.path(of: "cairn"),
-            ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "info"] + arguments)
+            ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "info"]
+                + zooKeeperOff
+                + arguments)
         var found: Int?
         var zooKeeper: Int?
         _ = process.waitForOutput(seconds: 60) { lines in

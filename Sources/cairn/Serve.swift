@@ -18,9 +18,9 @@ struct Serve: AsyncParsableCommand {
     var listen: String = env("LISTEN") ?? "127.0.0.1:4181"
     @Option(
         help:
-            "HOST:PORT for ZooKeeper's client protocol (port 0 picks a free one), or none. Work in progress: not every op yet (docs/zookeeper.md)."
+            "HOST:PORT for ZooKeeper's client protocol, so ZooKeeper clients work unchanged (docs/zookeeper.md); port 0 picks a free one; none turns it off."
     )
-    var zkListen: String = env("ZK_LISTEN") ?? "none"
+    var zkListen: String = env("ZK_LISTEN") ?? "127.0.0.1:2181"
     @Option(
         help:
             "Four-letter words the ZooKeeper port answers, comma-separated, or * for all (ruok isro envi srvr stat conf wchs mntr cons)."

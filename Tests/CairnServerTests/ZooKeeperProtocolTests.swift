@@ -25,4 +25,23 @@ struct ZooKeeperProtocolTests {
         #expect(output.contains("all checks passed"))
         #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
     }
+
+    @Test("400 rounds of random and mutated frames close only their own connections; a kazoo session beside them")
+    func fuzzedFrames() throws {
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("fuzz"), arguments: ["--zk-listen", "127.0.0.1:0"])
+        let zooKeeperPort = try #require(server.zooKeeperPort)
+        let fuzz = try ChildProcess(
+            Self.root + "/.venv-compat/bin/python",
+            [Self.root + "/tools/zookeeper/fuzz-frames.py", "\(zooKeeperPort)", "400"])
+        let status = fuzz.wait()
+        let output = fuzz.output.joined(separator: "\n")
+        #expect(status == 0, "\(output)\n\(fuzz.errorOutput)")
+        #expect(output.contains("the server kept serving"))
+        #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
+        // Still serving on the JSON-lines port too, and the bad frames were logged.
+        let client = try server.client()
+        #expect(try client.call(["op": "ping"]).ok)
+        #expect(server.log.contains { $0.contains("ZooKeeper") && $0.contains("closing") })
+    }
 }
