@@ -11,34 +11,36 @@ struct ZooKeeperProtocolTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    /// Runs `tools/zookeeper/<script>` with .venv-compat's python (kazoo 2.11 from tools/setup) against a fresh server
+    /// with its ZooKeeper port; the script gets that port first. Expects exit 0, `done` in its output and no fatal
+    /// error in the server's log; returns the server for further checks.
+    @discardableResult
+    func run(_ script: String, data: String, arguments: (ServerProcess) -> [String], done: String) throws
+        -> ServerProcess
+    {
+        let server = try ServerProcess(
+            dataDirectory: directory.appending(data), arguments: ["--zk-listen", "127.0.0.1:0"])
+        let zooKeeperPort = try #require(server.zooKeeperPort)
+        let child = try ChildProcess(
+            Self.root + "/.venv-compat/bin/python",
+            [Self.root + "/tools/zookeeper/" + script, "\(zooKeeperPort)"] + arguments(server))
+        let status = child.wait()
+        let output = child.output.joined(separator: "\n")
+        #expect(status == 0, "\(output)\n\(child.errorOutput)")
+        #expect(output.contains(done))
+        #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
+        return server
+    }
+
     @Test("tools/zookeeper/wire-checks.py passes against a fresh server (kazoo 2.11 from tools/setup)")
     func wireChecks() throws {
-        let server = try ServerProcess(
-            dataDirectory: directory.appending("data"), arguments: ["--zk-listen", "127.0.0.1:0"])
-        let zooKeeperPort = try #require(server.zooKeeperPort)
-        let checks = try ChildProcess(
-            Self.root + "/.venv-compat/bin/python",
-            [Self.root + "/tools/zookeeper/wire-checks.py", "\(zooKeeperPort)", "\(server.port)"])
-        let status = checks.wait()
-        let output = checks.output.joined(separator: "\n")
-        #expect(status == 0, "\(output)\n\(checks.errorOutput)")
-        #expect(output.contains("all checks passed"))
-        #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
+        try run("wire-checks.py", data: "data", arguments: { ["\($0.port)"] }, done: "all checks passed")
     }
 
     @Test("400 rounds of random and mutated frames close only their own connections; a kazoo session beside them")
     func fuzzedFrames() throws {
-        let server = try ServerProcess(
-            dataDirectory: directory.appending("fuzz"), arguments: ["--zk-listen", "127.0.0.1:0"])
-        let zooKeeperPort = try #require(server.zooKeeperPort)
-        let fuzz = try ChildProcess(
-            Self.root + "/.venv-compat/bin/python",
-            [Self.root + "/tools/zookeeper/fuzz-frames.py", "\(zooKeeperPort)", "400"])
-        let status = fuzz.wait()
-        let output = fuzz.output.joined(separator: "\n")
-        #expect(status == 0, "\(output)\n\(fuzz.errorOutput)")
-        #expect(output.contains("the server kept serving"))
-        #expect(server.log.allSatisfy { !$0.contains("Fatal") }, "the server's log: \(server.log.suffix(20))")
+        let server = try run(
+            "fuzz-frames.py", data: "fuzz", arguments: { _ in ["400"] }, done: "the server kept serving")
         // Still serving on the JSON-lines port too, and the bad frames were logged.
         let client = try server.client()
         #expect(try client.call(["op": "ping"]).ok)
