@@ -33,6 +33,18 @@ extension ClientRequest {
                 w.endObject()
             }
             w.endArray()
+        case .readMulti(let reads):
+            w.string("op", "read_multi")
+            w.beginArray("ops")
+            for read in reads {
+                w.beginElementObject()
+                switch read {
+                case .get(let path): Self.withPath("get", path, watch: false, into: &w)
+                case .children(let path): Self.withPath("children", path, watch: false, into: &w)
+                }
+                w.endObject()
+            }
+            w.endArray()
         case .get(let path, let watch): Self.withPath("get", path, watch: watch, into: &w)
         case .exists(let path, let watch): Self.withPath("exists", path, watch: watch, into: &w)
         case .children(let path, let watch): Self.withPath("children", path, watch: watch, into: &w)

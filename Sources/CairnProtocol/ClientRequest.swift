@@ -12,6 +12,9 @@ public enum ClientRequest: Sendable, Hashable {
     case change(Operation)
     /// All or nothing.
     case multi([Operation])
+    /// Reads from one consistent view, each answered alone: one failing (no node, no permission) fails no other
+    /// (ZooKeeper's multiRead). They set no watches.
+    case readMulti([MultiRead])
     case get(ZNodePath, watch: Bool)
     case exists(ZNodePath, watch: Bool)
     case children(ZNodePath, watch: Bool)
@@ -48,6 +51,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .ping, .close: .done
         case .change: .changed
         case .multi: .multi
+        case .readMulti: .reads
         case .get: .node
         case .exists: .exists
         case .children: .children
@@ -75,6 +79,12 @@ public enum ClientRequest: Sendable, Hashable {
         default: false
         }
     }
+}
+
+/// One read of a `readMulti`.
+public enum MultiRead: Sendable, Hashable {
+    case get(ZNodePath)
+    case children(ZNodePath)
 }
 
 /// The watches a client held on its previous connection, and the last zxid it saw. Each one-shot watch whose node

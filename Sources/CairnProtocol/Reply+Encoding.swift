@@ -27,6 +27,17 @@ extension Reply {
                 w.endObject()
             }
             w.endArray()
+        case .reads(let results):
+            w.beginArray("results")
+            for result in results {
+                w.beginElementObject()
+                switch result {
+                case .success(let reply): reply.write(into: &w)
+                case .failure(let error): error.write(into: &w)
+                }
+                w.endObject()
+            }
+            w.endArray()
         case .node(let data, let stat):
             w.data(data)
             w.stat("stat", stat)
@@ -114,14 +125,19 @@ extension ErrorReply {
         w.beginObject()
         if let id { w.int("id", id) } else { w.null("id") }
         w.bool("ok", false)
+        write(into: &w)
+        w.endObject()
+        return w.line()
+    }
+
+    /// The `error` object, in the line's or a read_multi result's.
+    fileprivate func write(into w: inout JSONWriter) {
         w.beginObject("error")
         w.string("code", code.rawValue)
         w.string("message", message)
         if let index { w.int("index", index) }
         if let oldestZxid { w.int("oldest_zxid", oldestZxid) }
         w.endObject()
-        w.endObject()
-        return w.line()
     }
 }
 

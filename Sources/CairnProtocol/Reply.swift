@@ -10,6 +10,8 @@ public enum Reply: Sendable, Hashable {
     /// A single create, set, delete or check.
     case changed(OperationResult)
     case multi([OperationResult])
+    /// read_multi: each read's `.node` or `.children`, or its error, in the order asked.
+    case reads([Result<Reply, ErrorReply>])
     case node(data: [UInt8], stat: Stat)
     /// exists: nil when there is no node.
     case exists(Stat?)
@@ -39,7 +41,7 @@ public enum Reply: Sendable, Hashable {
 
 /// The reply shapes, one per `Reply` case: what a client expects for the request it sent.
 public enum ReplyKind: Sendable, Hashable {
-    case connected, done, changed, multi, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
+    case connected, done, changed, multi, reads, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
     case snapshotTaken, snapshots, acl, whoAmI, count, paths
 }
 

@@ -69,6 +69,24 @@ public struct RequestDecoder: Sendable {
                 }
             }
             return .multi(operations)
+        case "read_multi":
+            guard let ops = r.ops else { throw .badArguments("read_multi needs \"ops\"") }
+            guard ops.count <= maxOpsPerMulti else {
+                throw .tooLarge("read_multi has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
+            }
+            var reads: [MultiRead] = []
+            for (index, sub) in ops.enumerated() {
+                do throws(CairnError) {
+                    switch sub.op {
+                    case "get": reads.append(.get(try path(sub)))
+                    case "children": reads.append(.children(try path(sub)))
+                    default: throw CairnError.badArguments("a read_multi op must be get or children")
+                    }
+                } catch {
+                    throw .multiFailed(index: index, cause: error)
+                }
+            }
+            return .readMulti(reads)
         case "get": return .get(try path(r), watch: r.watch ?? false)
         case "exists": return .exists(try path(r), watch: r.watch ?? false)
         case "children": return .children(try path(r), watch: r.watch ?? false)

@@ -71,14 +71,7 @@ public struct IncomingReply: Sendable {
     /// The reply read as the answer to a request of `kind`; a reply lacking a field that kind has is a
     /// failure with code `internal`.
     public func line(as kind: ReplyKind) -> ReplyLine {
-        if let error = wire.error {
-            return ReplyLine(
-                id: wire.id,
-                .failed(
-                    ErrorReply(
-                        code: ErrorCode(rawValue: error.code) ?? .internal, message: error.message, index: error.index,
-                        oldestZxid: error.oldestZxid)))
-        }
+        if let error = wire.error { return ReplyLine(id: wire.id, .failed(error.reply)) }
         guard wire.ok == true, let zxid = wire.zxid, let reply = reply(kind) else {
             return ReplyLine(
                 id: wire.id, .failed(ErrorReply(code: .internal, message: "a reply lacks fields of \(kind)")))
@@ -99,6 +92,10 @@ public struct IncomingReply: Sendable {
             guard let results = w.results else { return nil }
             let decoded = results.compactMap { $0.result }
             return decoded.count == results.count ? .multi(decoded) : nil
+        case .reads:
+            guard let results = w.results else { return nil }
+            let decoded = results.compactMap { $0.read }
+            return decoded.count == results.count ? .reads(decoded) : nil
         case .node: return w.stat.map { .node(data: w.bytes ?? [], stat: $0.stat) }
         case .exists: return .exists(w.stat?.stat)
         case .children: return w.stat.map { .children(w.children ?? [], stat: $0.stat) }

@@ -14,6 +14,11 @@ struct WireReply: Decodable, Sendable {
             case code, message, index
             case oldestZxid = "oldest_zxid"
         }
+
+        var reply: ErrorReply {
+            ErrorReply(
+                code: ErrorCode(rawValue: code) ?? .internal, message: message, index: index, oldestZxid: oldestZxid)
+        }
     }
 
     struct WireStat: Decodable, Sendable, Hashable {
@@ -46,14 +51,40 @@ struct WireReply: Decodable, Sendable {
         }
     }
 
+    /// One of a multi's or a read_multi's results.
     struct WireResult: Decodable, Sendable {
-        var op: String
+        /// Absent from a failed read of a read_multi.
+        var op: String?
         var path: String?
         var stat: WireStat?
+        var data: String?
+        var dataB64: String?
+        var children: [String]?
+        var error: WireError?
+
+        enum CodingKeys: String, CodingKey {
+            case op, path, stat, data, children, error
+            case dataB64 = "data_b64"
+        }
+
+        init(op: String, path: String?, stat: WireStat?) {
+            self.op = op
+            self.path = path
+            self.stat = stat
+        }
+
+        /// A read_multi's read: its reply or its error; nil when a field is missing.
+        var read: Result<Reply, ErrorReply>? {
+            if let error { return .failure(error.reply) }
+            guard let stat else { return nil }
+            if let children { return .success(.children(children, stat: stat.stat)) }
+            let bytes = data.map { Array($0.utf8) } ?? dataB64.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+            return .success(.node(data: bytes ?? [], stat: stat.stat))
+        }
 
         /// What the op did; nil when a field its op has is missing.
         var result: OperationResult? {
-            switch op {
+            switch op ?? "" {
             case "create":
                 guard let path = path.flatMap({ try? ZNodePath($0) }), let stat else { return nil }
                 return .created(path: path, stat: stat.stat)

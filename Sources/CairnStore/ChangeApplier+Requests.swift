@@ -70,6 +70,7 @@ extension ChangeApplier {
             return .created(path: path, stat: stat)
         case .delete(let path, let version):
             if path.isRoot { throw CairnError.badArguments("the root node cannot be deleted") }
+            if path.isSystemNode { throw CairnError.badArguments("\(path) is ZooKeeper's and cannot be deleted") }
             // ZooKeeper's order: the parent (no_node), DELETE on it, then the node, its version, its children.
             guard let parentPath = path.parent, let parent = try w.lookupParent(parentPath) else {
                 throw CairnError.noNode(path.parent ?? .root)

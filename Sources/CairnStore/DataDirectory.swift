@@ -1,7 +1,7 @@
 /// The layout of a data directory:
 ///
 ///     <data-dir>/LOCK        held while a server or an offline tool uses the directory
-///     <data-dir>/FORMAT      the rule its log was written under (`SequenceRule`)
+///     <data-dir>/FORMAT      the rules its log was written under (`DataFormat`)
 ///     <data-dir>/store/      the LMDB environment (data.mdb, lock.mdb)
 ///     <data-dir>/wal/        WAL segments, named by their first zxid
 ///     <data-dir>/snapshots/  compact LMDB copies named by zxid, each with a manifest

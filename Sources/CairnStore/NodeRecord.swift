@@ -32,7 +32,7 @@ struct NodeRecord: Sendable {
     var stat: Stat
     /// Children ever created under the node: the next sequential suffix. As in ZooKeeper, this is what is stored,
     /// and the cversion reported is derived from it (creates + deletes = 2 × creates − children). Stores of format 1
-    /// counted deletes here too (see `SequenceRule`).
+    /// counted deletes here too (see `DataFormat`).
     private(set) var childCreates: Int32
     var kind: NodeKind
     var data: [UInt8]
@@ -110,12 +110,14 @@ struct NodeRecord: Sendable {
     }
 
     /// A child added (`delta` 1) or removed (-1) by change `zxid`; `countingDelete`: a removal advances
-    /// `childCreates` too (format 1's rule, for replaying its log).
-    mutating func childrenChanged(by delta: Int32, zxid: Zxid, countingDelete: Bool = false) {
-        if delta > 0 || countingDelete { childCreates &+= 1 }
+    /// `childCreates` too (format 1's rule, for replaying its log). zxid nil: one of `ZNodePath.systemNodes` added,
+    /// a child but neither a create nor a change (ZooKeeper adds its own nodes so: a fresh root reports cversion −1
+    /// and numbers its first sequential child 0).
+    mutating func childrenChanged(by delta: Int32, zxid: Zxid?, countingDelete: Bool = false) {
+        if zxid != nil && (delta > 0 || countingDelete) { childCreates &+= 1 }
         stat.numChildren += delta
         stat.cversion = Self.cversion(childCreates: childCreates, numChildren: stat.numChildren)
-        stat.pzxid = zxid
+        if let zxid { stat.pzxid = zxid }
     }
 
     private static func cversion(childCreates: Int32, numChildren: Int32) -> Int32 {

@@ -29,7 +29,7 @@ extension Store {
     private static func open(_ configuration: Configuration, lock: DataDirectoryLock, logger: Logger) throws -> Store {
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
-        let sequenceRule = try SequenceRule.read(directory)
+        let format = try DataFormat.read(directory)
         try snapshots.removeInterruptedFiles()
         try removeInterruptedRestore(directory, logger: logger)
         var source = RecoveryReport.Source.store
@@ -72,10 +72,10 @@ extension Store {
         try initializeIfEmpty(environment, applier)
         let applied = try environment.read { try applier.appliedZxid($0) }
 
+        var rules = format ?? .current
         var replay = ReplayBuffer(
-            environment: environment, applier: applier,
-            sequenceRule: sequenceRule ?? SequenceRule(deletesCountedThrough: 0),
-            maxMapSize: configuration.maxMapSize, logger: logger)
+            environment: environment, applier: applier, format: rules,
+            systemNodesExist: applied >= rules.systemNodesAfter, maxMapSize: configuration.maxMapSize, logger: logger)
         let wal: WriteAheadLog
         do {
             wal = try WriteAheadLog(
@@ -87,13 +87,21 @@ extension Store {
             throw StoreError.noRecoverableState(
                 "\(error); snapshots that did not verify: \(snapshotProblems.joined(separator: "; "))")
         }
-        if sequenceRule == nil || sequenceRule!.deletesCountedThrough == .max {
-            let rule = SequenceRule(deletesCountedThrough: sequenceRule == nil ? 0 : wal.lastZxid)
-            try rule.write(directory)
-            if sequenceRule != nil {
+        if format == nil || rules.isUpgrading {
+            rules = rules.closed(at: wal.lastZxid)
+            try rules.write(directory)
+            if format != nil {
                 logger.notice(
-                    "data directory upgraded to format 2: sequential names count child creates only from here on",
+                    "data directory upgraded to format 3: sequential names count child creates only, and the tree has ZooKeeper's system nodes",
                     metadata: ["zxid": "\(wal.lastZxid)"])
+            }
+        }
+        // Those the log's replay had no change after (or that an upgrade brings).
+        if wal.lastZxid >= rules.systemNodesAfter {
+            try environment.write { txn in
+                let tree = TreeTransaction(applier.tree, txn)
+                try tree.createSystemNodes()
+                try tree.flush()
             }
         }
         let report = RecoveryReport(source: source, replayedChanges: replay.count, zxid: wal.lastZxid)
@@ -149,18 +157,22 @@ extension Store {
 private struct ReplayBuffer {
     let environment: Environment
     let applier: ChangeApplier
-    let sequenceRule: SequenceRule
+    let format: DataFormat
+    /// Whether the tree has its system nodes yet (see `DataFormat.systemNodesAfter`).
+    private var systemNodesExist: Bool
     let maxMapSize: Int
     let logger: Logger
     private var pending: [Change] = []
     private(set) var count = 0
 
     init(
-        environment: Environment, applier: ChangeApplier, sequenceRule: SequenceRule, maxMapSize: Int, logger: Logger
+        environment: Environment, applier: ChangeApplier, format: DataFormat, systemNodesExist: Bool, maxMapSize: Int,
+        logger: Logger
     ) {
         self.environment = environment
         self.applier = applier
-        self.sequenceRule = sequenceRule
+        self.format = format
+        self.systemNodesExist = systemNodesExist
         self.maxMapSize = maxMapSize
         self.logger = logger
     }
@@ -175,12 +187,18 @@ private struct ReplayBuffer {
     mutating func flush() throws {
         guard !pending.isEmpty else { return }
         let changes = pending
+        var systemNodesExist = systemNodesExist
         while true {
             do {
+                systemNodesExist = self.systemNodesExist
                 try environment.write { txn in
                     let tree = TreeTransaction(applier.tree, txn)
                     for change in changes {
-                        tree.deletesAdvanceSequence = sequenceRule.deletesAdvanceSequence(at: change.zxid)
+                        if !systemNodesExist && format.hasSystemNodes(at: change.zxid) {
+                            try tree.createSystemNodes()
+                            systemNodesExist = true
+                        }
+                        tree.deletesAdvanceSequence = format.deletesAdvanceSequence(at: change.zxid)
                         do {
                             try applier.apply(change, tree)
                         } catch let error as CairnError {
@@ -197,6 +215,7 @@ private struct ReplayBuffer {
             }
         }
         count += changes.count
+        self.systemNodesExist = systemNodesExist
         pending = []
     }
 }

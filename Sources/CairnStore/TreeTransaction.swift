@@ -13,7 +13,7 @@ final class TreeTransaction {
     let tree: ZNodeTree
     let txn: Transaction
     /// A delete advances its parent's sequence counter: set only to replay changes written under format 1
-    /// (`SequenceRule`).
+    /// (`DataFormat`).
     var deletesAdvanceSequence = false
     private var pending: Pending
     var db: StoreDatabases { tree.db }
@@ -54,7 +54,7 @@ final class TreeTransaction {
         var record: NodeRecord
         var dirty: Bool
 
-        mutating func childrenChanged(by delta: Int32, zxid: Zxid, countingDelete: Bool) {
+        mutating func childrenChanged(by delta: Int32, zxid: Zxid?, countingDelete: Bool) {
             record.childrenChanged(by: delta, zxid: zxid, countingDelete: countingDelete)
             dirty = true
         }
@@ -169,7 +169,7 @@ final class TreeTransaction {
 
     /// The parent's counters after a child came or went: changed in place when its record is pending (no copy
     /// of it, one lookup), else stored changed.
-    private func childrenChanged(under parentID: NodeID, _ parent: NodeRecord, by delta: Int32, zxid: Zxid) throws {
+    private func childrenChanged(under parentID: NodeID, _ parent: NodeRecord, by delta: Int32, zxid: Zxid?) throws {
         // Through the values view: `records[id]?.…` moves the record out into an optional and back, copying it.
         if let index = pending.records.index(forKey: parentID) {
             pending.records.values[index].childrenChanged(by: delta, zxid: zxid, countingDelete: deletesAdvanceSequence)
@@ -192,10 +192,10 @@ final class TreeTransaction {
     }
 
     /// `create` with the parent already looked up (by `lookupParent`: a create looks it up once, for its
-    /// checks and its write).
+    /// checks and its write). `system`: one of `ZNodePath.systemNodes`, made by no change (`SystemNodes`).
     func create(
         _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind,
-        owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64
+        owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64, system: Bool = false
     ) throws -> Stat {
         let parentID = found.id
         let parent = found.record
@@ -223,7 +223,7 @@ final class TreeTransaction {
         case .persistentWithTTL: try txn.put(db.ttls, key: id.key, value: [])
         case .persistent: break
         }
-        try childrenChanged(under: parentID, parent, by: 1, zxid: zxid)
+        try childrenChanged(under: parentID, parent, by: 1, zxid: system ? nil : zxid)
         pending.notificationACLs.note(acl)
         pending.notificationACLs.note(parent.acl)
         return stat

@@ -54,7 +54,7 @@ struct Load: AsyncParsableCommand {
                     skipped += 1
                     continue
                 }
-                if target.path.isRoot || target.path.string == at { continue }
+                if target.path.isRoot || target.path.isSystemNode || target.path.string == at { continue }
                 batch.append(target)
                 if batch.count >= batchSize {
                     let outcome = try await loader.load(batch)

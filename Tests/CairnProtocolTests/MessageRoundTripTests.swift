@@ -26,6 +26,7 @@ struct MessageRoundTripTests {
         .multi([
             .create(path: "/m", data: [], kind: .persistent, sequential: false), .check(path: path, version: 1),
         ]),
+        .readMulti([.get(path), .children(.root)]),
         .get(path, watch: true), .exists(path, watch: false), .children(.root, watch: true), .sync(path),
         .addWatch(path, recursive: true, since: 99), .addWatch(path, recursive: false, since: nil),
         .removeWatch(path, .any), .removeWatch(path, .recursive), .countWatches(path, .child), .stats,
@@ -61,6 +62,12 @@ struct MessageRoundTripTests {
         (.changed(.created(path: path, stat: stat)), .changed), (.changed(.set(stat: stat)), .changed),
         (.changed(.deleted), .changed), (.changed(.checked), .changed),
         (.multi([.created(path: path, stat: stat), .deleted, .checked, .set(stat: stat)]), .multi),
+        (
+            .reads([
+                .success(.node(data: [0, 0xFF], stat: stat)), .failure(ErrorReply(.noNode(path))),
+                .success(.children(["x"], stat: stat)), .success(.node(data: Array("t".utf8), stat: stat)),
+            ]), .reads
+        ),
         (.node(data: [0, 1, 0xFE], stat: stat), .node), (.node(data: Array("text".utf8), stat: stat), .node),
         (.exists(stat), .exists), (.exists(nil), .exists),
         (.children(["x", "y"], stat: stat), .children), (.synced(path: path), .synced),

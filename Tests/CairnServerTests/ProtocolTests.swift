@@ -114,6 +114,32 @@ struct ProtocolTests {
         #expect(try c.call(["op": "multi", "ops": [["op": "get", "path": "/m"]]]).errorCode == "bad_arguments")
     }
 
+    @Test("read_multi reads from one view, each read failing alone (no_node, no_auth); a bad op fails it all")
+    func readMulti() throws {
+        let c = try server.client()
+        try c.connect()
+        try c.call(["op": "create", "path": "/r", "data": "x"])
+        try c.call(["op": "create", "path": "/r/k"])
+        try c.call(["op": "create", "path": "/r/secret", "acl": [["scheme": "digest", "id": "bob:h=", "perms": 31]]])
+        let reply = try c.call([
+            "op": "read_multi",
+            "ops": [
+                ["op": "get", "path": "/r"], ["op": "children", "path": "/gone"], ["op": "get", "path": "/r/secret"],
+                ["op": "children", "path": "/r"],
+            ],
+        ])
+        let results = try #require(reply["results"] as? [[String: Any]])
+        #expect(results.count == 4)
+        #expect(
+            results[0]["data"] as? String == "x" && (results[0]["stat"] as? [String: Any])?["num_children"] as? Int == 2
+        )
+        #expect((results[1]["error"] as? [String: Any])?["code"] as? String == "no_node")
+        #expect((results[2]["error"] as? [String: Any])?["code"] as? String == "no_auth")
+        #expect(results[3]["children"] as? [String] == ["k", "secret"])
+        let bad = try c.call(["op": "read_multi", "ops": [["op": "get", "path": "/r"], ["op": "set", "path": "/r"]]])
+        #expect(bad.errorCode == "bad_arguments" && (bad["error"] as? [String: Any])?["index"] as? Int == 1)
+    }
+
     @Test("garbage, wrong types, unknown ops and missing fields get their errors and the connection goes on")
     func badInput() throws {
         let c = try server.client()
@@ -164,7 +190,8 @@ struct ProtocolTests {
         for round in 0..<100 { _ = try c.send(["op": "set", "path": "/s", "data": "\(round)"]) }
         for _ in 0..<100 { #expect(try c.reply().ok) }
         let stats = try c.call(["op": "stats"])
-        #expect(stats["znodes"] as? Int == 2 && stats["sessions"] as? Int == 1 && stats["connections"] as? Int == 1)
+        // The root, /s and ZooKeeper's three.
+        #expect(stats["znodes"] as? Int == 5 && stats["sessions"] as? Int == 1 && stats["connections"] as? Int == 1)
         #expect(stats["wal_bytes"] as? Int ?? 0 > 0 && stats["version"] as? String == "0.1.0")
         #expect(stats["uptime_ms"] as? Int != nil && stats["watches"] as? Int == 0)
         // Every change so far (the session, the create, 100 sets) went through the writer since this start.

@@ -68,7 +68,9 @@ struct ChangeSemanticsTests {
         try FileManager.default.removeItem(atPath: formatFile)
         try FileManager.default.removeItem(atPath: f.data.store)
         try f.reopen()
-        #expect(try String(contentsOfFile: formatFile, encoding: .utf8) == "format=2 deletes_counted_through=4\n")
+        #expect(
+            try String(contentsOfFile: formatFile, encoding: .utf8)
+                == "format=3 deletes_counted_through=4 system_nodes_after=4\n")
         #expect(try f.create("/q/n-", sequential: true).path.string == "/q/n-0000000003", "no name handed out twice")
         try f.commit(.operation(.delete(path: path("/q/n-0000000003"), version: -1)))
         let fifth = try f.create("/q/n-", sequential: true)
@@ -80,6 +82,50 @@ struct ChangeSemanticsTests {
         try f.reopen()
         #expect(try f.node("/q")?.stat == parent.stat)
         #expect(try f.create("/q/n-", sequential: true).path.string == "/q/n-0000000005")
+    }
+
+    @Test("ZooKeeper's nodes: in a new tree by no change, counted as children but not creates, undeletable")
+    func systemNodes() throws {
+        let f = try StoreFixture()
+        #expect(try f.children("/") == ["zookeeper"])
+        #expect(try f.children("/zookeeper") == ["config", "quota"])
+        let root = try #require(try f.node("/"))
+        #expect(root.stat.cversion == -1 && root.stat.numChildren == 1 && root.stat.pzxid == 0, "ZooKeeper's figures")
+        let config = try #require(try f.node("/zookeeper/config"))
+        #expect(config.acl == [ACLEntry(.read, .anyone)] && config.stat.aversion == -1 && config.stat.czxid == 0)
+        #expect(try f.create("/", sequential: true).path.string == "/0000000000")
+        for system in ["/zookeeper", "/zookeeper/config", "/zookeeper/quota"] {
+            #expect(throws: CairnError.badArguments("\(system) is ZooKeeper's and cannot be deleted")) {
+                try f.commit(.operation(.delete(path: path(system), version: -1)))
+            }
+        }
+        try f.create("/zookeeper/quota/app")
+        #expect(throws: CairnError.nodeExists(path("/zookeeper"))) { try f.create("/zookeeper") }
+    }
+
+    /// A format-2 directory (before the system nodes): its log replays onto a tree without them (a `/zookeeper` it
+    /// made itself is kept), then they are made, and changes after that below them replay onto them.
+    @Test("a format-2 data directory gets the system nodes after its log; later changes below them replay")
+    func formatTwoUpgrade() throws {
+        let f = try StoreFixture()
+        let formatFile = f.data.path + "/FORMAT"
+        try f.create("/a")
+        // What a format-2 server left: no system nodes in its log's tree.
+        f.store.close()
+        try "format=2 deletes_counted_through=0\n".write(toFile: formatFile, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: f.data.store)
+        try f.reopen()
+        #expect(
+            try String(contentsOfFile: formatFile, encoding: .utf8)
+                == "format=3 deletes_counted_through=0 system_nodes_after=1\n")
+        #expect(try f.children("/") == ["a", "zookeeper"])
+        try f.create("/zookeeper/quota/a")
+        let tree = try f.tree()
+        // LMDB lost again: change 1 replays, the system nodes come, then change 2 below them.
+        f.store.close()
+        try FileManager.default.removeItem(atPath: f.data.store)
+        try f.reopen()
+        #expect(try f.tree() == tree)
     }
 
     @Test("delete: no_node, not_empty, bad_version; -1 matches any version; the root cannot be deleted")
@@ -102,7 +148,7 @@ struct ChangeSemanticsTests {
             try f.commit(.operation(.delete(path: .root, version: -1)))
         }
         let root = try #require(try f.node("/"))
-        #expect(root.stat.numChildren == 0 && root.stat.cversion == 2)
+        #expect(root.stat.numChildren == 1 && root.stat.cversion == 1, "/zookeeper, and a create and a delete")
     }
 
     @Test("setData bumps version, mzxid and mtime; a wrong version is refused")
@@ -213,7 +259,7 @@ struct ChangeSemanticsTests {
         #expect(late.change?.effects == [.deleteNode(path: path("/t"))])
         let nothing = try f.commit(.reap(now: ttl.stat.mtime + 5000))
         #expect(nothing.change == nil && nothing.zxid == late.zxid, "nothing due: no change, no zxid")
-        #expect(try f.children("/") == ["busy", "fresh"])
+        #expect(try f.children("/") == ["busy", "fresh", "zookeeper"])
         #expect(throws: CairnError.badArguments("ttl_ms must be in 1...1099511627775 (got 0)")) {
             try f.create("/bad", kind: .persistentWithTTL(ttlMilliseconds: 0))
         }

@@ -54,6 +54,9 @@ struct StoredValuesTests {
         let again = try restarted.client()
         try again.connect()
         Thread.sleep(forTimeInterval: 2.5)
-        #expect(try again.call(["op": "children", "path": "/"])["children"] as? [String] == ["forever", "late", "n0"])
+        #expect(
+            try again.call(["op": "children", "path": "/"])["children"] as? [String] == [
+                "forever", "late", "n0", "zookeeper",
+            ])
     }
 }

@@ -12,7 +12,7 @@ import sys
 import threading
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import (BadVersionError, NoAuthError, NoNodeError, NodeExistsError,
+from kazoo.exceptions import (BadArgumentsError, BadVersionError, NoAuthError, NoNodeError, NodeExistsError,
                               NotEmptyError, RolledBackError)
 from kazoo.security import make_digest_acl
 
@@ -252,6 +252,51 @@ try:
 except NoAuthError:
     check("another client is refused with NoAuth", True)
 other.stop()
+
+# multiRead (22): getData and getChildren from one view, each failing alone (an ErrorResult, type -1) under error 0.
+def multi_header(kind, done=False, err=-1):
+    return struct.pack(">i?i", kind, done, err)
+
+
+def read_op(kind, path):
+    return multi_header(kind) + struct.pack(">i", len(path)) + path + b"\0"
+
+
+zk.ensure_path("/deep/er")
+w.send(struct.pack(">ii", 30, 22) + read_op(4, b"/app") + read_op(8, b"/missing") + read_op(4, b"/secret")
+       + read_op(8, b"/deep") + multi_header(-1, True))
+reply = w.recv()
+check("multiRead's reply: xid and error 0", struct.unpack(">iqi", reply[:16])[0::2] == (30, 0), reply)
+at = 16
+kind, done, err = struct.unpack(">i?i", reply[at:at + 9])
+length = struct.unpack(">i", reply[at + 9:at + 13])[0]
+data = reply[at + 13:at + 13 + length]
+check("... getData's result: type 4, the data", (kind, done, err, data) == (4, False, 0, b"v2"), reply[at:])
+at += 13 + length + 68
+results = []
+for _ in range(2):
+    results.append(struct.unpack(">i?ii", reply[at:at + 13]))
+    at += 13
+check("... a missing node's and a refused read's ErrorResults", results == [(-1, False, -101, -101), (-1, False, -102, -102)],
+      results)
+kind, done, err, count = struct.unpack(">i?ii", reply[at:at + 13])
+check("... getChildren's result: type 8, the names", (kind, err, count) == (8, 0, 1), reply[at:])
+at += 13 + 4 + len(b"er")
+check("... and the terminator", reply[at:] == multi_header(-1, True, -1), reply[at:])
+
+# ZooKeeper's own nodes: there, protected, and /zookeeper/config readable only.
+check("/zookeeper, its config and quota are there", "zookeeper" in zk.get_children("/")
+      and sorted(zk.get_children("/zookeeper")) == ["config", "quota"])
+try:
+    zk.delete("/zookeeper/quota")
+    check("/zookeeper/quota cannot be deleted", False)
+except BadArgumentsError:
+    check("/zookeeper/quota cannot be deleted (BadArguments)", True)
+try:
+    zk.set("/zookeeper/config", b"x")
+    check("/zookeeper/config is read-only", False)
+except NoAuthError:
+    check("/zookeeper/config is read-only (NoAuth)", True)
 check("sync", zk.sync("/app") == "/app")
 zk.ensure_path("/deep/er/path")
 check("ensure_path makes the parents", zk.exists("/deep/er/path") is not None)

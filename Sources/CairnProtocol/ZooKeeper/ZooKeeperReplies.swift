@@ -65,6 +65,23 @@ public enum ZooKeeperReplies {
                 self.result(result, for: type, into: &w)
             }
             multiHeader(-1, done: true, error: -1, into: &w)
+        case .reads(let results):
+            for result in results {
+                switch result {
+                case .success(.node(let data, let stat)):
+                    multiHeader(ZooKeeperOpCode.getData.rawValue, done: false, error: 0, into: &w)
+                    w.buffer(data)
+                    ZooKeeperRecords.write(stat, into: &w)
+                case .success(let reply):
+                    multiHeader(ZooKeeperOpCode.getChildren.rawValue, done: false, error: 0, into: &w)
+                    if case .children(let names, _) = reply { w.vector(names) { w, name in w.string(name) } }
+                case .failure(let error):
+                    let code = ZooKeeperError(error.code).rawValue
+                    multiHeader(ZooKeeperOpCode.error.rawValue, done: false, error: code, into: &w)
+                    w.int(code)
+                }
+            }
+            multiHeader(-1, done: true, error: -1, into: &w)
         case .node(let data, let stat):
             w.buffer(data)
             ZooKeeperRecords.write(stat, into: &w)

@@ -33,7 +33,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
             switch op {
             case .create, .create2, .createContainer:
                 return .request(.change(try create(op, &r)))
-            case .createTTL, .reconfig, .sasl, .deleteContainer, .multiRead, .check, .error:
+            case .createTTL, .reconfig, .sasl, .deleteContainer, .check, .error:
                 return .refused
             case .delete, .setData: return .request(.change(try change(op, &r)))
             case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
@@ -74,6 +74,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
                 }
                 return .request(op == .checkWatches ? .countWatches(path, selection) : .removeWatch(path, selection))
             case .multi: return .request(.multi(try multi(&r)))
+            case .multiRead: return .request(.readMulti(try multiRead(&r)))
             case .setWatches, .setWatches2:
                 let relativeZxid = try r.long()
                 func paths() throws -> [ZNodePath] {
@@ -100,9 +101,35 @@ public struct ZooKeeperRequestDecoder: Sendable {
         }
     }
 
-    /// A multi's ops: each a MultiHeader{type, done, err} and its record, up to a header with done set.
+    /// A multi's ops.
     func multi(_ r: inout JuteReader) throws -> [Operation] {
-        var operations: [Operation] = []
+        try multiRecord(&r) { op, r in
+            switch op {
+            case .create, .create2, .createContainer: return try create(op, &r)
+            case .delete, .setData: return try change(op, &r)
+            case .check: return .check(path: try path(&r), version: try r.int())
+            default: return nil
+            }
+        }
+    }
+
+    /// A multiRead's reads: GetDataRequest or GetChildrenRequest{path, watch}; the watch flag is not honoured (Java's
+    /// Op.getData and Op.getChildren never set it).
+    func multiRead(_ r: inout JuteReader) throws -> [MultiRead] {
+        try multiRecord(&r) { op, r in
+            guard op == .getData || op == .getChildren else { return nil }
+            let path = try path(&r)
+            _ = try r.bool()
+            return op == .getData ? .get(path) : .children(path)
+        }
+    }
+
+    /// A MultiOperationRecord: each op a MultiHeader{type, done, err} and its record, which `op` reads (nil: an op
+    /// that cannot be in this kind of multi), up to a header with done set.
+    private func multiRecord<Op>(
+        _ r: inout JuteReader, _ op: (ZooKeeperOpCode, inout JuteReader) throws -> Op?
+    ) throws -> [Op] {
+        var operations: [Op] = []
         while true {
             let type = try r.int()
             let done = try r.bool()
@@ -111,16 +138,14 @@ public struct ZooKeeperRequestDecoder: Sendable {
             guard operations.count < maxOpsPerMulti else {
                 throw CairnError.tooLarge("a multi of more than \(maxOpsPerMulti) ops")
             }
-            guard let op = ZooKeeperOpCode(rawValue: type) else {
-                throw CairnError.multiFailed(index: operations.count, cause: .malformed("op \(type) in a multi"))
-            }
             do {
-                switch op {
-                case .create, .create2, .createContainer: operations.append(try create(op, &r))
-                case .delete, .setData: operations.append(try change(op, &r))
-                case .check: operations.append(.check(path: try path(&r), version: try r.int()))
-                default: throw CairnError.malformed("op \(type) cannot be in a multi")
+                guard let code = ZooKeeperOpCode(rawValue: type) else {
+                    throw CairnError.malformed("op \(type) in a multi")
                 }
+                guard let operation = try op(code, &r) else {
+                    throw CairnError.malformed("op \(type) cannot be in this multi")
+                }
+                operations.append(operation)
             } catch let error as CairnError {
                 throw CairnError.multiFailed(index: operations.count, cause: error)
             }

@@ -43,6 +43,30 @@ extension RequestExecutor {
         }
     }
 
+    /// get and children in one read view, each failing alone (no_node, then READ), as ZooKeeper's multiRead.
+    func readMulti(_ reads: [MultiRead], as identity: Identity) throws -> (answer: Answer, zxid: Zxid) {
+        try store.read { view in
+            let results = try reads.map { read -> Result<Reply, ErrorReply> in
+                do {
+                    switch read {
+                    case .get(let path):
+                        guard let node = try view.node(at: path) else { throw CairnError.noNode(path) }
+                        try identity.check(.read, in: node.acl, at: path)
+                        return .success(.node(data: node.data, stat: node.stat))
+                    case .children(let path):
+                        guard let listing = try view.children(of: path) else { throw CairnError.noNode(path) }
+                        try identity.check(.read, in: listing.acl, at: path)
+                        return .success(.children(listing.names, stat: listing.stat))
+                    }
+                } catch let error as CairnError {
+                    return .failure(ErrorReply(error))
+                }
+            }
+            let zxid = try view.zxid
+            return (Answer(.ok(zxid: zxid, .reads(results))), zxid)
+        }
+    }
+
     /// READ on the node (after no_node), as ZooKeeper's getAllChildrenNumber; the subtree is walked only for a caller
     /// who may read it.
     func descendantCount(_ path: ZNodePath, as identity: Identity) throws -> ReplyLine.Outcome {

@@ -108,6 +108,7 @@ final class RequestExecutor: Sendable {
             case .children(let path, let watch):
                 return afterDelivery(
                     try children(path, watch: watch, as: identity, for: connection), slot: slot, to: inbox)
+            case .readMulti(let reads): return afterDelivery(try readMulti(reads, as: identity), slot: slot, to: inbox)
             case .getACL(let path): return Answer(try acl(path, as: identity))
             case .sync(let path): return Answer(.ok(zxid: try zxid(), .synced(path: path)))
             case .addWatch(let path, let recursive, let since):
