@@ -184,7 +184,7 @@ extension CairnClient {
 
     private func node(from reply: Reply) throws -> NodeData {
         guard case .node(let data, let stat) = reply else { throw Self.unexpectedReply }
-        return NodeData(data: data, stat: stat)
+        return NodeData(data: data ?? [], stat: stat)
     }
 
     private func stat(from reply: Reply) throws -> Stat? {

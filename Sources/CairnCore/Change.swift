@@ -23,11 +23,11 @@ public struct Change: Hashable, Sendable {
         self.notificationACLs = notificationACLs
     }
 
-    /// One primitive step of a change.
+    /// One primitive step of a change. Data nil: null data (see `Operation`).
     public enum Effect: Hashable, Sendable {
-        case createNode(path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, acl: ACL = .open)
+        case createNode(path: ZNodePath, data: [UInt8]?, kind: NodeKind, owner: SessionID?, acl: ACL = .open)
         case deleteNode(path: ZNodePath)
-        case setData(path: ZNodePath, data: [UInt8])
+        case setData(path: ZNodePath, data: [UInt8]?)
         /// Replaces the node's ACL, bumping its `aversion`.
         case setACL(path: ZNodePath, acl: ACL)
         /// A version check inside a multi: no effect on the tree, kept so a multi replays as it ran.

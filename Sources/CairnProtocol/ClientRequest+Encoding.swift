@@ -102,7 +102,7 @@ extension ClientRequest {
         case .create(let path, let data, let kind, let sequential, let acl):
             w.string("op", "create")
             w.string("path", path)
-            if !data.isEmpty { w.data(data) }
+            if let data, !data.isEmpty { w.data(data) }
             switch kind {
             case .persistent: break
             case .ephemeral: w.bool("ephemeral", true)
@@ -114,7 +114,7 @@ extension ClientRequest {
         case .setData(let path, let data, let version):
             w.string("op", "set")
             w.string("path", path.string)
-            w.data(data)
+            w.data(data ?? [])
             w.int("version", version)
         case .delete(let path, let version):
             w.string("op", "delete")

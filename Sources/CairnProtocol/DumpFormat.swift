@@ -23,7 +23,7 @@ public enum DumpFormat {
     /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"acl":[…]][,"stat":{…}]}`; no `acl` is the
     /// open ACL.
     public static func line(_ node: ZNode, stat: Bool) -> [UInt8] {
-        var w = JSONWriter(capacity: 128 + node.data.count)
+        var w = JSONWriter(capacity: 128 + (node.data?.count ?? 0))
         w.beginObject()
         w.string("path", node.path.string)
         w.data(node.data)
@@ -83,10 +83,11 @@ public enum DumpFormat {
             acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl).map { ACL($0.map(\.entry)) } ?? .open
         }
 
-        public var bytes: [UInt8] {
+        /// nil: null data (`"data":null`).
+        public var bytes: [UInt8]? {
             if let data { return Array(data.utf8) }
             if let dataB64, let decoded = Data(base64Encoded: dataB64) { return Array(decoded) }
-            return []
+            return nil
         }
     }
 }

@@ -45,8 +45,9 @@ extension JSONWriter {
         endArray()
     }
 
-    /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`.
-    public mutating func data(_ bytes: [UInt8]) {
+    /// `"data": "<text>"` when the bytes are valid UTF-8, else `"data_b64": "<base64>"`; `"data": null` for null data.
+    public mutating func data(_ bytes: [UInt8]?) {
+        guard let bytes else { return null("data") }
         let isText = bytes.withUnsafeBytes { raw in
             // ASCII is valid UTF-8 as it is; only other bytes need a full check.
             ByteWords.isASCII(raw) || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil

@@ -12,7 +12,8 @@ public enum Reply: Sendable, Hashable {
     case multi([OperationResult])
     /// read_multi: each read's `.node` or `.children`, or its error, in the order asked.
     case reads([Result<Reply, ErrorReply>])
-    case node(data: [UInt8], stat: Stat)
+    /// Data nil: null data (see `Operation`).
+    case node(data: [UInt8]?, stat: Stat)
     /// exists: nil when there is no node.
     case exists(Stat?)
     case children([String], stat: Stat)

@@ -96,7 +96,7 @@ public struct IncomingReply: Sendable {
             guard let results = w.results else { return nil }
             let decoded = results.compactMap { $0.read }
             return decoded.count == results.count ? .reads(decoded) : nil
-        case .node: return w.stat.map { .node(data: w.bytes ?? [], stat: $0.stat) }
+        case .node: return w.stat.map { .node(data: w.bytes, stat: $0.stat) }
         case .exists: return .exists(w.stat?.stat)
         case .children: return w.stat.map { .children(w.children ?? [], stat: $0.stat) }
         case .synced: return w.path.flatMap { try? ZNodePath($0) }.map { .synced(path: $0) }

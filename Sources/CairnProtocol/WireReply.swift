@@ -79,7 +79,7 @@ struct WireReply: Decodable, Sendable {
             guard let stat else { return nil }
             if let children { return .success(.children(children, stat: stat.stat)) }
             let bytes = data.map { Array($0.utf8) } ?? dataB64.flatMap { Data(base64Encoded: $0) }.map(Array.init)
-            return .success(.node(data: bytes ?? [], stat: stat.stat))
+            return .success(.node(data: bytes, stat: stat.stat))
         }
 
         /// What the op did; nil when a field its op has is missing.
@@ -100,7 +100,7 @@ struct WireReply: Decodable, Sendable {
     /// A single change's result, at the top level of its reply.
     var result: OperationResult? { op.flatMap { WireResult(op: $0, path: path, stat: stat).result } }
 
-    /// A get reply's data: `data` (text) or `data_b64`.
+    /// A get reply's data: `data` (text) or `data_b64`; nil for null data (`"data":null`).
     var bytes: [UInt8]? {
         if let data { return Array(data.utf8) }
         return dataB64.flatMap { Data(base64Encoded: $0) }.map(Array.init)

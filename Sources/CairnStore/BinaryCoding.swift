@@ -15,6 +15,12 @@ extension ByteSink {
         other.withUnsafeBytes { append($0) }
     }
 
+    /// nil as the length `UInt32.max` (no byte string is that long: data is limited far below it).
+    mutating func write(optionalBytes other: [UInt8]?) {
+        guard let other else { return write(UInt32.max) }
+        write(bytes: other)
+    }
+
     mutating func write(string: some StringProtocol) {
         let utf8 = string.utf8
         write(UInt32(utf8.count))
@@ -91,6 +97,14 @@ struct ByteReader {
         guard bytes.count - offset >= count else { throw Truncated() }
         defer { offset += count }
         return Array(bytes[offset..<offset + count])
+    }
+
+    /// What `write(optionalBytes:)` wrote.
+    mutating func readOptionalBytes() throws(Truncated) -> [UInt8]? {
+        let count = try read(UInt32.self)
+        guard count != UInt32.max else { return nil }
+        offset -= 4
+        return try readBytes()
     }
 
     mutating func readString() throws(Truncated) -> String {

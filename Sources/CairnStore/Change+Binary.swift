@@ -54,11 +54,11 @@ extension Change.Effect {
     var encodedCount: Int {
         switch self {
         case .createNode(let path, let data, let kind, _, let acl):
-            1 + 4 + path.string.utf8.count + 4 + data.count + kind.encodedCount + 8
+            1 + 4 + path.string.utf8.count + 4 + (data?.count ?? 0) + kind.encodedCount + 8
                 + (acl.isOpen ? 0 : acl.encodedCount)
         case .setACL(let path, let acl): 1 + 4 + path.string.utf8.count + acl.encodedCount
         case .deleteNode(let path): 1 + 4 + path.string.utf8.count
-        case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + data.count
+        case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + (data?.count ?? 0)
         case .check(let path, _): 1 + 4 + path.string.utf8.count + 4
         case .createSession(_, _, let hash): 1 + 8 + 8 + 4 + hash.count
         case .closeSession: 1 + 8
@@ -70,7 +70,7 @@ extension Change.Effect {
         case .createNode(let path, let data, let kind, let owner, let acl):
             w.write(acl.isOpen ? Tag.createNode.rawValue : Tag.createNodeWithACL.rawValue)
             w.write(string: path.string)
-            w.write(bytes: data)
+            w.write(optionalBytes: data)
             kind.encode(into: &w)
             w.write(owner?.rawValue ?? 0)
             if !acl.isOpen { acl.encode(into: &w) }
@@ -84,7 +84,7 @@ extension Change.Effect {
         case .setData(let path, let data):
             w.write(Tag.setData.rawValue)
             w.write(string: path.string)
-            w.write(bytes: data)
+            w.write(optionalBytes: data)
         case .check(let path, let version):
             w.write(Tag.check.rawValue)
             w.write(string: path.string)
@@ -106,7 +106,7 @@ extension Change.Effect {
         switch tag {
         case .createNode, .createNodeWithACL:
             let path = try ZNodePath(r.readString())
-            let data = try r.readBytes()
+            let data = try r.readOptionalBytes()
             let kind = try NodeKind(from: &r)
             let owner: UInt64 = try r.read()
             self = .createNode(
@@ -117,7 +117,7 @@ extension Change.Effect {
         case .deleteNode:
             self = .deleteNode(path: try ZNodePath(r.readString()))
         case .setData:
-            self = .setData(path: try ZNodePath(r.readString()), data: try r.readBytes())
+            self = .setData(path: try ZNodePath(r.readString()), data: try r.readOptionalBytes())
         case .check:
             self = .check(path: try ZNodePath(r.readString()), version: try r.read())
         case .createSession:

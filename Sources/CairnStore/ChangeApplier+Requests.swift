@@ -99,8 +99,8 @@ extension ChangeApplier {
         }
     }
 
-    private func checkSize(_ data: [UInt8]) throws {
-        if data.count > maxDataSize {
+    private func checkSize(_ data: [UInt8]?) throws {
+        if let data, data.count > maxDataSize {
             throw CairnError.tooLarge("data of \(data.count) bytes is over the limit of \(maxDataSize) bytes")
         }
     }

@@ -23,7 +23,7 @@ extension NodeID {
 ///
 /// Layout (little-endian): parent u64, czxid u64, mzxid u64, pzxid u64, ctime i64, mtime i64, version i32,
 /// childCreates i32, aversion i32, numChildren i32, owner u64 (0 = none), kind, name (u32 + bytes), data
-/// (u32 + bytes), then the ACL, unless it is the open one: a record that ends after its data (every record written
+/// (u32 + bytes; length `UInt32.max` for null data), then the ACL, unless it is the open one: a record that ends after its data (every record written
 /// before ACLs) is `world:anyone` with every permission.
 struct NodeRecord: Sendable {
     var parent: NodeID
@@ -35,12 +35,13 @@ struct NodeRecord: Sendable {
     /// counted deletes here too (see `DataFormat`).
     private(set) var childCreates: Int32
     var kind: NodeKind
-    var data: [UInt8]
+    /// nil: null data (see `Operation`).
+    var data: [UInt8]?
     var acl: ACL
 
     /// The bytes `encode` writes.
     var encodedCount: Int {
-        72 + kind.encodedCount + 4 + name.utf8.count + 4 + data.count + (acl.isOpen ? 0 : acl.encodedCount)
+        72 + kind.encodedCount + 4 + name.utf8.count + 4 + (data?.count ?? 0) + (acl.isOpen ? 0 : acl.encodedCount)
     }
 
     func encode(into w: inout some ByteSink) {
@@ -57,7 +58,7 @@ struct NodeRecord: Sendable {
         w.write(stat.ephemeralOwner?.rawValue ?? 0)
         kind.encode(into: &w)
         w.write(string: name)
-        w.write(bytes: data)
+        w.write(optionalBytes: data)
         if !acl.isOpen { acl.encode(into: &w) }
     }
 
@@ -74,7 +75,7 @@ struct NodeRecord: Sendable {
     }
 
     /// A new node's record: no children yet (`stat`'s cversion and numChildren are 0).
-    init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8], acl: ACL) {
+    init(parent: NodeID, name: String, stat: Stat, kind: NodeKind, data: [UInt8]?, acl: ACL) {
         precondition(stat.cversion == 0 && stat.numChildren == 0, "a new node has had no children")
         self.parent = parent
         self.name = name
@@ -100,13 +101,13 @@ struct NodeRecord: Sendable {
         let owner: UInt64 = try r.read()
         kind = try NodeKind(from: &r)
         name = try r.readString()
-        data = try r.readBytes()
+        data = try r.readOptionalBytes()
         acl = r.isAtEnd ? .open : try ACL(from: &r)
         stat = Stat(
             czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
             cversion: Self.cversion(childCreates: childCreates, numChildren: numChildren), aversion: aversion,
             ephemeralOwner: owner == 0 ? nil : SessionID(rawValue: owner),
-            dataLength: Int32(data.count), numChildren: numChildren)
+            dataLength: Int32(data?.count ?? 0), numChildren: numChildren)
     }
 
     /// A child added (`delta` 1) or removed (-1) by change `zxid`; `countingDelete`: a removal advances

@@ -183,7 +183,7 @@ final class TreeTransaction {
     /// Creates the node at `path`; its parent must exist and not be ephemeral, and the node must not.
     @discardableResult
     func create(
-        _ path: ZNodePath, data: [UInt8], kind: NodeKind, owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64
+        _ path: ZNodePath, data: [UInt8]?, kind: NodeKind, owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64
     ) throws -> Stat {
         guard !path.isRoot else { throw CairnError.nodeExists(path) }
         guard let parent = try lookupParent(of: path) else { throw CairnError.noNode(path.parent ?? .root) }
@@ -194,7 +194,7 @@ final class TreeTransaction {
     /// `create` with the parent already looked up (by `lookupParent`: a create looks it up once, for its
     /// checks and its write). `system`: one of `ZNodePath.systemNodes`, made by no change (`SystemNodes`).
     func create(
-        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8], kind: NodeKind,
+        _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8]?, kind: NodeKind,
         owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64, system: Bool = false
     ) throws -> Stat {
         let parentID = found.id
@@ -214,7 +214,7 @@ final class TreeTransaction {
             throw CairnError.internal("child key of \(path) collides with another name's")
         }
         pending.nextNodeID?.next = id + 1
-        let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data.count)
+        let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data?.count ?? 0)
         try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data, acl: acl).put(
             id, in: db.nodes, new: true, txn)
         switch kind {
@@ -260,19 +260,19 @@ final class TreeTransaction {
 
     /// Replaces the data of the node at `path`, bumping its version.
     @discardableResult
-    func setData(_ path: ZNodePath, data: [UInt8], zxid: Zxid, time: Int64) throws -> Stat {
+    func setData(_ path: ZNodePath, data: [UInt8]?, zxid: Zxid, time: Int64) throws -> Stat {
         guard let (id, found) = try lookup(path) else { throw CairnError.noNode(path) }
         return try setData(id, found, data: data, zxid: zxid, time: time)
     }
 
     /// Sets the data of a node already looked up.
-    func setData(_ id: NodeID, _ found: NodeRecord, data: [UInt8], zxid: Zxid, time: Int64) throws -> Stat {
+    func setData(_ id: NodeID, _ found: NodeRecord, data: [UInt8]?, zxid: Zxid, time: Int64) throws -> Stat {
         var node = found
         node.data = data
         node.stat.version &+= 1
         node.stat.mzxid = zxid
         node.stat.mtime = time
-        node.stat.dataLength = Int32(data.count)
+        node.stat.dataLength = Int32(data?.count ?? 0)
         try put(id, node)
         pending.notificationACLs.note(node.acl)
         return node.stat

@@ -128,7 +128,7 @@ extension ZNode {
             }
         let data = node.bytes
         let owner = node.owner.flatMap(SessionID.init(hex:))
-        let stat = node.stat ?? Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data.count)
+        let stat = node.stat ?? Stat.created(zxid: 0, time: 0, owner: owner, dataLength: data?.count ?? 0)
         self.init(path: try ZNodePath(node.path), data: data, stat: stat, kind: kind, acl: node.acl)
     }
 }

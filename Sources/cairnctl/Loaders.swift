@@ -20,9 +20,10 @@ struct LiveLoader: NodeLoader {
                         skipped += 1
                         continue
                     }
-                    ops.append(.set(path, data: node.data))
+                    // The JSON-lines protocol has no null data: null loads as empty here.
+                    ops.append(.set(path, data: node.data ?? []))
                 } else {
-                    ops.append(.create(path, data: node.data, mode: node.kind.createMode, acl: node.acl))
+                    ops.append(.create(path, data: node.data ?? [], mode: node.kind.createMode, acl: node.acl))
                 }
                 paths.append(path)
             }

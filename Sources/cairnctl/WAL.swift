@@ -37,12 +37,15 @@ struct WAL: ParsableCommand {
             return "\(change.zxid) \(time) \(change.session?.hex ?? "-") \(effects.joined(separator: "; "))"
         }
 
+        /// Data's size, or `null` for null data.
+        private static func size(_ data: [UInt8]?) -> String { data.map { "\($0.count)B" } ?? "null" }
+
         private func describe(_ effect: Change.Effect) -> String {
             switch effect {
             case .createNode(let path, let data, let kind, _, let acl):
-                "create \(path) \(kind) \(data.count)B" + (acl.isOpen ? "" : " acl=\(acl.count)")
+                "create \(path) \(kind) \(Self.size(data))" + (acl.isOpen ? "" : " acl=\(acl.count)")
             case .deleteNode(let path): "delete \(path)"
-            case .setData(let path, let data): "set \(path) \(data.count)B"
+            case .setData(let path, let data): "set \(path) \(Self.size(data))"
             case .check(let path, let version): "check \(path) v\(version)"
             case .setACL(let path, let acl): "set-acl \(path) \(acl.count) entries"
             case .createSession(let id, let timeout, _): "session-open \(id.hex) \(timeout)ms"

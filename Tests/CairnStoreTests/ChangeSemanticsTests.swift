@@ -128,6 +128,24 @@ struct ChangeSemanticsTests {
         #expect(try f.tree() == tree)
     }
 
+    @Test("null data (ZooKeeper's null buffer) stays null, not empty: in the store, and replayed from the WAL")
+    func nullData() throws {
+        let f = try StoreFixture()
+        try f.commit(.operation(.create(path: "/null", data: nil, kind: .persistent, sequential: false)))
+        try f.create("/empty")
+        try f.create("/later", "x")
+        try f.commit(.operation(.setData(path: path("/later"), data: nil, version: -1)))
+        for _ in 0..<2 {
+            #expect(try f.node("/null")?.data == nil && f.node("/null")?.stat.dataLength == 0)
+            #expect(try f.node("/empty")?.data == [])
+            #expect(try f.node("/later")?.data == nil && f.node("/later")?.stat.version == 1)
+            // Again from the log alone.
+            f.store.close()
+            try FileManager.default.removeItem(atPath: f.data.store)
+            try f.reopen()
+        }
+    }
+
     @Test("delete: no_node, not_empty, bad_version; -1 matches any version; the root cannot be deleted")
     func deleteRules() throws {
         let f = try StoreFixture()

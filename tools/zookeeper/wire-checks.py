@@ -297,6 +297,10 @@ try:
     check("/zookeeper/config is read-only", False)
 except NoAuthError:
     check("/zookeeper/config is read-only (NoAuth)", True)
+# Null data (a null buffer) is kept as null, not as empty, and JSON lines show it as null.
+zk.create("/nulldata", None)
+check("null data reads back as None over ZooKeeper", zk.get("/nulldata")[0] is None)
+check("... and as null over JSON lines", call({"id": 40, "op": "get", "path": "/nulldata"})["data"] is None)
 check("sync", zk.sync("/app") == "/app")
 zk.ensure_path("/deep/er/path")
 check("ensure_path makes the parents", zk.exists("/deep/er/path") is not None)

@@ -158,7 +158,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
     /// container (createContainer must say 4).
     private func create(_ op: ZooKeeperOpCode, _ r: inout JuteReader) throws -> Operation {
         let raw = try r.string() ?? ""
-        let data = try r.buffer() ?? []
+        let data = try r.buffer()
         let acl = try ZooKeeperRecords.readACL(&r)
         let flags = try r.int()
         let kind: NodeKind
@@ -178,7 +178,7 @@ public struct ZooKeeperRequestDecoder: Sendable {
     private func change(_ op: ZooKeeperOpCode, _ r: inout JuteReader) throws -> Operation {
         let path = try path(&r)
         if op == .delete { return .delete(path: path, version: try r.int()) }
-        let data = try r.buffer() ?? []
+        let data = try r.buffer()
         return .setData(path: path, data: data, version: try r.int())
     }
 
