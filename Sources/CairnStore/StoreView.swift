@@ -77,6 +77,9 @@ public struct StoreView: ~Copyable {
     /// Number of znodes, the root included.
     public var nodeCount: Int { get throws { try txn.count(tree.db.nodes) } }
 
+    /// Number of ephemeral nodes.
+    public var ephemeralCount: Int { get throws { try txn.count(tree.db.ephemerals) } }
+
     public func sessions() throws -> [SessionRecord] { try applier.sessions(txn) }
 
     public func session(_ id: SessionID) throws -> SessionRecord? { try applier.session(id, txn) }

@@ -6,6 +6,7 @@ both protocols share one tree and one watch hub.
 Usage: wire-checks.py ZK_PORT JSON_PORT   (run by CairnServerTests with .venv-compat's python)
 Prints one line per check and exits 1 at the first that fails."""
 import json
+import re
 import socket
 import struct
 import sys
@@ -301,6 +302,38 @@ except NoAuthError:
 zk.create("/nulldata", None)
 check("null data reads back as None over ZooKeeper", zk.get("/nulldata")[0] is None)
 check("... and as null over JSON lines", call({"id": 40, "op": "get", "path": "/nulldata"})["data"] is None)
+# The figures of srvr, stat, mntr and wchs move with the load, in ZooKeeper's line formats.
+def word(w):
+    s = socket.create_connection(("127.0.0.1", zk_port), timeout=5)
+    s.sendall(w)
+    answer = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return answer.decode()
+        answer += chunk
+
+
+def received():
+    return int(re.search(r"^Received: (\d+)$", word(b"srvr"), re.M)[1])
+
+
+before = received()
+zk.get("/app", watch=lambda event: None)
+check("srvr's Received counts requests", received() >= before + 1)
+srvr = word(b"srvr").splitlines()
+check("srvr's lines are ZooKeeper's", [line.split(":")[0] for line in srvr] == ["Zookeeper version", "Latency min/avg/max",
+      "Received", "Sent", "Connections", "Outstanding", "Zxid", "Mode", "Node count"], srvr)
+mntr = dict(line.split("\t") for line in word(b"mntr").splitlines())
+znodes = call({"id": 41, "op": "stats"})["znodes"]
+check("mntr's znode count is the tree's", int(mntr["zk_znode_count"]) == znodes, (mntr, znodes))
+check("mntr counts this session's ephemeral", int(mntr["zk_ephemerals_count"]) >= 1 and int(mntr["zk_packets_sent"]) > 0
+      and int(mntr["zk_min_latency"]) <= int(mntr["zk_max_latency"]), mntr)
+stat = word(b"stat")
+clients = re.findall(r"^ /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+\)$", stat, re.M)
+check("stat lists each connection", len(clients) >= 2, stat)
+wchs = word(b"wchs")
+check("wchs counts the watch just set", re.match(r"\d+ connections watching \d+ paths\nTotal watches:[1-9]", wchs), wchs)
 check("sync", zk.sync("/app") == "/app")
 zk.ensure_path("/deep/er/path")
 check("ensure_path makes the parents", zk.exists("/deep/er/path") is not None)

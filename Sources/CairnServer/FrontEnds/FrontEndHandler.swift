@@ -29,6 +29,9 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
     private var output = ByteBuffer()
     /// What the format decoded of the last read, kept for its capacity.
     private var decoded: [Inbound] = []
+    /// When each request waiting for its answer was read (monotonic ns), and its op: answers are written in request
+    /// order, so the first is the next answer's (`ConnectionStatistics`).
+    private var started = CircularBuffer<(at: UInt64, operation: OperationName)>()
 
     init(server: CairnServer) {
         self.server = server
@@ -93,6 +96,9 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
         for inbound in decoded where !closing {
             switch inbound {
             case .request(let received):
+                scope?.statistics.requestReceived()
+                let operation = (try? received.request.get()).map(OperationName.init) ?? .none
+                started.append((SystemClock.monotonicNanoseconds(), operation))
                 if case .success(let runnable) = received.request, !received.closesConnection,
                     let slot = machine.startNow(id: received.id, isChange: runnable.isChange)
                 {
@@ -184,6 +190,7 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
             case .answered(let slot, let answer): answered(slot, answer)
             case .events(let events):
                 for pushed in events { write(pushed.encoded(Format.eventMemo, by: Format.encode)) }
+                scope.statistics.pushed(events.count)
             case .close: return close()
             case .drain: machine.drain()
             }
@@ -203,7 +210,26 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
         let closes = format.write(answer, id: id, into: &output)
         if output.readableBytes >= 64 << 10 { writeOutput() }
         for event in answer.eventsAfter { write(Format.encode(event)) }
+        count(answer)
         if closes { close() }
+    }
+
+    /// The answer in the connection's figures (`ConnectionStatistics`).
+    private func count(_ answer: Answer) {
+        guard let statistics = scope?.statistics, let request = started.popFirst() else { return }
+        let now = SystemClock.monotonicNanoseconds()
+        var zxid: Zxid?
+        if case .ok(let at, let reply) = answer.outcome {
+            zxid = at
+            if case .connected(let session, _, let timeout) = reply {
+                statistics.attached(session, timeoutMilliseconds: timeout)
+            }
+        }
+        if case .detached = answer.session { statistics.attached(nil, timeoutMilliseconds: 0) }
+        let events = answer.eventsBefore.count + answer.eventsAfter.count
+        if events > 0 { statistics.pushed(events) }
+        statistics.answered(
+            request.operation, zxid: zxid, latency: (now - request.at) / 1_000_000, at: Int64(now / 1_000_000))
     }
 
     /// Adds bytes to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is

@@ -13,6 +13,7 @@ struct ConnectionHandle: Sendable {
     let channel: any Channel
     let inbox: ConnectionInbox
     let identity: ConnectionIdentity
+    let statistics: ConnectionStatistics
 
     func send(_ events: [PushedEvent]) { inbox.post(.events(events)) }
 
@@ -25,25 +26,58 @@ struct ConnectionHandle: Sendable {
 
 /// The open connections, by id: how watch events and session expiry reach them.
 final class ConnectionRegistry: Sendable {
-    private let state = Mutex<(next: ConnectionID, open: [ConnectionID: ConnectionHandle])>((1, [:]))
+    private struct State {
+        var next: ConnectionID = 1
+        var open: [ConnectionID: ConnectionHandle] = [:]
+        /// The figures of the connections closed since the server started.
+        var closed = Totals()
+    }
+
+    private let state = Mutex(State())
 
     var count: Int { state.withLock { $0.open.count } }
+
+    /// Requests received and answers (and notifications) sent since the server started, and the answers' latencies.
+    struct Totals: Sendable {
+        var received: UInt64 = 0
+        var sent: UInt64 = 0
+        var latency = Latency()
+
+        mutating func add(_ figures: ConnectionStatistics.Snapshot) {
+            received += figures.received
+            sent += figures.sent
+            latency = latency.merged(with: figures.latency)
+        }
+    }
+
+    var totals: Totals {
+        let (closed, open) = state.withLock { ($0.closed, Array($0.open.values)) }
+        var totals = closed
+        for handle in open { totals.add(handle.statistics.snapshot) }
+        return totals
+    }
 
     /// Registers a channel, whose caller has proved `identity` so far, unless `limit` connections are open; returns
     /// its handle.
     func add(_ channel: any Channel, identity: Identity, limit: Int) -> ConnectionHandle? {
-        state.withLock { state in
+        let address = channel.remoteAddress
+        let peer = "/\(address?.ipAddress ?? "?"):\(address?.port ?? 0)"
+        return state.withLock { state in
             guard state.open.count < limit else { return nil }
             let handle = ConnectionHandle(
                 id: state.next, channel: channel, inbox: ConnectionInbox(channel: channel),
-                identity: ConnectionIdentity(identity))
+                identity: ConnectionIdentity(identity), statistics: ConnectionStatistics(peer: peer))
             state.next += 1
             state.open[handle.id] = handle
             return handle
         }
     }
 
-    func remove(_ id: ConnectionID) { state.withLock { _ = $0.open.removeValue(forKey: id) } }
+    func remove(_ id: ConnectionID) {
+        state.withLock { state in
+            if let handle = state.open.removeValue(forKey: id) { state.closed.add(handle.statistics.snapshot) }
+        }
+    }
 
     func handle(_ id: ConnectionID) -> ConnectionHandle? { state.withLock { $0.open[id] } }
 

@@ -9,12 +9,14 @@ struct ConnectionScope: Sendable {
     let id: ConnectionID
     let inbox: ConnectionInbox
     let identity: ConnectionIdentity
+    let statistics: ConnectionStatistics
     var session: SessionID?
 
     init(_ handle: ConnectionHandle) {
         id = handle.id
         inbox = handle.inbox
         identity = handle.identity
+        statistics = handle.statistics
     }
 }
 

@@ -61,6 +61,15 @@ final class WatchHub: Sendable {
 
     var count: Int { state.withLock { $0.perConnection.values.reduce(0, +) } }
 
+    /// ZooKeeper's `wchs` figures: the connections that hold watches, the paths watched, the watches.
+    var summary: (connections: Int, paths: Int, watches: Int) {
+        state.withLock { s in
+            let paths = Set(s.data.keys).union(s.child.keys).union(s.persistent.keys)
+            let holding = s.perConnection.values.filter { $0 > 0 }
+            return (holding.count, paths.count, holding.reduce(0, +))
+        }
+    }
+
     func addOneShot(_ kind: OneShot, on path: ZNodePath, for connection: ConnectionID) throws(CairnError) {
         try state.withLock { (s) throws(CairnError) in
             let present = kind == .data ? s.data[path]?.contains(connection) : s.child[path]?.contains(connection)
