@@ -1,7 +1,8 @@
-// Load for Apache ZooKeeper with its C client's asynchronous API (libzookeeper-mt), the same workloads and
-// report as cairn-bench's: C connections x O requests in flight, create of unique 256-byte nodes, get or set
-// of random preloaded keys, registry (ephemeral sequential create, then delete of that node). Used by
-// tools/zookeeper-compare to measure ZooKeeper on the same machine as Cairn.
+// Load for a ZooKeeper-protocol server (Apache ZooKeeper, or Cairn's ZooKeeper port) with ZooKeeper's C client's
+// asynchronous API (libzookeeper-mt), the same workloads and report as cairn-bench's: C connections x O requests in
+// flight, create of unique 256-byte nodes, get or set of random preloaded keys, registry (ephemeral sequential
+// create, then delete of that node). Used by tools/zookeeper-compare to measure both servers with the same client on
+// the same machine; it reports the server's CPU per operation (from /proc, given its pid) and its own.
 // Usage: zk-load HOST:PORT create|get|set|registry CONNECTIONS OUTSTANDING SECONDS WARMUP_SECONDS [SERVER_PID]
 #define THREADED
 #include <stdatomic.h>
@@ -140,9 +141,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < connections; i++)
         for (int j = 0; j < outstanding; j++) send_next(&all[i], NULL);
     while (now() < measure_from) usleep(1000);
-    double cpu_before = server ? cpu_seconds(server) : -1;
+    double cpu_before = server ? cpu_seconds(server) : -1, client_before = cpu_seconds(getpid());
     while (now() < measure_until) usleep(1000);
-    double cpu_after = server ? cpu_seconds(server) : -1;
+    double cpu_after = server ? cpu_seconds(server) : -1, client_after = cpu_seconds(getpid());
     usleep(500000);  // replies in flight at the end are not counted
 
     long total = 0, errors = 0;
@@ -154,7 +155,7 @@ int main(int argc, char **argv) {
     }
     qsort(latencies, total, sizeof(long), compare);
     double rate = total / seconds;
-    printf("zookeeper %s: %d connections x %d outstanding, %.1f s\n", name, connections, outstanding, seconds);
+    printf("%s: %d connections x %d outstanding, %.1f s\n", name, connections, outstanding, seconds);
     printf("  %.0f ops/s%s, %ld errors\n", rate, workload == REGISTRY ? " (two per cycle)" : "", errors);
     if (total > 0)
         printf("  latency us: p50 %ld  p90 %ld  p99 %ld  p99.9 %ld  max %ld\n", latencies[total / 2] / 1000,
@@ -162,6 +163,7 @@ int main(int argc, char **argv) {
                latencies[total - 1] / 1000);
     if (cpu_before >= 0 && cpu_after >= 0 && total > 0)
         printf("  server CPU: %.2f s per 100k ops\n", (cpu_after - cpu_before) / total * 100000);
+    if (total > 0) printf("  client CPU: %.2f s per 100k ops\n", (client_after - client_before) / total * 100000);
     fflush(stdout);
     _exit(0);  // the client library's threads are not worth a clean shutdown here
 }
