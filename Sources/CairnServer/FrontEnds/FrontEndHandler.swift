@@ -93,12 +93,17 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
         // Decoded first, then run: running writes answers through the format, which must not be mid-read.
         format.read(unwrapInboundIn(data), into: &decoded)
         defer { decoded.removeAll(keepingCapacity: true) }
+        // The requests of one read were received together.
+        let receivedAt = SystemClock.monotonicNanoseconds()
         for inbound in decoded where !closing {
             switch inbound {
             case .request(let received):
                 scope?.statistics.requestReceived()
-                let operation = (try? received.request.get()).map(OperationName.init) ?? .none
-                started.append((SystemClock.monotonicNanoseconds(), operation))
+                if case .success(let request) = received.request {
+                    started.append((receivedAt, OperationName(request)))
+                } else {
+                    started.append((receivedAt, .none))
+                }
                 if case .success(let runnable) = received.request, !received.closesConnection,
                     let slot = machine.startNow(id: received.id, isChange: runnable.isChange)
                 {

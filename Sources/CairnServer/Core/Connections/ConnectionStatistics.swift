@@ -26,23 +26,28 @@ final class ConnectionStatistics: Sendable {
 
     init(peer: String) { self.peer = peer }
 
-    func requestReceived() { received.add(1, ordering: .relaxed) }
+    // One writer: a load and a store are enough (no locked read-modify-write on the hot path).
+
+    func requestReceived() { Self.increase(received, by: 1) }
 
     /// Notifications and other unrequested frames.
-    func pushed(_ count: Int) { sent.add(UInt64(count), ordering: .relaxed) }
+    func pushed(_ count: Int) { Self.increase(sent, by: UInt64(count)) }
 
     /// An answer written, `latency` ms after its request was read.
     func answered(_ operation: OperationName, zxid: Zxid?, latency: UInt64, at now: Int64) {
-        sent.add(1, ordering: .relaxed)
-        answered.add(1, ordering: .relaxed)
-        latencyTotal.add(latency, ordering: .relaxed)
-        // One writer: a load and a store are enough.
+        Self.increase(sent, by: 1)
+        Self.increase(answered, by: 1)
+        Self.increase(latencyTotal, by: latency)
         if latency < latencyMin.load(ordering: .relaxed) { latencyMin.store(latency, ordering: .relaxed) }
         if latency > latencyMax.load(ordering: .relaxed) { latencyMax.store(latency, ordering: .relaxed) }
         lastLatency.store(latency, ordering: .relaxed)
         lastOperation.store(operation.rawValue, ordering: .relaxed)
         if let zxid { lastZxid.store(zxid, ordering: .relaxed) }
         lastResponse.store(now, ordering: .relaxed)
+    }
+
+    private static func increase(_ figure: borrowing Atomic<UInt64>, by amount: UInt64) {
+        figure.store(figure.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
     /// The session the connection now has (nil: none), with its timeout.
