@@ -37,6 +37,13 @@ struct ZooKeeperProtocolTests {
         try run("wire-checks.py", data: "data", arguments: { ["\($0.port)"] }, done: "all checks passed")
     }
 
+    @Test("zkCli and the C client's shell print the same against Cairn as against Debian's ZooKeeper 3.8")
+    func cliSessionsMatchZooKeeper() throws {
+        // tools/zookeeper/cli-compare.py starts the ZooKeeper itself, runs every zkCli command and the C client's on
+        // both, masks zxids, times, session ids and ports, and diffs the rest.
+        try run("cli-compare.py", data: "cli", arguments: { _ in [] }, done: "cli sessions match")
+    }
+
     @Test("400 rounds of random and mutated frames close only their own connections; a kazoo session beside them")
     func fuzzedFrames() throws {
         let server = try run(
