@@ -285,6 +285,15 @@ check("... getChildren's result: type 8, the names", (kind, err, count) == (8, 0
 at += 13 + 4 + len(b"er")
 check("... and the terminator", reply[at:] == multi_header(-1, True, -1), reply[at:])
 
+# check (13) outside a multi, as ZooKeeper 3.8 answers it: a version check with no body.
+def check_op(xid, path, version):
+    w.send(struct.pack(">ii", xid, 13) + struct.pack(">i", len(path)) + path + struct.pack(">i", version))
+    return struct.unpack(">iqi", w.recv()[:16])[2]
+
+
+check("check outside a multi: a missing node is NoNode, a wrong version BadVersion, a match 0",
+      (check_op(31, b"/missing", 0), check_op(32, b"/deep", 3), check_op(33, b"/deep", 0)) == (-101, -103, 0))
+
 # ZooKeeper's own nodes: there, protected, and /zookeeper/config readable only.
 check("/zookeeper, its config and quota are there", "zookeeper" in zk.get_children("/")
       and sorted(zk.get_children("/zookeeper")) == ["config", "quota"])

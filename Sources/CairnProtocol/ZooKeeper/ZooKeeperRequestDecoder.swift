@@ -33,8 +33,11 @@ public struct ZooKeeperRequestDecoder: Sendable {
             switch op {
             case .create, .create2, .createContainer:
                 return .request(.change(try create(op, &r)))
-            case .createTTL, .reconfig, .sasl, .deleteContainer, .check, .error:
+            case .createTTL, .reconfig, .sasl, .deleteContainer:
                 return .refused
+            // Outside a multi too, as ZooKeeper 3.8 answers it (NoNode, BadVersion, or no body).
+            case .check: return .request(.change(.check(path: try path(&r), version: try r.int())))
+            case .error: return .unknown
             case .delete, .setData: return .request(.change(try change(op, &r)))
             case .exists: return .request(.exists(try path(&r), watch: try r.bool()))
             case .getData: return .request(.get(try path(&r), watch: try r.bool()))
