@@ -53,40 +53,22 @@ public struct RequestDecoder: Sendable {
         case "close": return .close
         case "create", "set", "delete", "check", "set_acl": return .change(try operation(op, r))
         case "multi":
-            guard let ops = r.ops else { throw .badArguments("multi needs \"ops\"") }
-            guard ops.count <= maxOpsPerMulti else {
-                throw .tooLarge("multi has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
-            }
-            var operations: [Operation] = []
-            for (index, sub) in ops.enumerated() {
-                do throws(CairnError) {
+            return .multi(
+                try subOps(of: r, "multi") { (sub) throws(CairnError) in
                     guard let subOp = sub.op, ["create", "set", "delete", "check"].contains(subOp) else {
                         throw CairnError.badArguments("a multi op must be create, set, delete or check")
                     }
-                    operations.append(try operation(subOp, sub))
-                } catch {
-                    throw .multiFailed(index: index, cause: error)
-                }
-            }
-            return .multi(operations)
+                    return try operation(subOp, sub)
+                })
         case "read_multi":
-            guard let ops = r.ops else { throw .badArguments("read_multi needs \"ops\"") }
-            guard ops.count <= maxOpsPerMulti else {
-                throw .tooLarge("read_multi has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
-            }
-            var reads: [MultiRead] = []
-            for (index, sub) in ops.enumerated() {
-                do throws(CairnError) {
+            return .readMulti(
+                try subOps(of: r, "read_multi") { (sub) throws(CairnError) in
                     switch sub.op {
-                    case "get": reads.append(.get(try path(sub)))
-                    case "children": reads.append(.children(try path(sub)))
+                    case "get": return .get(try path(sub))
+                    case "children": return .children(try path(sub))
                     default: throw CairnError.badArguments("a read_multi op must be get or children")
                     }
-                } catch {
-                    throw .multiFailed(index: index, cause: error)
-                }
-            }
-            return .readMulti(reads)
+                })
         case "get": return .get(try path(r), watch: r.watch ?? false)
         case "exists": return .exists(try path(r), watch: r.watch ?? false)
         case "children": return .children(try path(r), watch: r.watch ?? false)
@@ -120,6 +102,26 @@ public struct RequestDecoder: Sendable {
                     persistentRecursive: try paths(r.recursiveWatches)))
         default: throw .unknownOp(op)
         }
+    }
+
+    /// The `ops` of a multi or read_multi (at most `maxOpsPerMulti`), each read by `read`; one that fails fails the
+    /// request with its index.
+    private func subOps<T>(
+        of r: WireRequest, _ name: String, _ read: (WireRequest) throws(CairnError) -> T
+    ) throws(CairnError) -> [T] {
+        guard let ops = r.ops else { throw .badArguments("\(name) needs \"ops\"") }
+        guard ops.count <= maxOpsPerMulti else {
+            throw .tooLarge("\(name) has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
+        }
+        var results: [T] = []
+        for (index, sub) in ops.enumerated() {
+            do throws(CairnError) {
+                results.append(try read(sub))
+            } catch {
+                throw .multiFailed(index: index, cause: error)
+            }
+        }
+        return results
     }
 
     private func operation(_ op: String, _ r: WireRequest) throws(CairnError) -> Operation {
