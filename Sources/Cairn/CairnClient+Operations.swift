@@ -92,6 +92,26 @@ extension CairnClient {
         }
     }
 
+    /// Reads from one consistent view of the tree (one zxid), each answered alone: a read that fails (`no_node`,
+    /// `no_auth`) is `.failed` in its place and fails no other. No watches.
+    public func readMulti(_ reads: [ReadOp]) async throws -> [ReadResult] {
+        let requests = try reads.map { read -> MultiRead in
+            switch read {
+            case .get(let path): .get(try checked(path))
+            case .children(let path): .children(try checked(path))
+            }
+        }
+        guard case .reads(let results) = try await call(.readMulti(requests)).reply else { throw Self.unexpectedReply }
+        return results.map { result in
+            switch result {
+            case .success(.node(let data, let stat)): .node(NodeData(data: data ?? [], stat: stat))
+            case .success(.children(let names, let stat)): .children(names, stat: stat)
+            case .success: .failed(Self.unexpectedReply)
+            case .failure(let error): .failed(ClientError(error))
+            }
+        }
+    }
+
     /// The node's ACL and stat (digest ids masked as `user:x` without ADMIN on it).
     public func getACL(_ path: String) async throws -> (acl: ACL, stat: Stat) {
         guard case .acl(let acl, let stat) = try await call(.getACL(try checked(path))).reply else {

@@ -35,6 +35,19 @@ public enum MultiResult: Sendable, Hashable {
     case checked
 }
 
+/// One read of `readMulti`.
+public enum ReadOp: Sendable, Hashable {
+    case get(String)
+    case children(String)
+}
+
+/// What one read of `readMulti` gave: the node, the children with the parent's stat, or its error alone.
+public enum ReadResult: Sendable, Hashable {
+    case node(NodeData)
+    case children([String], stat: Stat)
+    case failed(ClientError)
+}
+
 /// The server's `stats`: the zxid it was at and its figures (`ServerStatistics`: `znodes`, `sessions`,
 /// `writeError`, … read as members of this).
 @dynamicMemberLookup

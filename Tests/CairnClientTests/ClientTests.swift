@@ -54,6 +54,19 @@ struct ClientTests {
             #expect(try await client.exists("/app/x") == nil)
             try await client.createParents("/a/b/c")
             #expect(try await client.exists("/a/b/c") != nil)
+            let reads = try await client.readMulti([.get("/app"), .children("/a"), .get("/gone")])
+            #expect(reads.count == 3)
+            if case .node(let node) = reads[0] { #expect(node.data == binary) } else { Issue.record("\(reads[0])") }
+            if case .children(let names, let stat) = reads[1] {
+                #expect(names == ["b"] && stat.numChildren == 1)
+            } else {
+                Issue.record("\(reads[1])")
+            }
+            if case .failed(let error) = reads[2] {
+                #expect(error.code == .noNode)
+            } else {
+                Issue.record("\(reads[2])")
+            }
             #expect(try await client.sync() > 0)
             #expect(try await client.stats().sessions == 1)
         }
