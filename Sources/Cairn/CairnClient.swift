@@ -20,6 +20,12 @@ public final class CairnClient: Service, Sendable {
             self.host = host
             self.port = port
         }
+
+        /// `HOST:PORT`, or `[IPv6]:PORT` (see `HostPort`); nil when it is neither.
+        public init?(_ text: String) {
+            guard let parsed = HostPort(text) else { return nil }
+            self.init(host: parsed.host, port: parsed.port)
+        }
     }
 
     public struct Configuration: Sendable {
@@ -30,6 +36,8 @@ public final class CairnClient: Service, Sendable {
         public var connectTimeout: Duration = .seconds(2)
         /// How long a request waits for a connection before failing with `timedOut`.
         public var requestTimeout: Duration = .seconds(10)
+        /// Reconnect waits: exponential from the first to the most, each drawn at random from the upper half of its
+        /// bound (see `ReconnectBackoff`).
         public var initialBackoff: Duration = .milliseconds(50)
         public var maxBackoff: Duration = .seconds(2)
         /// Longest line accepted from the server.
@@ -180,7 +188,8 @@ public final class CairnClient: Service, Sendable {
     }
 
     private func connectionLoop() async {
-        var backoff = configuration.initialBackoff
+        var backoff = ReconnectBackoff(initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
+        var random = SystemRandomNumberGenerator()
         var index = 0
         while !Task.isCancelled && !state.withLock({ $0.closed }) {
             let address = configuration.addresses[index % configuration.addresses.count]
@@ -188,7 +197,7 @@ public final class CairnClient: Service, Sendable {
             do {
                 let channel = try await open(address)
                 try await establishSession(on: channel)
-                backoff = configuration.initialBackoff
+                backoff.reset()
                 await reRegisterWatches()
                 await keepAlive(channel)
             } catch {
@@ -197,8 +206,7 @@ public final class CairnClient: Service, Sendable {
                     metadata: ["address": "\(address.host):\(address.port)", "error": "\(error)"])
             }
             if Task.isCancelled || state.withLock({ $0.closed }) { break }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, configuration.maxBackoff)
+            try? await Task.sleep(for: backoff.next(using: &random))
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnCore
 import CairnServer
 import CairnStore
 import Logging
@@ -95,17 +96,18 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "cairn")
         logger.info("allocator", metadata: ["jemalloc": "\(Allocator.version)"])
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:4181")
+        guard let address = HostPort(listen) else {
+            throw ValidationError("--listen must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:4181 or [::1]:4181")
         }
         var configuration = ServerConfiguration(dataDirectory: dataDir)
-        configuration.host = String(listen[..<colon])
-        configuration.port = port
+        configuration.host = address.host
+        configuration.port = address.port
         if zkListen != "none" {
-            guard let colon = zkListen.lastIndex(of: ":"), let port = Int(zkListen[zkListen.index(after: colon)...])
-            else { throw ValidationError("--zk-listen must be HOST:PORT or none, e.g. 127.0.0.1:2181") }
-            configuration.zooKeeperHost = String(zkListen[..<colon])
-            configuration.zooKeeperPort = port
+            guard let address = HostPort(zkListen) else {
+                throw ValidationError("--zk-listen must be HOST:PORT, [IPv6]:PORT or none, e.g. 127.0.0.1:2181")
+            }
+            configuration.zooKeeperHost = address.host
+            configuration.zooKeeperPort = address.port
             let known = ServerConfiguration.allZooKeeperFourLetterWords
             let words = zkFourLetterWords == "*" ? known : Set(zkFourLetterWords.split(separator: ",").map(String.init))
             guard words.isSubset(of: known) else {

@@ -31,10 +31,10 @@ struct LiveOptions: ParsableArguments {
 
     var configuration: CairnClient.Configuration {
         get throws {
-            guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-                throw ValidationError("--server must be HOST:PORT")
+            guard let address = CairnClient.Address(server) else {
+                throw ValidationError("--server must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:4181 or [::1]:4181")
             }
-            var configuration = CairnClient.Configuration(host: String(server[..<colon]), port: port)
+            var configuration = CairnClient.Configuration(addresses: [address])
             configuration.requestTimeout = .seconds(5)
             configuration.sessionTimeout = .seconds(30)
             if let auth { configuration.authentication = [.digest(auth)] }

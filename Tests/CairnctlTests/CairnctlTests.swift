@@ -29,6 +29,26 @@ struct CairnctlLiveTests {
         try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
     }
 
+    @Test("an IPv6 loopback address in brackets, [::1]:PORT, for cairn serve and cairnctl alike")
+    func ipv6Address() throws {
+        let serve = try ChildProcess(
+            BuiltProducts.path(of: "cairn"),
+            ["serve", "--data-dir", directory.appending("v6"), "--listen", "[::1]:0", "--zk-listen", "none"])
+        defer { serve.kill() }
+        var port: String?
+        #expect(
+            serve.waitForOutput(seconds: 20) { lines in
+                port =
+                    lines.lazy.compactMap { line in
+                        line.contains("cairn listening")
+                            ? line.firstMatch(of: #/address=::1:(\d+)/#).map { String($0.1) } : nil
+                    }.first
+                return port != nil
+            }, "\(serve.output)")
+        let listing = try ChildProcess.run("cairnctl", ["ls", "/", "--server", "[::1]:\(try #require(port))"])
+        #expect(listing.status == 0 && listing.output == ["zookeeper"], "\(listing.errorOutput)")
+    }
+
     @Test("dump, load into a fresh server, dump again: the same tree")
     func dumpLoadRoundTrip() throws {
         #expect(try ctl("load", fixtures + "/registry.jsonl").status == 0)
