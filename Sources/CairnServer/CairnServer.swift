@@ -14,7 +14,7 @@ import UnixSignals
 /// accepting, lets every connection finish the requests it has read (answering them) and records session
 /// deadlines. The store is a service of its own, listed before this one, so it closes after.
 public final class CairnServer: Service, Sendable {
-    public static let version = "0.1.0"
+    public static let version = CairnVersion.current
 
     let configuration: ServerConfiguration
     let store: Store

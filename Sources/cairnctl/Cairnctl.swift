@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnCore
 
 /// `cairnctl`: the operator's tool for a Cairn server and its data directory.
 @main
@@ -14,6 +15,7 @@ struct Cairnctl: AsyncParsableCommand {
             Exit codes: 0 done; 1 the operation failed (e.g. no such node, a conflict); 2 the server could not be
             reached or is not healthy; 3 damaged data found (a WAL, a snapshot); 64 bad usage.
             """,
+        version: CairnVersion.current,
         subcommands: [
             Ls.self, Get.self, StatCommand.self, Create.self, SetCommand.self, Rm.self, Watch.self, Stats.self,
             Health.self, Dump.self, Load.self, Snapshot.self, WAL.self, ACLCommand.self, Digest.self,

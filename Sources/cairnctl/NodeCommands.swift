@@ -88,16 +88,18 @@ struct Create: AsyncParsableCommand {
     @Flag(name: .short, help: "Container: deleted by the server once emptied.") var container = false
     @Option(help: "Persistent with a TTL, in ms.") var ttl: Int64?
     @Option(help: "ACL, as for 'acl set' (default world:anyone:cdrwa).") var acl: String?
+    @OptionGroup var input: DataInput
     @Argument var path: String
-    @Argument var data: String = ""
+    @Argument(help: "The data, as text (or use --data-file).") var data: String?
 
     func run() async throws {
         let mode: CreateMode =
             ephemeral
             ? .ephemeral : container ? .container : ttl.map { .persistentWithTTL(.milliseconds($0)) } ?? .persistent
         let entries = try acl.map(ACLText.parse) ?? .open
+        let bytes = try input.bytes(data, orEmpty: true)
         let created = try await options.withClient {
-            try await $0.create(path, data: Array(data.utf8), mode: mode, sequential: sequential, acl: entries)
+            try await $0.create(path, data: bytes, mode: mode, sequential: sequential, acl: entries)
         }
         if options.json { printJSON(["path": created]) } else { print(created) }
     }
@@ -107,11 +109,13 @@ struct SetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a node's data.")
     @OptionGroup var options: LiveOptions
     @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
+    @OptionGroup var input: DataInput
     @Argument var path: String
-    @Argument var data: String
+    @Argument(help: "The data, as text (or use --data-file).") var data: String?
 
     func run() async throws {
-        let stat = try await options.withClient { try await $0.set(path, data: Array(data.utf8), version: version) }
+        let bytes = try input.bytes(data, orEmpty: false)
+        let stat = try await options.withClient { try await $0.set(path, data: bytes, version: version) }
         if options.json { printJSON(statObject(stat)) } else { print("version \(stat.version)") }
     }
 }
@@ -139,6 +143,28 @@ struct Rm: AsyncParsableCommand {
         }
         try await client.delete(path, version: version)
         return count + 1
+    }
+}
+
+/// Where create's and set's data comes from: the argument (text) or `--data-file` (any bytes; `-` is stdin).
+struct DataInput: ParsableArguments {
+    @Option(help: "Read the data from this file, byte for byte ('-': standard input).") var dataFile: String?
+
+    /// The bytes; with neither the argument nor the file, empty when `orEmpty`, else a usage error.
+    func bytes(_ argument: String?, orEmpty: Bool) throws -> [UInt8] {
+        switch (argument, dataFile) {
+        case (let text?, nil): return Array(text.utf8)
+        case (nil, "-"?): return Array(FileHandle.standardInput.readDataToEndOfFile())
+        case (nil, let path?):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--data-file: cannot read \(path)")
+            }
+            return Array(data)
+        case (nil, nil):
+            guard orEmpty else { throw ValidationError("give the data, or --data-file PATH ('-' for stdin)") }
+            return []
+        case (_?, _?): throw ValidationError("give the data or --data-file, not both")
+        }
     }
 }
 

@@ -29,6 +29,21 @@ struct CairnctlLiveTests {
         try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
     }
 
+    @Test("create and set take binary data from a file; --version names the release")
+    func dataFileAndVersion() throws {
+        let file = directory.appending("blob")
+        let blob: [UInt8] = [0, 0xFF, 0x0A, 0x80, 0x01]
+        try Data(blob).write(to: URL(fileURLWithPath: file))
+        #expect(try ctl("create", "/blob", "--data-file", file).status == 0)
+        let read = try ctl("get", "/blob", "--json")
+        #expect(read.output.joined().contains(#""data_b64":"AP8KgAE=""#), "\(read.output)")
+        #expect(try ctl("set", "/blob", "text", "--data-file", file).status == 64, "not both")
+        #expect(try ctl("set", "/blob").status == 64, "set needs data")
+        for tool in ["cairn", "cairnctl"] {
+            #expect(try ChildProcess.run(tool, ["--version"]).output == ["0.1.0"])
+        }
+    }
+
     @Test("an IPv6 loopback address in brackets, [::1]:PORT, for cairn serve and cairnctl alike")
     func ipv6Address() throws {
         let serve = try ChildProcess(
