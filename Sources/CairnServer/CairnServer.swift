@@ -51,7 +51,8 @@ public final class CairnServer: Service, Sendable {
             store: store, sessions: sessions, watches: watches, connections: connections,
             access: configuration.access, logger: logger)
         decoder = RequestDecoder(maxOpsPerMulti: configuration.maxOpsPerMulti)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        group = MultiThreadedEventLoopGroup(
+            numberOfThreads: configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount)
     }
 
     public func run() async throws {

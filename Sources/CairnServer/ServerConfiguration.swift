@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     /// Longest request line: room for 1 MiB of data as base64, plus the rest of the request.
     public var maxLineBytes = 1_500_000
     public var maxConnections = 10_000
+    /// Network threads (NIO event loops) for both ports; 0: one per core. One loop serves clients that send a
+    /// request at a time (ZooKeeper's C client) with fewer wake-ups per request; more loops serve more pipelined
+    /// throughput (BENCHMARKS.md).
+    public var eventLoops = 0
     public var maxWatchesPerConnection = 10_000
     public var maxOpsPerMulti = 1000
     /// Bytes queued to one client before it is disconnected as too slow.

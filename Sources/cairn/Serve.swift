@@ -34,6 +34,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest znode data, bytes.") var maxDataSize: Int = envInt("MAX_DATA_SIZE") ?? (1 << 20)
     @Option(help: "Longest request line, bytes.") var maxLineBytes: Int = envInt("MAX_LINE_BYTES") ?? 1_500_000
     @Option(help: "Most open connections.") var maxConnections: Int = envInt("MAX_CONNECTIONS") ?? 10_000
+    @Option(help: "Network threads for both ports (0: one per core).") var eventLoops: Int =
+        envInt("EVENT_LOOPS") ?? 0
     @Option(help: "Most watches per connection.") var maxWatches: Int = envInt("MAX_WATCHES") ?? 10_000
     @Option(help: "Most ops in one multi.") var maxMultiOps: Int = envInt("MAX_MULTI_OPS") ?? 1000
     @Option(help: "Bytes queued to a client before it is disconnected.") var maxOutboundBytes: Int =
@@ -120,6 +122,8 @@ struct Serve: AsyncParsableCommand {
         configuration.maxSessionTimeoutMilliseconds = maxSessionTimeout
         configuration.maxLineBytes = maxLineBytes
         configuration.maxConnections = maxConnections
+        guard eventLoops >= 0 else { throw ValidationError("--event-loops must be 0 (one per core) or more") }
+        configuration.eventLoops = eventLoops
         configuration.maxWatchesPerConnection = maxWatches
         configuration.maxOpsPerMulti = maxMultiOps
         configuration.maxOutboundBytes = maxOutboundBytes

@@ -19,6 +19,23 @@ struct ProcessTests {
         #expect(first.range(of: #"jemalloc=\d+\.\d+\.\d+"#, options: .regularExpression) != nil)
     }
 
+    @Test("--event-loops sets the network threads: one serves both ports; a negative count is refused")
+    func eventLoops() throws {
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("loops"),
+            arguments: ["--event-loops", "1", "--zk-listen", "127.0.0.1:0"])
+        // NIO names its event-loop threads NIO-ELT-<group>-#<n> (with two, here: NIO-ELT-1-#1 and NIO-ELT-1-#2).
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/task").map {
+            try String(contentsOfFile: "/proc/\(server.pid)/task/\($0)/comm", encoding: .utf8)
+        }
+        #expect(threads.filter { $0.hasPrefix("NIO-ELT-") }.count == 1, "\(threads)")
+        #expect(try server.client().call(["op": "ping"]).ok)
+        #expect(server.zooKeeperPort != nil)
+        let refused = try ChildProcess.run(
+            "cairn", ["serve", "--data-dir", directory.appending("bad"), "--event-loops", "-1", "--zk-listen", "none"])
+        #expect(refused.status != 0 && refused.errorOutput.contains("--event-loops"), "\(refused.errorOutput)")
+    }
+
     @Test("the data directory and everything in it are its owner's only: directories 0700, files 0600")
     func ownerOnlyFiles() throws {
         let data = directory.appending("data")
