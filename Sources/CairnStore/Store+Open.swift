@@ -187,11 +187,11 @@ private struct ReplayBuffer {
     mutating func flush() throws {
         guard !pending.isEmpty else { return }
         let changes = pending
-        var systemNodesExist = systemNodesExist
         while true {
             do {
-                systemNodesExist = self.systemNodesExist
-                try environment.write { txn in
+                // A retry (after the map grew) runs the batch again from the state before it.
+                systemNodesExist = try environment.write { [systemNodesExist] txn in
+                    var systemNodesExist = systemNodesExist
                     let tree = TreeTransaction(applier.tree, txn)
                     for change in changes {
                         if !systemNodesExist && format.hasSystemNodes(at: change.zxid) {
@@ -208,6 +208,7 @@ private struct ReplayBuffer {
                         }
                     }
                     try tree.flush()
+                    return systemNodesExist
                 }
                 break
             } catch let error as LMDBError where error.isMapFull {
@@ -215,7 +216,6 @@ private struct ReplayBuffer {
             }
         }
         count += changes.count
-        self.systemNodesExist = systemNodesExist
         pending = []
     }
 }
