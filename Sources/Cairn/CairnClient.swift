@@ -13,20 +13,8 @@ import Synchronization
 ///
 /// Run it as a `Service` (its `run()` owns the connection) or with `CairnClient.withClient`.
 public final class CairnClient: Service, Sendable {
-    public struct Address: Sendable, Hashable {
-        public var host: String
-        public var port: Int
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        /// `HOST:PORT`, or `[IPv6]:PORT` (see `HostPort`); nil when it is neither.
-        public init?(_ text: String) {
-            guard let parsed = HostPort(text) else { return nil }
-            self.init(host: parsed.host, port: parsed.port)
-        }
-    }
+    /// A server's address: `Address(host:port:)`, or parsed from `HOST:PORT` or `[IPv6]:PORT` with `Address("…")`.
+    public typealias Address = HostPort
 
     public struct Configuration: Sendable {
         /// Tried in turn when connecting and reconnecting.

@@ -29,7 +29,9 @@ enum FourLetterWord: CaseIterable {
             return "Environment:\nzookeeper.version=\(Self.version)\nhost.name=localhost\njava.version=none (Cairn)\n"
         case .srvr: return "Zookeeper version: \(Self.version)\n" + Self.serverFigures(server)
         case .stat:
-            let clients = server.connections.all().map { " \($0.statistics.peer)[1](\(Self.counts($0))\n" }
+            let clients = server.connections.all().map {
+                " \($0.statistics.peer)[1](\(Self.counts($0.statistics.snapshot))\n"
+            }
             return "Zookeeper version: \(Self.version)\nClients:\n\(clients.joined())\n" + Self.serverFigures(server)
         case .cons:
             return server.connections.all().map { " \($0.statistics.peer)[1](\(Self.details($0))\n" }.joined() + "\n"
@@ -87,24 +89,19 @@ enum FourLetterWord: CaseIterable {
 
     /// Requests read and not answered yet, on every connection.
     private static func outstanding(_ server: CairnServer) -> UInt64 {
-        server.connections.all().reduce(0) { total, handle in
-            let figures = handle.statistics.snapshot
-            return total + figures.received - min(figures.received, figures.latency.count)
-        }
+        server.connections.all().reduce(0) { $0 + $1.statistics.snapshot.outstanding }
     }
 
     /// `queued=…,recved=…,sent=…)`, a connection's line in `stat`.
-    private static func counts(_ handle: ConnectionHandle) -> String {
-        let figures = handle.statistics.snapshot
-        let queued = figures.received - min(figures.received, figures.latency.count)
-        return "queued=\(queued),recved=\(figures.received),sent=\(figures.sent))"
+    private static func counts(_ figures: ConnectionStatistics.Snapshot) -> String {
+        "queued=\(figures.outstanding),recved=\(figures.received),sent=\(figures.sent))"
     }
 
     /// A connection's line in `cons`: `stat`'s, and for one with a session ZooKeeper's details (but `lcxid`, which
     /// Cairn does not keep).
     private static func details(_ handle: ConnectionHandle) -> String {
         let figures = handle.statistics.snapshot
-        let counts = counts(handle)
+        let counts = counts(figures)
         guard figures.session != 0 else { return counts }
         let latency = figures.latency
         return counts.dropLast()

@@ -81,6 +81,9 @@ final class ConnectionStatistics: Sendable {
         /// 0: none.
         var session: UInt64
         var timeout: Int64
+
+        /// Requests read and not answered yet.
+        var outstanding: UInt64 { received - min(received, latency.count) }
     }
 }
 
