@@ -1,5 +1,6 @@
 import CairnCore
 import CairnProtocol
+import NIOCore
 
 /// The protocol's ops as async functions (docs/protocol.md). Errors are `ClientError`s.
 extension CairnClient {
@@ -72,6 +73,12 @@ extension CairnClient {
     /// All or nothing; on failure `ClientError.server` names the failing op's `index`.
     @discardableResult
     public func multi(_ ops: [MultiOp]) async throws -> [MultiResult] {
+        try await sendMulti(ops).results()
+    }
+
+    /// `multi`, sent before this returns: multis sent one after another from one task reach the server, and are
+    /// applied, in that order, so a loader keeps several in flight and awaits each one's `results()` later.
+    public func sendMulti(_ ops: [MultiOp]) async throws -> PendingMulti {
         var operations: [Operation] = []
         for (index, op) in ops.enumerated() {
             do {
@@ -80,18 +87,8 @@ extension CairnClient {
                 throw ClientError(.multiFailed(index: index, cause: error))
             }
         }
-        guard case .multi(let results) = try await call(.multi(operations)).reply else { throw Self.unexpectedReply }
-        return results.map { result in
-            switch result {
-            case .created(let path, let stat): .created(path: path.string, stat: stat)
-            case .set(let stat): .set(stat: stat)
-            case .deleted: .deleted
-            case .checked: .checked
-            case .aclSet(let stat): .set(stat: stat)
-            }
-        }
+        return PendingMulti(reply: try await sendNow(.multi(operations)))
     }
-
     /// Reads from one consistent view of the tree (one zxid), each answered alone: a read that fails (`no_node`,
     /// `no_auth`) is `.failed` in its place and fails no other. No watches.
     public func readMulti(_ reads: [ReadOp]) async throws -> [ReadResult] {
@@ -157,6 +154,14 @@ extension CairnClient {
         _ = try await call(.close)
     }
 
+    /// How many nodes are below `path` (not counting it).
+    public func descendantCount(_ path: String) async throws -> Int {
+        guard case .count(let count) = try await call(.descendantCount(try checked(path))).reply else {
+            throw Self.unexpectedReply
+        }
+        return count
+    }
+
     public func stats() async throws -> ServerStats {
         let (zxid, reply) = try await call(.stats)
         guard case .stats(let s) = reply else { throw Self.unexpectedReply }
@@ -198,7 +203,7 @@ extension CairnClient {
         }
     }
 
-    private static var unexpectedReply: ClientError {
+    static var unexpectedReply: ClientError {
         .server(code: .internal, message: "the server's reply does not answer the request")
     }
 
@@ -239,6 +244,26 @@ extension MultiOp {
         case .set(let path, let data, let version): .setData(path: try ZNodePath(path), data: data, version: version)
         case .delete(let path, let version): .delete(path: try ZNodePath(path), version: version)
         case .check(let path, let version): .check(path: try ZNodePath(path), version: version)
+        case .restoreCounters(let path, let counters): .restoreCounters(path: try ZNodePath(path), counters: counters)
+        }
+    }
+}
+
+/// A multi sent and not yet answered (`CairnClient.sendMulti`).
+public struct PendingMulti: Sendable {
+    let reply: EventLoopFuture<(zxid: Zxid, reply: Reply)>
+
+    /// What each op did; throws as `CairnClient.multi` does.
+    public func results() async throws -> [MultiResult] {
+        guard case .multi(let results) = try await reply.get().reply else { throw CairnClient.unexpectedReply }
+        return results.map { result in
+            switch result {
+            case .created(let path, let stat): .created(path: path.string, stat: stat)
+            case .set(let stat): .set(stat: stat)
+            case .deleted: .deleted
+            case .checked: .checked
+            case .aclSet(let stat), .countersRestored(let stat): .set(stat: stat)
+            }
         }
     }
 }

@@ -71,7 +71,7 @@ public final class CairnClient: Service, Sendable {
     /// A request sent and not yet answered: how to read its reply, and who waits for it.
     struct Pending: Sendable {
         var kind: ReplyKind
-        var continuation: CheckedContinuation<(zxid: Zxid, reply: Reply), any Error>
+        var promise: EventLoopPromise<(zxid: Zxid, reply: Reply)>
     }
 
     struct State: Sendable {
@@ -236,7 +236,8 @@ public final class CairnClient: Service, Sendable {
             do {
                 _ = try await send(
                     .connect(timeoutMilliseconds: previous.timeoutMilliseconds, resume: previous.credentials),
-                    on: channel)
+                    on: channel
+                ).get()
                 events.append(.reconnected)
             } catch ClientError.server(.sessionExpired, _, _, _) {
                 sessionExpired()
@@ -244,7 +245,7 @@ public final class CairnClient: Service, Sendable {
         }
         if events.isEmpty {
             let timeout = configuration.sessionTimeout.components.seconds * 1000
-            let (_, reply) = try await send(.connect(timeoutMilliseconds: timeout, resume: nil), on: channel)
+            let (_, reply) = try await send(.connect(timeoutMilliseconds: timeout, resume: nil), on: channel).get()
             guard case .connected(let id, let password?, let granted) = reply else {
                 throw ClientError.server(code: .internal, message: "connect reply without a session")
             }
@@ -255,7 +256,8 @@ public final class CairnClient: Service, Sendable {
         }
         for authentication in state.withLock({ $0.authentication }) {
             _ = try await send(
-                .auth(scheme: authentication.scheme, credentials: authentication.credentials), on: channel)
+                .auth(scheme: authentication.scheme, credentials: authentication.credentials), on: channel
+            ).get()
         }
         let waiters = state.withLock { s in
             s.channel = channel
@@ -307,7 +309,13 @@ public final class CairnClient: Service, Sendable {
 
     /// Sends `request` once a session is established and returns its reply; throws the server's error.
     func call(_ request: ClientRequest) async throws -> (zxid: Zxid, reply: Reply) {
-        try await send(request, on: try await connectedChannel())
+        try await send(request, on: try await connectedChannel()).get()
+    }
+
+    /// Sends `request` before returning, so requests sent one after another from one task reach the server in that
+    /// order, and returns its reply to await later: a loader keeps several in flight.
+    func sendNow(_ request: ClientRequest) async throws -> EventLoopFuture<(zxid: Zxid, reply: Reply)> {
+        send(request, on: try await connectedChannel())
     }
 
     private func connectedChannel() async throws -> any Channel {
@@ -347,18 +355,19 @@ public final class CairnClient: Service, Sendable {
         }
     }
 
-    private func send(_ request: ClientRequest, on channel: any Channel) async throws -> (zxid: Zxid, reply: Reply) {
-        try await withCheckedThrowingContinuation { continuation in
-            let id = state.withLock { s in
-                defer { s.nextID += 1 }
-                s.pending[s.nextID] = Pending(kind: request.replyKind, continuation: continuation)
-                return s.nextID
-            }
-            let line = request.line(id: id)
-            var buffer = channel.allocator.buffer(capacity: line.count)
-            buffer.writeBytes(line)
-            channel.writeAndFlush(buffer).whenFailure { [weak self] _ in self?.fail(id, .connectionLoss) }
+    private func send(_ request: ClientRequest, on channel: any Channel) -> EventLoopFuture<(zxid: Zxid, reply: Reply)>
+    {
+        let promise = channel.eventLoop.makePromise(of: (zxid: Zxid, reply: Reply).self)
+        let id = state.withLock { s in
+            defer { s.nextID += 1 }
+            s.pending[s.nextID] = Pending(kind: request.replyKind, promise: promise)
+            return s.nextID
         }
+        let line = request.line(id: id)
+        var buffer = channel.allocator.buffer(capacity: line.count)
+        buffer.writeBytes(line)
+        channel.writeAndFlush(buffer).whenFailure { [weak self] _ in self?.fail(id, .connectionLoss) }
+        return promise.futureResult
     }
 
     /// Runs an op whose answer is a stream of events before its reply (`dump`, `snapshot`), handing each to
@@ -381,7 +390,7 @@ public final class CairnClient: Service, Sendable {
     }
 
     private func fail(_ id: Int64, _ error: ClientError) {
-        state.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(throwing: error)
+        state.withLock { $0.pending.removeValue(forKey: id) }?.promise.fail(error)
     }
 
     // MARK: Inbound
@@ -404,8 +413,8 @@ public final class CairnClient: Service, Sendable {
                 return
             }
             switch reply.line(as: pending.kind).outcome {
-            case .ok(let zxid, let reply): pending.continuation.resume(returning: (zxid, reply))
-            case .failed(let error): pending.continuation.resume(throwing: ClientError(error))
+            case .ok(let zxid, let reply): pending.promise.succeed((zxid, reply))
+            case .failed(let error): pending.promise.fail(ClientError(error))
             }
         }
     }
@@ -439,7 +448,7 @@ public final class CairnClient: Service, Sendable {
             }
             return (Array(s.pending.values), Array(s.oneShots.values), hadSession)
         }
-        for request in pending { request.continuation.resume(throwing: ClientError.connectionLoss) }
+        for request in pending { request.promise.fail(ClientError.connectionLoss) }
         for watch in oneShots { watch.complete(.failure(.connectionLoss)) }
         if hadSession { publish(.suspended) }
     }

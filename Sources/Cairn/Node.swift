@@ -25,6 +25,8 @@ public enum MultiOp: Sendable, Hashable {
     case set(String, data: [UInt8], version: Int32 = -1)
     case delete(String, version: Int32 = -1)
     case check(String, version: Int32)
+    /// Raises the node's counters to at least these (what a load restoring a dump does); needs ADMIN on it.
+    case restoreCounters(String, NodeCounters)
 }
 
 /// What one op of a multi did.

@@ -30,6 +30,9 @@ public struct Change: Hashable, Sendable {
         case setData(path: ZNodePath, data: [UInt8]?)
         /// Replaces the node's ACL, bumping its `aversion`.
         case setACL(path: ZNodePath, acl: ACL)
+        /// Raises the node's counters to at least these (`Operation.restoreCounters`); no zxid or time in its stat
+        /// changes.
+        case restoreCounters(path: ZNodePath, counters: NodeCounters)
         /// A version check inside a multi: no effect on the tree, kept so a multi replays as it ran.
         case check(path: ZNodePath, version: Int32)
         case createSession(id: SessionID, timeoutMilliseconds: Int64, passwordHash: [UInt8])

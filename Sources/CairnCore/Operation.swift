@@ -10,6 +10,9 @@ public enum Operation: Sendable, Hashable {
     case check(path: ZNodePath, version: Int32)
     /// Replaces the node's ACL; `version` (-1 for any) is matched against its `aversion`.
     case setACL(path: ZNodePath, acl: ACL, version: Int32)
+    /// Raises the node's counters to at least `counters` (never lowers one): what a load restoring a dump does once
+    /// the node's children are in, so that sequential names go on where they were. Needs ADMIN on the node.
+    case restoreCounters(path: ZNodePath, counters: NodeCounters)
 }
 
 /// What one operation did.
@@ -19,4 +22,5 @@ public enum OperationResult: Sendable, Hashable {
     case set(stat: Stat)
     case checked
     case aclSet(stat: Stat)
+    case countersRestored(stat: Stat)
 }

@@ -10,7 +10,8 @@ public struct Stat: Hashable, Sendable {
     public var mtime: Int64
     /// Number of data changes.
     public var version: Int32
-    /// Number of child changes; also the next sequential suffix.
+    /// Number of child creates and deletes, as in ZooKeeper; the next sequential suffix counts the creates only
+    /// (`NodeCounters.sequence`).
     public var cversion: Int32
     /// Number of ACL changes.
     public var aversion: Int32

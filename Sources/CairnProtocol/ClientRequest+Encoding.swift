@@ -60,9 +60,7 @@ extension ClientRequest {
             Self.withPath("count_watches", path, watch: false, into: &w)
             if selection != .any { w.string("type", selection.rawValue) }
         case .stats: w.string("op", "stats")
-        case .dump(let path, let stat):
-            Self.withPath("dump", path, watch: false, into: &w)
-            if stat { w.bool("stat", true) }
+        case .dump(let path): Self.withPath("dump", path, watch: false, into: &w)
         case .snapshot: w.string("op", "snapshot")
         case .listSnapshots: w.string("op", "snapshots")
         case .auth(let scheme, let credentials):
@@ -129,6 +127,12 @@ extension ClientRequest {
             w.string("path", path.string)
             w.acl(acl)
             w.int("aversion", version)
+        case .restoreCounters(let path, let counters):
+            w.string("op", "restore_counters")
+            w.string("path", path.string)
+            w.int("seq", counters.sequence)
+            w.int("version", counters.version)
+            w.int("aversion", counters.aversion)
         }
     }
 }

@@ -27,7 +27,7 @@ public enum ClientRequest: Sendable, Hashable {
     case countWatches(ZNodePath, WatchSelection)
     case stats
     /// Streams the subtree (`ServerEvent.dumpStart`, then `dumpNode`s) from one consistent read.
-    case dump(ZNodePath, stat: Bool)
+    case dump(ZNodePath)
     /// Takes a snapshot and streams its file (`ServerEvent.snapshotChunk`s).
     case snapshot
     case listSnapshots

@@ -5,9 +5,10 @@ import FoundationEssentials
 /// children. The server's live dump and `cairnctl dump --data-dir` write the same lines.
 public enum DumpFormat {
     public static let name = "cairn-dump"
-    public static let version = 1
+    /// 2: every node line carries its `seq` and `stat`; 1 (still read): they were optional.
+    public static let version = 2
 
-    /// `{"format":"cairn-dump","version":1,"zxid":…,"created":…,"root":"/"}`
+    /// `{"format":"cairn-dump","version":2,"zxid":…,"created":…,"root":"/"}`
     public static func header(zxid: Zxid, created: Int64, root: ZNodePath) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
@@ -20,10 +21,10 @@ public enum DumpFormat {
         return w.line()
     }
 
-    /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"acl":[…]][,"stat":{…}]}`; no `acl` is the
-    /// open ACL.
-    public static func line(_ node: ZNode, stat: Bool) -> [UInt8] {
-        var w = JSONWriter(capacity: 128 + (node.data?.count ?? 0))
+    /// `{"path":…,"data"|"data_b64":…,"kind":…[,"ttl_ms":…][,"owner":…][,"acl":[…]],"seq":…,"stat":{…}}`; no `acl` is
+    /// the open ACL; `seq` is the sequence counter (`NodeCounters.sequence`).
+    public static func line(_ node: ZNode) -> [UInt8] {
+        var w = JSONWriter(capacity: 320 + (node.data?.count ?? 0))
         w.beginObject()
         w.string("path", node.path.string)
         w.data(node.data)
@@ -38,7 +39,8 @@ public enum DumpFormat {
             if let owner = node.stat.ephemeralOwner { w.string("owner", owner.hex) }
         }
         if !node.acl.isOpen { w.acl(node.acl) }
-        if stat { w.stat("stat", node.stat) }
+        w.int("seq", NodeCounters(node.stat).sequence)
+        w.stat("stat", node.stat)
         w.endObject()
         return w.line()
     }
@@ -60,13 +62,15 @@ public enum DumpFormat {
         public var kind: String
         public var ttlMs: Int64?
         public var owner: String?
-        /// With `cairnctl dump --stat`.
+        /// Always in version 2; in version 1 with `cairnctl dump --stat` only.
         public var stat: Stat?
+        /// The sequence counter; absent in version 1.
+        public var seq: Int32?
         /// The node's ACL; absent: `world:anyone` with every permission.
         public var acl: ACL
 
         enum CodingKeys: String, CodingKey {
-            case path, data, kind, owner, stat, acl
+            case path, data, kind, owner, stat, acl, seq
             case dataB64 = "data_b64"
             case ttlMs = "ttl_ms"
         }
@@ -80,6 +84,7 @@ public enum DumpFormat {
             ttlMs = try c.decodeIfPresent(Int64.self, forKey: .ttlMs)
             owner = try c.decodeIfPresent(String.self, forKey: .owner)
             stat = try c.decodeIfPresent(WireReply.WireStat.self, forKey: .stat)?.stat
+            seq = try c.decodeIfPresent(Int32.self, forKey: .seq)
             acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl).map { ACL($0.map(\.entry)) } ?? .open
         }
 

@@ -114,6 +114,9 @@ extension Reply {
         case .aclSet(let stat):
             w.string("op", "set_acl")
             w.stat("stat", stat)
+        case .countersRestored(let stat):
+            w.string("op", "restore_counters")
+            w.stat("stat", stat)
         }
     }
 }

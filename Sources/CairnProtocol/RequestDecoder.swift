@@ -55,8 +55,10 @@ public struct RequestDecoder: Sendable {
         case "multi":
             return .multi(
                 try subOps(of: r, "multi") { (sub) throws(CairnError) in
-                    guard let subOp = sub.op, ["create", "set", "delete", "check"].contains(subOp) else {
-                        throw CairnError.badArguments("a multi op must be create, set, delete or check")
+                    guard let subOp = sub.op, ["create", "set", "delete", "check", "restore_counters"].contains(subOp)
+                    else {
+                        throw CairnError.badArguments(
+                            "a multi op must be create, set, delete, check or restore_counters")
                     }
                     return try operation(subOp, sub)
                 })
@@ -77,7 +79,7 @@ public struct RequestDecoder: Sendable {
         case "remove_watch": return .removeWatch(try path(r), try selection(r))
         case "count_watches": return .countWatches(try path(r), try selection(r))
         case "stats": return .stats
-        case "dump": return .dump(r.path == nil ? .root : try path(r), stat: r.stat ?? false)
+        case "dump": return .dump(r.path == nil ? .root : try path(r))
         case "snapshot": return .snapshot
         case "snapshots": return .listSnapshots
         case "auth":
@@ -136,6 +138,10 @@ public struct RequestDecoder: Sendable {
         case "set_acl":
             guard let acl = r.acl else { throw .badArguments("set_acl needs an \"acl\"") }
             return .setACL(path: try path(r), acl: ACL(acl.map(\.entry)), version: r.aversion ?? -1)
+        case "restore_counters":
+            return .restoreCounters(
+                path: try path(r),
+                counters: NodeCounters(sequence: r.seq ?? 0, version: r.version ?? 0, aversion: r.aversion ?? 0))
         default:
             guard let version = r.version else { throw .badArguments("check needs a \"version\"") }
             return .check(path: try path(r), version: version)

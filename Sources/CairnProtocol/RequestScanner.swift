@@ -83,7 +83,7 @@ enum RequestScanner {
             if first("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
             if first("session_id") { return read(&r.sessionId) { $0.string() } }
             if first("password") { return read(&r.password) { $0.string() } }
-            if first("stat") { return read(&r.stat) { $0.boolean() } }
+            if first("seq") { return read(&r.seq) { $0.integer().flatMap { Int32(exactly: $0) } } }
             if first("aversion") { return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } } }
             if first("acl") { return read(&r.acl) { $0.aclEntries() } }
             if first("scheme") { return read(&r.scheme) { $0.string() } }

@@ -12,7 +12,7 @@ public struct WatchNotification: Hashable, Sendable {
 
     /// The notifications of an effect, ZooKeeper's way: a create tells `created` at the node and
     /// `children_changed` at its parent; a delete `deleted` and `children_changed`; a set `data_changed`; an ACL
-    /// change nothing.
+    /// change or a restore of counters nothing.
     public static func of(_ effect: Change.Effect) -> [WatchNotification] {
         switch effect {
         case .createNode(let path, _, _, _, _):
@@ -21,7 +21,7 @@ public struct WatchNotification: Hashable, Sendable {
             [WatchNotification(type: .deleted, path: path)] + parentChange(path)
         case .setData(let path, _):
             [WatchNotification(type: .dataChanged, path: path)]
-        case .check, .setACL, .createSession, .closeSession:
+        case .check, .setACL, .restoreCounters, .createSession, .closeSession:
             []
         }
     }

@@ -92,6 +92,7 @@ struct WireReply: Decodable, Sendable {
             case "delete": return .deleted
             case "check": return .checked
             case "set_acl": return stat.map { .aclSet(stat: $0.stat) }
+            case "restore_counters": return stat.map { .countersRestored(stat: $0.stat) }
             default: return nil
             }
         }

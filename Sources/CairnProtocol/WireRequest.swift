@@ -20,8 +20,8 @@ struct WireRequest: Codable, Sendable {
     var timeoutMs: Int64?
     var sessionId: String?
     var password: String?
-    /// dump: include each node's stat.
-    var stat: Bool?
+    /// restore_counters: the sequence counter.
+    var seq: Int32?
     var acl: [WireACLEntry]?
     var aversion: Int32?
     /// auth.
@@ -43,7 +43,7 @@ struct WireRequest: Codable, Sendable {
     var dataUTF8: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
-        case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, stat
+        case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, seq
         case acl, aversion, scheme, credentials, prefix, type
         case relativeZxid = "relative_zxid"
         case dataWatches = "data_watches"

@@ -48,6 +48,7 @@ extension Change.Effect {
         /// A create with an ACL other than the open one (a plain `createNode` has the open ACL).
         case createNodeWithACL
         case setACL
+        case restoreCounters
     }
 
     /// The bytes `encode` writes.
@@ -57,6 +58,7 @@ extension Change.Effect {
             1 + 4 + path.string.utf8.count + 4 + (data?.count ?? 0) + kind.encodedCount + 8
                 + (acl.isOpen ? 0 : acl.encodedCount)
         case .setACL(let path, let acl): 1 + 4 + path.string.utf8.count + acl.encodedCount
+        case .restoreCounters(let path, _): 1 + 4 + path.string.utf8.count + 12
         case .deleteNode(let path): 1 + 4 + path.string.utf8.count
         case .setData(let path, let data): 1 + 4 + path.string.utf8.count + 4 + (data?.count ?? 0)
         case .check(let path, _): 1 + 4 + path.string.utf8.count + 4
@@ -78,6 +80,12 @@ extension Change.Effect {
             w.write(Tag.setACL.rawValue)
             w.write(string: path.string)
             acl.encode(into: &w)
+        case .restoreCounters(let path, let counters):
+            w.write(Tag.restoreCounters.rawValue)
+            w.write(string: path.string)
+            w.write(counters.sequence)
+            w.write(counters.version)
+            w.write(counters.aversion)
         case .deleteNode(let path):
             w.write(Tag.deleteNode.rawValue)
             w.write(string: path.string)
@@ -114,6 +122,11 @@ extension Change.Effect {
                 acl: tag == .createNodeWithACL ? try ACL(from: &r) : .open)
         case .setACL:
             self = .setACL(path: try ZNodePath(r.readString()), acl: try ACL(from: &r))
+        case .restoreCounters:
+            let path = try ZNodePath(r.readString())
+            self = .restoreCounters(
+                path: path,
+                counters: NodeCounters(sequence: try r.read(), version: try r.read(), aversion: try r.read()))
         case .deleteNode:
             self = .deleteNode(path: try ZNodePath(r.readString()))
         case .setData:

@@ -96,6 +96,11 @@ extension ChangeApplier {
             let stat = try w.setACL(id, node, acl: acl)
             effects.append(.setACL(path: path, acl: acl))
             return .aclSet(stat: stat)
+        case .restoreCounters(let path, let counters):
+            let (id, node) = try checkedNode(path, needing: .admin, by: identity, version: -1, w)
+            let stat = try w.restoreCounters(id, node, counters)
+            effects.append(.restoreCounters(path: path, counters: counters))
+            return .countersRestored(stat: stat)
         }
     }
 

@@ -25,6 +25,9 @@ struct ChangeApplier: Sendable {
         case .setACL(let path, let acl):
             guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
             return .aclSet(stat: try w.setACL(id, node, acl: acl))
+        case .restoreCounters(let path, let counters):
+            guard let (id, node) = try w.lookup(path) else { throw CairnError.noNode(path) }
+            return .countersRestored(stat: try w.restoreCounters(id, node, counters))
         case .deleteNode(let path):
             try w.delete(path, zxid: zxid)
             return .deleted

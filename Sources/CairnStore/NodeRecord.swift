@@ -86,6 +86,29 @@ struct NodeRecord: Sendable {
         self.acl = acl
     }
 
+    /// A node restored from a dump with its `stat` and sequence counter, no children yet (they are restored after it,
+    /// each through `childrenChanged(by:zxid:)` with no zxid).
+    init(
+        parent: NodeID, name: String, restoring stat: Stat, sequence: Int32, kind: NodeKind, data: [UInt8]?, acl: ACL
+    ) {
+        self.parent = parent
+        self.name = name
+        self.stat = stat
+        self.stat.numChildren = 0
+        self.stat.dataLength = Int32(data?.count ?? 0)
+        self.stat.cversion = Self.cversion(childCreates: sequence, numChildren: 0)
+        childCreates = sequence
+        self.kind = kind
+        self.data = data
+        self.acl = acl
+    }
+
+    /// Counts `count` children that are already in the tree (a restored root keeps the system nodes).
+    mutating func childrenAdopted(_ count: Int32) {
+        stat.numChildren = count
+        stat.cversion = Self.cversion(childCreates: childCreates, numChildren: count)
+    }
+
     init(decoding raw: UnsafeRawBufferPointer) throws {
         var r = ByteReader(raw)
         parent = try r.read()
@@ -119,6 +142,14 @@ struct NodeRecord: Sendable {
         stat.numChildren += delta
         stat.cversion = Self.cversion(childCreates: childCreates, numChildren: stat.numChildren)
         if let zxid { stat.pzxid = zxid }
+    }
+
+    /// Raises the counters to at least `counters` (`Operation.restoreCounters`).
+    mutating func raise(to counters: NodeCounters) {
+        childCreates = max(childCreates, counters.sequence)
+        stat.cversion = Self.cversion(childCreates: childCreates, numChildren: stat.numChildren)
+        stat.version = max(stat.version, counters.version)
+        stat.aversion = max(stat.aversion, counters.aversion)
     }
 
     private static func cversion(childCreates: Int32, numChildren: Int32) -> Int32 {

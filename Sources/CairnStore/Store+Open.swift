@@ -29,6 +29,11 @@ extension Store {
     private static func open(_ configuration: Configuration, lock: DataDirectoryLock, logger: Logger) throws -> Store {
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
+        if FileSystem.exists(directory.loadingMarker) {
+            throw StoreError.noRecoverableState(
+                "an offline load into \(directory.path) did not finish (\(directory.loadingMarker) is there): delete the directory and load again"
+            )
+        }
         let format = try DataFormat.read(directory)
         try snapshots.removeInterruptedFiles()
         try removeInterruptedRestore(directory, logger: logger)
@@ -131,7 +136,7 @@ extension Store {
     /// Cairn opens LMDB without per-commit sync: the WAL fsync is the durability point, and LMDB is
     /// synced at checkpoints. MDB_NOTLS lets any thread run a read transaction.
     @available(*, noasync)
-    private static func openEnvironment(_ configuration: Configuration) throws -> Environment {
+    static func openEnvironment(_ configuration: Configuration) throws -> Environment {
         let size = max(configuration.initialMapSize, (try? FileSystem.size(configuration.dataDirectory.storeData)) ?? 0)
         return try Environment(
             path: configuration.dataDirectory.store, flags: [.noThreadLocalStorage, .noSync, .noReadAhead],
@@ -140,7 +145,7 @@ extension Store {
 
     /// Creates the root node (zxid 0) in a new store.
     @available(*, noasync)
-    private static func initializeIfEmpty(_ environment: Environment, _ applier: ChangeApplier) throws {
+    static func initializeIfEmpty(_ environment: Environment, _ applier: ChangeApplier) throws {
         try environment.write { txn in
             guard try applier.tree.record(.root, txn) == nil else { return }
             let root = NodeRecord(

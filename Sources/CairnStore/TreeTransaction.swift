@@ -197,6 +197,39 @@ final class TreeTransaction {
         _ path: ZNodePath, under found: (id: NodeID, record: NodeRecord), data: [UInt8]?, kind: NodeKind,
         owner: SessionID?, acl: ACL, zxid: Zxid, time: Int64, system: Bool = false
     ) throws -> Stat {
+        let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data?.count ?? 0)
+        let record = NodeRecord(
+            parent: found.id, name: String(path.name), stat: stat, kind: kind, data: data, acl: acl)
+        try insert(record, at: path, under: found, asCreateBy: system ? nil : zxid)
+        return stat
+    }
+
+    /// Puts a node restored from a dump (`Store.importTree`): its stat and sequence counter as they were. Its
+    /// parent gains a child but neither a create nor a pzxid (those are the parent's own, restored with it).
+    func restore(_ node: ZNode, sequence: Int32) throws {
+        guard let parent = try lookupParent(of: node.path) else { throw CairnError.noNode(node.path.parent ?? .root) }
+        let record = NodeRecord(
+            parent: parent.id, name: String(node.path.name), restoring: node.stat, sequence: sequence,
+            kind: node.kind, data: node.data, acl: node.acl)
+        try insert(record, at: node.path, under: parent, asCreateBy: nil)
+    }
+
+    /// Gives the root a restored dump root's data, ACL, stat and sequence counter; its children stay its own.
+    func restoreRoot(_ node: ZNode, sequence: Int32) throws {
+        guard var root = try record(.root) else { throw CairnError.internal("the store has no root") }
+        let children = root.stat.numChildren
+        root = NodeRecord(
+            parent: 0, name: "", restoring: node.stat, sequence: sequence, kind: .persistent, data: node.data,
+            acl: node.acl)
+        root.childrenAdopted(children)
+        try put(.root, root)
+    }
+
+    /// Inserts `record` as the node at `path` below the parent `found`; `zxid` nil: the parent's sequence counter
+    /// and pzxid stay (see `NodeRecord.childrenChanged`).
+    private func insert(
+        _ record: NodeRecord, at path: ZNodePath, under found: (id: NodeID, record: NodeRecord), asCreateBy zxid: Zxid?
+    ) throws {
         let parentID = found.id
         let parent = found.record
         if parent.kind == .ephemeral { throw CairnError.noChildrenForEphemerals(path.parent ?? .root) }
@@ -214,19 +247,19 @@ final class TreeTransaction {
             throw CairnError.internal("child key of \(path) collides with another name's")
         }
         pending.nextNodeID?.next = id + 1
-        let stat = Stat.created(zxid: zxid, time: time, owner: owner, dataLength: data?.count ?? 0)
-        try NodeRecord(parent: parentID, name: String(name), stat: stat, kind: kind, data: data, acl: acl).put(
-            id, in: db.nodes, new: true, txn)
-        switch kind {
-        case .ephemeral: if let owner { try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: []) }
+        try record.put(id, in: db.nodes, new: true, txn)
+        switch record.kind {
+        case .ephemeral:
+            if let owner = record.stat.ephemeralOwner {
+                try txn.put(db.ephemerals, key: ephemeralKey(owner, id), value: [])
+            }
         case .container: try txn.put(db.containers, key: id.key, value: [])
         case .persistentWithTTL: try txn.put(db.ttls, key: id.key, value: [])
         case .persistent: break
         }
-        try childrenChanged(under: parentID, parent, by: 1, zxid: system ? nil : zxid)
-        pending.notificationACLs.note(acl)
+        try childrenChanged(under: parentID, parent, by: 1, zxid: zxid)
+        pending.notificationACLs.note(record.acl)
         pending.notificationACLs.note(parent.acl)
-        return stat
     }
 
     /// Deletes the node at `path`, which must exist and have no children.
@@ -283,6 +316,14 @@ final class TreeTransaction {
         var node = found
         node.acl = acl
         node.stat.aversion &+= 1
+        try put(id, node)
+        return node.stat
+    }
+
+    /// Raises the counters of a node already looked up (`NodeRecord.raise(to:)`).
+    func restoreCounters(_ id: NodeID, _ found: NodeRecord, _ counters: NodeCounters) throws -> Stat {
+        var node = found
+        node.raise(to: counters)
         try put(id, node)
         return node.stat
     }

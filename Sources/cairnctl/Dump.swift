@@ -9,15 +9,21 @@ import Synchronization
 
 struct Dump: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a consistent point-in-time dump of a tree (docs/dump-format.md).",
+        abstract: "Write a consistent dump of a tree (docs/dump-format.md).",
         discussion: """
-            Live, the server reads the whole tree in one read transaction and streams it: memory stays bounded
-            however large the tree. With --data-dir, the data directory is read directly (no server may use it).
+            Live, the server reads the whole tree in one read transaction and streams it: memory stays bounded \
+            however large the tree. With --data-dir, the data directory is read directly (no server may use it). \
+            With --zookeeper, a running ZooKeeper (3.6 or later) is read through its client protocol and kept \
+            consistent by a recursive watch: nodes that change while it is read are read again, and the dump \
+            states the zxid it is consistent at. Ephemeral nodes from ZooKeeper are counted and left out unless \
+            --include-ephemerals.
             """)
     @OptionGroup var options: LiveOptions
     @Option(help: "Read this data directory instead of asking a server.") var dataDir: String?
+    @Option(help: "Read a running ZooKeeper at HOST:PORT instead (--auth: its digest credentials).")
+    var zookeeper: String?
+    @Flag(help: "With --zookeeper: keep ephemeral nodes in the dump.") var includeEphemerals = false
     @Option(name: .short, help: "Write to FILE instead of stdout.") var output: String?
-    @Flag(help: "Include each node's stat.") var stat = false
     @Argument(help: "The subtree to dump.") var path = "/"
 
     func run() async throws {
@@ -25,49 +31,110 @@ struct Dump: AsyncParsableCommand {
         let sink = try DumpSink(output)
         if let dataDir {
             try dumpOffline(dataDir, root: root, into: sink)
+        } else if let zookeeper {
+            try await dumpZooKeeper(zookeeper, root: root, into: sink)
         } else {
-            let (zxid, reply) = try await options.withClient { client in
-                try await client.streaming(.dump(root, stat: stat)) { event in
-                    switch event {
-                    // The server wrote the node with `DumpFormat.line` too: its bytes are copied as they are.
-                    case .dumpNode(let line): sink.write(line + [UInt8(ascii: "\n")])
-                    case .dumpStart(let zxid, _):
-                        sink.write(
-                            DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
-                    default: break
+            try await dumpLive(root: root, into: sink)
+        }
+    }
+
+    private func dumpLive(root: ZNodePath, into sink: DumpSink) async throws {
+        let counted = Mutex(0)
+        let (zxid, reply, progress) = try await options.withClient { client in
+            let total = try? await client.descendantCount(root.string)
+            let progress = Progress("dumped", total: total.map { .nodes($0 + 1) }, json: options.json)
+            let (zxid, reply) = try await client.streaming(.dump(root)) { event in
+                switch event {
+                // The server wrote the node with `DumpFormat.line` too: its bytes are copied as they are.
+                case .dumpNode(let line):
+                    sink.write(line + [UInt8(ascii: "\n")])
+                    let nodes = counted.withLock { n in
+                        n += 1
+                        return n
                     }
+                    if nodes % 1024 == 0 { progress.update(nodes: nodes, bytes: sink.written) }
+                case .dumpStart(let zxid, _):
+                    sink.write(
+                        DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+                default: break
                 }
             }
-            sink.close()
-            guard case .dumped(let nodes) = reply else {
-                fail("the server's reply to dump is not a dump's", code: .failed)
-            }
-            if output != nil { report(nodes: nodes, zxid: zxid) }
+            return (zxid, reply, progress)
         }
+        sink.close()
+        progress.done()
+        guard case .dumped(let nodes) = reply else {
+            fail("the server's reply to dump is not a dump's", code: .failed)
+        }
+        report(nodes: nodes, zxid: zxid, progress: progress)
     }
 
     private func dumpOffline(_ dataDir: String, root: ZNodePath, into sink: DumpSink) throws {
         let store = try openOffline(dataDir)
         defer { store.close() }
+        let progress = Progress("dumped", json: options.json)
         let (zxid, nodes) = try store.read { view in
             let zxid = try view.zxid
             sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
             var nodes = 0
             try view.visit(from: root) { node in
-                sink.write(DumpFormat.line(node, stat: stat))
+                sink.write(DumpFormat.line(node))
                 nodes += 1
+                if nodes % 1024 == 0 { progress.update(nodes: nodes, bytes: sink.written) }
             }
             return (zxid, nodes)
         }
         sink.close()
-        if output != nil { report(nodes: nodes, zxid: zxid) }
+        progress.done()
+        report(nodes: nodes, zxid: zxid, progress: progress)
     }
 
-    private func report(nodes: Int, zxid: UInt64) {
+    private func dumpZooKeeper(_ server: String, root: ZNodePath, into sink: DumpSink) async throws {
+        guard let address = HostPort(server) else {
+            throw ValidationError("--zookeeper must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2181")
+        }
+        let progress = Progress("read", json: options.json)
+        var reader = ZooKeeperTreeReader(root: root)
+        let zxid: Zxid
+        do {
+            zxid = try await ZooKeeperConnection.with(address, digest: options.auth) { zk in
+                try await reader.read(zk) { progress.update(nodes: $0, bytes: 0) }
+            }
+        } catch let error as ZooKeeperConnection.Unreachable {
+            fail("\(error)", code: .unreachable)
+        } catch let error as ZooKeeperConnection.Failure {
+            fail("\(error)", code: .failed)
+        }
+        progress.done()
+        sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
+        var nodes = 0
+        var ephemerals = 0
+        reader.visit { node in
+            if node.kind == .ephemeral && !includeEphemerals {
+                ephemerals += 1
+                return
+            }
+            sink.write(DumpFormat.line(node))
+            nodes += 1
+        }
+        sink.close()
+        if ephemerals > 0 && !options.json {
+            FileHandle.standardError.write(
+                Data("cairnctl: left out \(ephemerals) ephemeral nodes (--include-ephemerals keeps them)\n".utf8))
+        }
+        report(
+            nodes: nodes, zxid: zxid, progress: progress,
+            extra: ["ephemerals_left_out": ephemerals, "reads": reader.reads])
+    }
+
+    /// The summary: on stderr when the dump went to stdout (it must stay a clean dump), else on stdout.
+    private func report(nodes: Int, zxid: UInt64, progress: Progress, extra: [String: Int] = [:]) {
         if options.json {
-            printJSON(["nodes": nodes, "zxid": zxid])
+            guard output != nil else { return }
+            printJSON(extra.merging(["nodes": nodes, "zxid": Int(zxid)]) { a, _ in a })
         } else {
-            print("dumped \(nodes) nodes at zxid \(zxid)")
+            let line = "dumped \(nodes) nodes at zxid \(zxid) \(progress.summary(nodes: nodes))"
+            if output != nil { print(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
     }
 }
@@ -77,7 +144,7 @@ struct Dump: AsyncParsableCommand {
 final class DumpSink: Sendable {
     private let handle: FileHandle
     private let path: String?
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = Mutex<(bytes: [UInt8], written: Int)>(([], 0))
 
     init(_ path: String?) throws {
         self.path = path
@@ -94,19 +161,23 @@ final class DumpSink: Sendable {
 
     func write(_ line: [UInt8]) {
         let full: [UInt8]? = pending.withLock { pending in
-            pending.append(contentsOf: line)
-            guard pending.count >= 256 << 10 else { return nil }
-            defer { pending = [] }
-            return pending
+            pending.bytes.append(contentsOf: line)
+            pending.written += line.count
+            guard pending.bytes.count >= 256 << 10 else { return nil }
+            defer { pending.bytes = [] }
+            return pending.bytes
         }
         if let full { handle.write(Data(full)) }
     }
 
+    /// Bytes written so far, buffered ones included.
+    var written: Int { pending.withLock { $0.written } }
+
     /// Writes what is buffered; for a file, also syncs it and gives it its name.
     func close() {
         let rest = pending.withLock { pending in
-            defer { pending = [] }
-            return pending
+            defer { pending.bytes = [] }
+            return pending.bytes
         }
         if !rest.isEmpty { handle.write(Data(rest)) }
         guard let path else { return }

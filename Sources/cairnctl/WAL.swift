@@ -48,6 +48,8 @@ struct WAL: ParsableCommand {
             case .setData(let path, let data): "set \(path) \(Self.size(data))"
             case .check(let path, let version): "check \(path) v\(version)"
             case .setACL(let path, let acl): "set-acl \(path) \(acl.count) entries"
+            case .restoreCounters(let path, let c):
+                "restore-counters \(path) seq=\(c.sequence) v\(c.version) av\(c.aversion)"
             case .createSession(let id, let timeout, _): "session-open \(id.hex) \(timeout)ms"
             case .closeSession(let id): "session-close \(id.hex)"
             }

@@ -60,6 +60,8 @@ public enum ZooKeeperReplies {
                     case .set: .setData
                     case .checked: .check
                     case .aclSet: .setACL
+                    // Only a JSON-lines load asks for it.
+                    case .countersRestored: .check
                     }
                 multiHeader(type.rawValue, done: false, error: 0, into: &w)
                 self.result(result, for: type, into: &w)
@@ -114,7 +116,7 @@ public enum ZooKeeperReplies {
             w.string(path.string)
             if op == .create2 || op == .createContainer { ZooKeeperRecords.write(stat, into: &w) }
         case .set(let stat), .aclSet(let stat): ZooKeeperRecords.write(stat, into: &w)
-        case .deleted, .checked: break
+        case .deleted, .checked, .countersRestored: break
         }
     }
 

@@ -122,7 +122,8 @@ enum OperationName: UInt8, Sendable {
         case .change(.delete): self = .delete
         case .change(.setData): self = .setData
         case .change(.check): self = .check
-        case .change(.setACL): self = .setACL
+        // restore_counters comes in a multi only.
+        case .change(.setACL), .change(.restoreCounters): self = .setACL
         case .multi: self = .multi
         case .readMulti: self = .multiRead
         case .get: self = .getData

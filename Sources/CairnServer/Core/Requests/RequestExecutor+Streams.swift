@@ -7,7 +7,7 @@ import NIOPosix
 /// `dump` (one read transaction: a consistent point-in-time tree) and `snapshot` (a fresh snapshot's file).
 extension RequestExecutor {
     func dump(
-        _ path: ZNodePath, stat: Bool, into stream: any EventStream, _ post: @escaping @Sendable (Answer) -> Void
+        _ path: ZNodePath, into stream: any EventStream, _ post: @escaping @Sendable (Answer) -> Void
     ) {
         let store = self.store
         NIOThreadPool.singleton.submit { _ in
@@ -17,7 +17,7 @@ extension RequestExecutor {
                     try stream.send(.dumpStart(zxid: zxid, root: path))
                     var nodes = 0
                     try view.visit(from: path) { node in
-                        var line = DumpFormat.line(node, stat: stat)
+                        var line = DumpFormat.line(node)
                         line.removeLast()
                         try stream.send(.dumpNode(line: line))
                         nodes += 1

@@ -125,9 +125,9 @@ final class RequestExecutor: Sendable {
             case .stats:
                 try mayOperate("stats", identity)
                 return Answer(try statistics())
-            case .dump(let path, let stat):
+            case .dump(let path):
                 try mayOperate("dump", identity)
-                dump(path, stat: stat, into: stream(), post())
+                dump(path, into: stream(), post())
                 return nil
             case .snapshot:
                 try mayOperate("snapshot", identity)
