@@ -179,7 +179,8 @@ let package = Package(
                 "CairnServer", "CairnTesting", "cairn", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CairnctlTests", dependencies: ["CairnTesting", "cairn", "cairnctl"]),
+        .testTarget(
+            name: "CairnctlTests", dependencies: ["Cairn", "CairnRecipes", "CairnTesting", "cairn", "cairnctl"]),
         .testTarget(
             name: "CairnClientTests",
             dependencies: [

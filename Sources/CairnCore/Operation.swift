@@ -11,7 +11,8 @@ public enum Operation: Sendable, Hashable {
     /// Replaces the node's ACL; `version` (-1 for any) is matched against its `aversion`.
     case setACL(path: ZNodePath, acl: ACL, version: Int32)
     /// Raises the node's counters to at least `counters` (never lowers one): what a load restoring a dump does once
-    /// the node's children are in, so that sequential names go on where they were. Needs ADMIN on the node.
+    /// the node's children are in, so that sequential names go on where they were. Needs ADMIN on the node, or an
+    /// operator.
     case restoreCounters(path: ZNodePath, counters: NodeCounters)
 }
 

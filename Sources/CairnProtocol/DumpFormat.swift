@@ -57,7 +57,8 @@ public enum DumpFormat {
     /// A node line, decoded.
     public struct Node: Decodable, Sendable {
         public var path: String
-        public var data: String?
+        /// The data as text: its UTF-8 bytes.
+        public var data: [UInt8]?
         public var dataB64: String?
         public var kind: String
         public var ttlMs: Int64?
@@ -78,7 +79,7 @@ public enum DumpFormat {
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             path = try c.decode(String.self, forKey: .path)
-            data = try c.decodeIfPresent(String.self, forKey: .data)
+            data = try c.decodeIfPresent(String.self, forKey: .data).map { Array($0.utf8) }
             dataB64 = try c.decodeIfPresent(String.self, forKey: .dataB64)
             kind = try c.decode(String.self, forKey: .kind)
             ttlMs = try c.decodeIfPresent(Int64.self, forKey: .ttlMs)
@@ -88,11 +89,100 @@ public enum DumpFormat {
             acl = try c.decodeIfPresent([WireACLEntry].self, forKey: .acl).map { ACL($0.map(\.entry)) } ?? .open
         }
 
+        init(path: String, kind: String) {
+            self.path = path
+            self.kind = kind
+            acl = .open
+        }
+
+        /// A node line read by the fast scanner, or by `JSONDecoder` when the scanner does not read it (an escape it
+        /// does not take, a field it does not know) — which also words the error of a line that is not a node.
+        public static func decode(_ line: [UInt8], decoder: JSONDecoder) throws -> Node {
+            if let node = line.withUnsafeBytes({ DumpLineScanner.parse($0) }) { return node }
+            return try decoder.decode(Node.self, from: Data(line))
+        }
+
         /// nil: null data (`"data":null`).
         public var bytes: [UInt8]? {
-            if let data { return Array(data.utf8) }
+            if let data { return data }
             if let dataB64, let decoded = Data(base64Encoded: dataB64) { return Array(decoded) }
             return nil
         }
     }
+}
+
+/// Reads the node lines `DumpFormat.line` writes without `JSONDecoder` (whose cost is most of a load's), on
+/// `JSONScanner`: any other shape is nil.
+enum DumpLineScanner {
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> DumpFormat.Node? {
+        var s = JSONScanner(bytes: bytes)
+        var node = DumpFormat.Node(path: "", kind: "")
+        var path: String?
+        var kind: String?
+        var acl: ACL?
+        guard s.consume(UInt8(ascii: "{")) else { return nil }
+        repeat {
+            guard let key = s.plainString(), s.consume(UInt8(ascii: ":")) else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+            let read: Bool
+            switch name.count {
+            case 2 where name.elementsEqual("id".utf8): return nil
+            case 3 where name.elementsEqual("acl".utf8):
+                read = s.read(&acl) { $0.aclEntries().map { ACL($0.map(\.entry)) } }
+            case 3 where name.elementsEqual("seq".utf8):
+                read = s.read(&node.seq) { $0.integer().flatMap { Int32(exactly: $0) } }
+            case 4 where name.elementsEqual("path".utf8): read = s.read(&path) { $0.string() }
+            case 4 where name.elementsEqual("data".utf8): read = s.read(&node.data) { $0.stringBytes() }
+            case 4 where name.elementsEqual("kind".utf8): read = s.read(&kind) { $0.string() }
+            case 4 where name.elementsEqual("stat".utf8): read = s.read(&node.stat) { stat(&$0) }
+            case 5 where name.elementsEqual("owner".utf8): read = s.read(&node.owner) { $0.string() }
+            case 6 where name.elementsEqual("ttl_ms".utf8): read = s.read(&node.ttlMs) { $0.integer() }
+            case 8 where name.elementsEqual("data_b64".utf8): read = s.read(&node.dataB64) { $0.string() }
+            default: return nil
+            }
+            guard read else { return nil }
+        } while s.consume(UInt8(ascii: ","))
+        guard s.consume(UInt8(ascii: "}")), let path, let kind else { return nil }
+        s.skipWhitespace()
+        guard s.atEnd else { return nil }
+        node.path = path
+        node.kind = kind
+        node.acl = acl ?? .open
+        return node
+    }
+
+    /// A stat object with every one of its fields.
+    private static func stat(_ s: inout JSONScanner) -> Stat? {
+        guard s.consume(UInt8(ascii: "{")) else { return nil }
+        var fields = [Int64?](repeating: nil, count: 10)
+        var owner: String??
+        repeat {
+            guard let key = s.plainString(), s.consume(UInt8(ascii: ":")) else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: s.bytes[key])
+            if name.elementsEqual("ephemeral_owner".utf8) {
+                owner = s.null() ? .some(nil) : s.string().map { .some($0) }
+                guard owner != nil else { return nil }
+                continue
+            }
+            guard let index = statFields.firstIndex(where: { name.elementsEqual($0.utf8) }), fields[index] == nil,
+                let value = s.integer()
+            else { return nil }
+            fields[index] = value
+        } while s.consume(UInt8(ascii: ","))
+        guard s.consume(UInt8(ascii: "}")), let owner else { return nil }
+        let v = fields.compactMap { $0 }
+        guard v.count == fields.count, let czxid = UInt64(exactly: v[0]), let mzxid = UInt64(exactly: v[1]),
+            let pzxid = UInt64(exactly: v[2]), let version = Int32(exactly: v[5]), let cversion = Int32(exactly: v[6]),
+            let aversion = Int32(exactly: v[7]), let dataLength = Int32(exactly: v[8]),
+            let numChildren = Int32(exactly: v[9])
+        else { return nil }
+        return Stat(
+            czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: v[3], mtime: v[4], version: version, cversion: cversion,
+            aversion: aversion, ephemeralOwner: owner.flatMap(SessionID.init(hex:)), dataLength: dataLength,
+            numChildren: numChildren)
+    }
+
+    private static let statFields = [
+        "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "aversion", "data_length", "num_children",
+    ]
 }

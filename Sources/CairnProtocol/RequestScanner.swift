@@ -5,282 +5,78 @@
 /// which also words the errors. So it only ever speeds up; it never decides.
 enum RequestScanner {
     static func parse(_ bytes: UnsafeRawBufferPointer) -> WireRequest? {
-        var scanner = Scanner(bytes: bytes)
+        var scanner = JSONScanner(bytes: bytes)
         var request = WireRequest()
         guard scanner.object(depth: 0, into: &request) else { return nil }
         scanner.skipWhitespace()
         return scanner.atEnd ? request : nil
     }
+}
 
-    private struct Scanner {
-        let bytes: UnsafeRawBufferPointer
-        var offset = 0
+extension JSONScanner {
+    /// Reads an object's members into `request`; false when it is not one this scanner reads.
+    mutating func object(depth: Int, into request: inout WireRequest) -> Bool {
+        guard consume(UInt8(ascii: "{")) else { return false }
+        if consume(UInt8(ascii: "}")) { return true }
+        var seen: UInt32 = 0
+        repeat {
+            guard let key = plainString(), consume(UInt8(ascii: ":")) else { return false }
+            guard field(key, into: &request, seen: &seen, depth: depth) else { return false }
+        } while consume(UInt8(ascii: ","))
+        return consume(UInt8(ascii: "}"))
+    }
 
-        var atEnd: Bool { offset == bytes.count }
-
-        mutating func skipWhitespace() {
-            while offset < bytes.count,
-                bytes[offset] == 0x20 || bytes[offset] == 0x09 || bytes[offset] == 0x0A || bytes[offset] == 0x0D
-            {
-                offset += 1
-            }
-        }
-
-        mutating func consume(_ byte: UInt8) -> Bool {
-            skipWhitespace()
-            guard offset < bytes.count, bytes[offset] == byte else { return false }
-            offset += 1
+    /// Reads the value of the member named by the bytes at `key` into `r`; false when its type is not the
+    /// field's (or not simple), or the name is unknown or already in `seen` (a bit per field). Names are compared
+    /// as bytes: no `String` is made for them.
+    mutating func field(_ key: Range<Int>, into r: inout WireRequest, seen: inout UInt32, depth: Int) -> Bool {
+        let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+        var bit: UInt32 = 1
+        /// Whether the name is `candidate`, seen for the first time; each call moves to the next field's bit.
+        func first(_ candidate: StaticString) -> Bool {
+            defer { bit <<= 1 }
+            guard name.count == candidate.utf8CodeUnitCount,
+                name.elementsEqual(
+                    UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+            else { return false }
+            guard seen & bit == 0 else { return false }
+            seen |= bit
             return true
         }
-
-        mutating func peek() -> UInt8? {
-            skipWhitespace()
-            return offset < bytes.count ? bytes[offset] : nil
-        }
-
-        /// Reads an object's members into `request`; false when it is not one this scanner reads.
-        mutating func object(depth: Int, into request: inout WireRequest) -> Bool {
-            guard consume(UInt8(ascii: "{")) else { return false }
-            if consume(UInt8(ascii: "}")) { return true }
-            var seen: UInt32 = 0
+        if first("id") { return read(&r.id) { $0.integer() } }
+        if first("op") { return read(&r.op) { $0.string() } }
+        if first("path") { return read(&r.path) { $0.string() } }
+        if first("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
+        if first("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
+        if first("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
+        if first("sequential") { return read(&r.sequential) { $0.boolean() } }
+        if first("watch") { return read(&r.watch) { $0.boolean() } }
+        if first("data_b64") { return read(&r.dataB64) { $0.string() } }
+        if first("container") { return read(&r.container) { $0.boolean() } }
+        if first("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
+        if first("recursive") { return read(&r.recursive) { $0.boolean() } }
+        if first("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
+        if first("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
+        if first("session_id") { return read(&r.sessionId) { $0.string() } }
+        if first("password") { return read(&r.password) { $0.string() } }
+        if first("seq") { return read(&r.seq) { $0.integer().flatMap { Int32(exactly: $0) } } }
+        if first("aversion") { return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } } }
+        if first("acl") { return read(&r.acl) { $0.aclEntries() } }
+        if first("scheme") { return read(&r.scheme) { $0.string() } }
+        if first("credentials") { return read(&r.credentials) { $0.string() } }
+        guard first("ops") else { return false }  // unknown or repeated
+        guard depth == 0, !null() else { return depth == 0 }
+        guard consume(UInt8(ascii: "[")) else { return false }
+        var ops: [WireRequest] = []
+        if !consume(UInt8(ascii: "]")) {
             repeat {
-                guard let key = plainString(), consume(UInt8(ascii: ":")) else { return false }
-                guard field(key, into: &request, seen: &seen, depth: depth) else { return false }
+                var op = WireRequest()
+                guard object(depth: depth + 1, into: &op) else { return false }
+                ops.append(op)
             } while consume(UInt8(ascii: ","))
-            return consume(UInt8(ascii: "}"))
+            guard consume(UInt8(ascii: "]")) else { return false }
         }
-
-        /// Reads the value of the member named by the bytes at `key` into `r`; false when its type is not the
-        /// field's (or not simple), or the name is unknown or already in `seen` (a bit per field). Names are compared
-        /// as bytes: no `String` is made for them.
-        mutating func field(_ key: Range<Int>, into r: inout WireRequest, seen: inout UInt32, depth: Int) -> Bool {
-            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
-            var bit: UInt32 = 1
-            /// Whether the name is `candidate`, seen for the first time; each call moves to the next field's bit.
-            func first(_ candidate: StaticString) -> Bool {
-                defer { bit <<= 1 }
-                guard name.count == candidate.utf8CodeUnitCount,
-                    name.elementsEqual(
-                        UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
-                else { return false }
-                guard seen & bit == 0 else { return false }
-                seen |= bit
-                return true
-            }
-            if first("id") { return read(&r.id) { $0.integer() } }
-            if first("op") { return read(&r.op) { $0.string() } }
-            if first("path") { return read(&r.path) { $0.string() } }
-            if first("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
-            if first("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
-            if first("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
-            if first("sequential") { return read(&r.sequential) { $0.boolean() } }
-            if first("watch") { return read(&r.watch) { $0.boolean() } }
-            if first("data_b64") { return read(&r.dataB64) { $0.string() } }
-            if first("container") { return read(&r.container) { $0.boolean() } }
-            if first("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
-            if first("recursive") { return read(&r.recursive) { $0.boolean() } }
-            if first("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
-            if first("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
-            if first("session_id") { return read(&r.sessionId) { $0.string() } }
-            if first("password") { return read(&r.password) { $0.string() } }
-            if first("seq") { return read(&r.seq) { $0.integer().flatMap { Int32(exactly: $0) } } }
-            if first("aversion") { return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } } }
-            if first("acl") { return read(&r.acl) { $0.aclEntries() } }
-            if first("scheme") { return read(&r.scheme) { $0.string() } }
-            if first("credentials") { return read(&r.credentials) { $0.string() } }
-            guard first("ops") else { return false }  // unknown or repeated
-            guard depth == 0, !null() else { return depth == 0 }
-            guard consume(UInt8(ascii: "[")) else { return false }
-            var ops: [WireRequest] = []
-            if !consume(UInt8(ascii: "]")) {
-                repeat {
-                    var op = WireRequest()
-                    guard object(depth: depth + 1, into: &op) else { return false }
-                    ops.append(op)
-                } while consume(UInt8(ascii: ","))
-                guard consume(UInt8(ascii: "]")) else { return false }
-            }
-            r.ops = ops
-            return true
-        }
-
-        /// An ACL: an array of objects with exactly `perms` (an integer), `scheme` and `id` (strings), in any order.
-        mutating func aclEntries() -> [WireACLEntry]? {
-            guard consume(UInt8(ascii: "[")) else { return nil }
-            var entries: [WireACLEntry] = []
-            if consume(UInt8(ascii: "]")) { return entries }
-            repeat {
-                guard consume(UInt8(ascii: "{")) else { return nil }
-                var perms: Int64?
-                var scheme: String?
-                var id: String?
-                repeat {
-                    guard let key = plainString(), consume(UInt8(ascii: ":")) else { return nil }
-                    let name = UnsafeRawBufferPointer(rebasing: bytes[key])
-                    if name.elementsEqual("perms".utf8), perms == nil {
-                        perms = integer()
-                        if perms == nil { return nil }
-                    } else if name.elementsEqual("scheme".utf8), scheme == nil {
-                        scheme = string()
-                        if scheme == nil { return nil }
-                    } else if name.elementsEqual("id".utf8), id == nil {
-                        id = string()
-                        if id == nil { return nil }
-                    } else {
-                        return nil
-                    }
-                } while consume(UInt8(ascii: ","))
-                guard consume(UInt8(ascii: "}")), let perms, let bits = UInt32(exactly: perms), let scheme, let id
-                else { return nil }
-                entries.append(WireACLEntry(perms: bits, scheme: scheme, id: id))
-            } while consume(UInt8(ascii: ","))
-            return consume(UInt8(ascii: "]")) ? entries : nil
-        }
-
-        /// A value or `null` (which leaves the field absent, as `decodeIfPresent` does).
-        mutating func read<T>(_ field: inout T?, _ value: (inout Scanner) -> T?) -> Bool {
-            if null() {
-                field = nil
-                return true
-            }
-            guard let value = value(&self) else { return false }
-            field = value
-            return true
-        }
-
-        mutating func null() -> Bool { literal("null") }
-
-        mutating func boolean() -> Bool? {
-            if literal("true") { return true }
-            if literal("false") { return false }
-            return nil
-        }
-
-        mutating func literal(_ word: StaticString) -> Bool {
-            skipWhitespace()
-            let count = word.utf8CodeUnitCount
-            guard bytes.count - offset >= count else { return false }
-            for i in 0..<count where bytes[offset + i] != word.utf8Start[i] { return false }
-            offset += count
-            return true
-        }
-
-        /// `-?[0-9]+` only (no fraction or exponent), within Int64.
-        mutating func integer() -> Int64? {
-            skipWhitespace()
-            var negative = false
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") {
-                negative = true
-                offset += 1
-            }
-            var value: Int64 = 0
-            let start = offset
-            while offset < bytes.count, bytes[offset] >= 0x30, bytes[offset] <= 0x39 {
-                let (times, o1) = value.multipliedReportingOverflow(by: 10)
-                let (plus, o2) = times.addingReportingOverflow(Int64(bytes[offset] - 0x30))
-                guard !o1, !o2 else { return nil }
-                value = plus
-                offset += 1
-            }
-            guard offset > start else { return nil }
-            if offset < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[offset]) {
-                return nil
-            }
-            return negative ? -value : value
-        }
-
-        /// A string with no `\u` escape, as valid UTF-8.
-        mutating func string() -> String? {
-            switch scanString() {
-            case .plain(let range, let ascii):
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[range]).assumingMemoryBound(to: UInt8.self)
-                // ASCII is valid UTF-8 as it is; anything else is validated.
-                return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self)
-            case .decoded(let decoded): return String(validating: decoded, as: UTF8.self)
-            case nil: return nil
-            }
-        }
-
-        /// A string's bytes, with no `\u` escape, valid UTF-8: a request's data is kept as bytes, never a `String`.
-        mutating func stringBytes() -> [UInt8]? {
-            switch scanString() {
-            case .plain(let range, let ascii):
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
-                guard ascii || String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil else {
-                    return nil
-                }
-                return Array(raw)
-            case .decoded(let decoded): return String(validating: decoded, as: UTF8.self) == nil ? nil : decoded
-            case nil: return nil
-            }
-        }
-
-        /// A string with no escape at all: the range of its bytes (UTF-8 unchecked). Member names are read so.
-        mutating func plainString() -> Range<Int>? {
-            guard case .plain(let range, _) = scanString() else { return nil }
-            return range
-        }
-
-        enum ScannedString {
-            /// No escape: the bytes between the quotes, and whether they are all ASCII.
-            case plain(Range<Int>, ascii: Bool)
-            /// With escapes (other than `\u`), decoded; UTF-8 unchecked.
-            case decoded([UInt8])
-        }
-
-        mutating func scanString() -> ScannedString? {
-            guard consume(UInt8(ascii: "\"")) else { return nil }
-            let start = offset
-            // The common case: no escape, so the string is the bytes up to the closing quote.
-            skipPlainASCII()
-            var ascii = true
-            while offset < bytes.count, bytes[offset] != UInt8(ascii: "\""), bytes[offset] != UInt8(ascii: "\\"),
-                bytes[offset] >= 0x20
-            {
-                ascii = ascii && bytes[offset] < 0x80
-                offset += 1
-            }
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") {
-                offset += 1
-                return .plain(start..<offset - 1, ascii: ascii)
-            }
-            // An escape (or a control character, which is refused): decode the rest byte by byte.
-            var decoded = Array(bytes[start..<offset])
-            while offset < bytes.count {
-                let byte = bytes[offset]
-                if byte == UInt8(ascii: "\"") {
-                    offset += 1
-                    return .decoded(decoded)
-                }
-                if byte < 0x20 { return nil }
-                if byte == UInt8(ascii: "\\") {
-                    guard offset + 1 < bytes.count else { return nil }
-                    let escaped: UInt8
-                    switch bytes[offset + 1] {
-                    case UInt8(ascii: "\""): escaped = UInt8(ascii: "\"")
-                    case UInt8(ascii: "\\"): escaped = UInt8(ascii: "\\")
-                    case UInt8(ascii: "/"): escaped = UInt8(ascii: "/")
-                    case UInt8(ascii: "n"): escaped = 0x0A
-                    case UInt8(ascii: "t"): escaped = 0x09
-                    case UInt8(ascii: "r"): escaped = 0x0D
-                    case UInt8(ascii: "b"): escaped = 0x08
-                    case UInt8(ascii: "f"): escaped = 0x0C
-                    default: return nil
-                    }
-                    decoded.append(escaped)
-                    offset += 2
-                    continue
-                }
-                decoded.append(byte)
-                offset += 1
-            }
-            return nil
-        }
-
-        /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (a string's plain run); the byte
-        /// loop after it finds where the run ends.
-        mutating func skipPlainASCII() {
-            offset = ByteWords.plainWordsPrefix(bytes, from: offset, stopAtNonASCII: true)
-        }
+        r.ops = ops
+        return true
     }
 }

@@ -51,6 +51,9 @@ public final class TreeImport {
     private var pending: [(node: ZNode, sequence: Int32)] = []
     private var pendingBytes = 0
     private var count = 0
+    private var released = false
+    /// Nodes written so far (the pending ones not yet).
+    public var added: Int { count }
     /// The store's zxid once done: at least every zxid a node names.
     private var zxid: Zxid
 
@@ -97,15 +100,20 @@ public final class TreeImport {
             _ = try SnapshotStore(directory: directory.snapshots, logger: logger).take(environment)
             try FileSystem.remove(directory.loadingMarker)
         } catch {
-            lock.release(clean: false)
+            abandon()
             throw error
         }
+        released = true
         lock.release(clean: true)
         return (count, zxid)
     }
 
-    /// Gives the directory up unfinished (it stays marked `LOADING`).
-    public func abandon() { lock.release(clean: false) }
+    /// Gives the directory up unfinished (it stays marked `LOADING`); once only.
+    public func abandon() {
+        guard !released else { return }
+        released = true
+        lock.release(clean: false)
+    }
 
     private func flush() throws {
         guard !pending.isEmpty else { return }

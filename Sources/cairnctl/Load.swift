@@ -148,7 +148,7 @@ final class DumpReader {
                 lineCount += 1
                 if line.isEmpty { continue }
                 let lineNumber = lineCount
-                return Result { try decoder.decode(DumpFormat.Node.self, from: Data(line)) }
+                return Result { try DumpFormat.Node.decode(line, decoder: decoder) }
                     .mapError { _ in ValidationError("line \(lineNumber) of the dump is not a node") }
             }
             return nil

@@ -167,17 +167,22 @@ struct ImportLoader: NodeLoader {
     }
 
     private func add(_ node: ZNode, sequence: Int32, _ importer: TreeImport) throws {
-        do {
-            try importer.add(node, sequence: sequence)
-        } catch let failure as TreeImport.Failure {
-            importer.abandon()
-            throw LoadFailure(path: failure.path.string, reason: failure.description, loaded: 0)
-        }
+        try failing(importer) { try importer.add(node, sequence: sequence) }
     }
 
     mutating func finish() async throws -> (loaded: Int, skipped: Int) {
-        let nodes = try begun().finish().nodes
-        return (nodes, 0)
+        let importer = try begun()
+        return (try failing(importer) { try importer.finish().nodes }, 0)
+    }
+
+    /// `body`, with a node the import cannot take made the load's failure (the directory stays marked unfinished).
+    private func failing<T>(_ importer: TreeImport, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let failure as TreeImport.Failure {
+            importer.abandon()
+            throw LoadFailure(path: failure.path.string, reason: failure.description, loaded: importer.added)
+        }
     }
 
     private mutating func begun() throws -> TreeImport {

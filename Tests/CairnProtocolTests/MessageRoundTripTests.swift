@@ -25,12 +25,13 @@ struct MessageRoundTripTests {
         .change(.check(path: path, version: 0)),
         .multi([
             .create(path: "/m", data: [], kind: .persistent, sequential: false), .check(path: path, version: 1),
+            .restoreCounters(path: path, counters: NodeCounters(sequence: 8, version: 2, aversion: 1)),
         ]),
         .readMulti([.get(path), .children(.root)]),
         .get(path, watch: true), .exists(path, watch: false), .children(.root, watch: true), .sync(path),
         .addWatch(path, recursive: true, since: 99), .addWatch(path, recursive: false, since: nil),
         .removeWatch(path, .any), .removeWatch(path, .recursive), .countWatches(path, .child), .stats,
-        .dump(path, stat: true), .dump(.root, stat: false), .snapshot, .listSnapshots,
+        .dump(path), .dump(.root), .snapshot, .listSnapshots,
         .change(
             .create(
                 path: "/acl", data: [], kind: .persistent, sequential: false,
@@ -61,7 +62,11 @@ struct MessageRoundTripTests {
         (.done, .done),
         (.changed(.created(path: path, stat: stat)), .changed), (.changed(.set(stat: stat)), .changed),
         (.changed(.deleted), .changed), (.changed(.checked), .changed),
-        (.multi([.created(path: path, stat: stat), .deleted, .checked, .set(stat: stat)]), .multi),
+        (
+            .multi([
+                .created(path: path, stat: stat), .deleted, .checked, .set(stat: stat), .countersRestored(stat: stat),
+            ]), .multi
+        ),
         (
             .reads([
                 .success(.node(data: [0, 0xFF], stat: stat)), .failure(ErrorReply(.noNode(path))),
@@ -134,7 +139,7 @@ struct MessageRoundTripTests {
     @Test("events decode to the event encoded; a dump's node line is carried byte for byte")
     func events() throws {
         let node = ZNode(path: Self.path, data: [1, 2], stat: Self.stat, kind: .persistent)
-        var nodeLine = DumpFormat.line(node, stat: true)
+        var nodeLine = DumpFormat.line(node)
         nodeLine.removeLast()
         let events: [ServerEvent] = [
             .watch(WatchNotification(type: .childrenChanged, path: Self.path), zxid: 8),

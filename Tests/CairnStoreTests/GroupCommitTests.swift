@@ -127,6 +127,7 @@ struct GroupCommitTests {
                 case .created(let path, let stat): .created(path: path, stat: timeless(stat))
                 case .set(let stat): .set(stat: timeless(stat))
                 case .aclSet(let stat): .aclSet(stat: timeless(stat))
+                case .countersRestored(let stat): .countersRestored(stat: timeless(stat))
                 case .deleted, .checked: result
                 }
             }

@@ -18,6 +18,11 @@ func nodeLines(_ file: String) throws -> [String] {
     Array(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst().map(String.init))
 }
 
+/// A dump line with its zxids and times masked: what a live load cannot keep (the server gives its own).
+func withoutZxidsAndTimes(_ line: String) -> String {
+    line.replacing(#/"(czxid|mzxid|pzxid|ctime|mtime)":\d+/#) { "\"\($0.1)\":_" }
+}
+
 @Suite("cairnctl against a live server")
 struct CairnctlLiveTests {
     let directory = TemporaryDirectory("cairnctl")
@@ -79,7 +84,7 @@ struct CairnctlLiveTests {
         #expect(
             lines.count == 2 + 3 + 50 * 21 + 14,
             "root, ZooKeeper's three, /services, 50 services with 20 instances, the config tree; no ephemerals")
-        #expect(try nodeLines(second) == lines)
+        #expect(try nodeLines(second).map(withoutZxidsAndTimes) == lines.map(withoutZxidsAndTimes), "counters too")
         #expect(lines.contains { $0.contains("\"data_b64\"") }, "binary values travel as base64")
     }
 
@@ -87,7 +92,7 @@ struct CairnctlLiveTests {
     func liveEqualsOffline() throws {
         #expect(try ctl("load", fixtures + "/registry.jsonl").status == 0)
         let live = directory.appending("live.jsonl")
-        #expect(try ctl("dump", "--stat", "-o", live).status == 0)
+        #expect(try ctl("dump", "-o", live).status == 0)
         let refused = try ChildProcess.run("cairnctl", ["dump", "--data-dir", server.dataDirectory])
         #expect(
             refused.status == 1 && refused.errorOutput.contains("in use by another process"),
@@ -95,7 +100,7 @@ struct CairnctlLiveTests {
         server.stop()
         let offline = directory.appending("offline.jsonl")
         #expect(
-            try ChildProcess.run("cairnctl", ["dump", "--stat", "--data-dir", server.dataDirectory, "-o", offline])
+            try ChildProcess.run("cairnctl", ["dump", "--data-dir", server.dataDirectory, "-o", offline])
                 .status == 0)
         #expect(try nodeLines(offline) == nodeLines(live))
     }
@@ -130,10 +135,10 @@ struct CairnctlLiveTests {
             failed.errorOutput.contains("loading /config failed: node_exists")
                 && failed.errorOutput.contains("0 nodes were loaded"))
         let skipped = try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "skip")
-        #expect(skipped.status == 0 && skipped.output.last == "loaded 0 nodes, skipped 14")
+        #expect(skipped.status == 0 && skipped.output.last?.hasPrefix("loaded 0 nodes, skipped 14 in ") == true)
         #expect(try ctl("get", "/config/text").output == ["local edit"])
         let dry = try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "overwrite", "--dry-run")
-        #expect(dry.output.last == "would load 14 nodes, skipped 0")
+        #expect(dry.output.last?.hasPrefix("would load 14 nodes, skipped 0 in ") == true)
         #expect(try ctl("get", "/config/text").output == ["local edit"], "a dry run changes nothing")
         #expect(try ctl("load", fixtures + "/config-binary.jsonl", "--on-conflict", "overwrite").status == 0)
         #expect(try ctl("get", "/config/text").output == ["plain text, ünïcode"])

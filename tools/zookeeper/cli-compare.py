@@ -12,15 +12,13 @@ import difflib
 import os
 import re
 import select
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar"
+from zkserver import ZOOKEEPER_JAR, ZooKeeper, debian_file
+
 DIGEST_OTHER = "8q+cqA9FicvypK1WV0YuCD5XdXU="  # base64(sha1("other:secret")): an identity the session never has
 REPLY_TIMEOUT = 10  # seconds a server gets to answer one C client command
 ZKCLI_TIMEOUT = 60  # seconds the whole zkCli session gets (zkCli waits up to 30 s for its connection)
@@ -137,65 +135,6 @@ C_SESSION = [
 ZKCLI_BARRIER = "Sync is OK"  # zkCli's answer to "sync /", which follows every zkCli command
 ZKCLI_MARKER = "/cmp/marker-"  # run_zkcli gets this missing node before every command; its error line is the label
 C_SENTINEL = ["[/]: rc = 0", "\tname = /"]  # cli_mt's answer to "sync /", which follows every C command
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def debian_file(name):
-    """The path of `name` in Debian's zookeeper or zookeeper-bin package."""
-    listing = subprocess.run(["dpkg", "-L", "zookeeper", "zookeeper-bin"], capture_output=True, text=True).stdout
-    for path in listing.splitlines():
-        if path.endswith("/" + name):
-            return path
-    sys.exit(f"cli-compare: {name} not found; install Debian's zookeeper and zookeeper-bin packages")
-
-
-class ZooKeeper:
-    """A standalone Apache ZooKeeper on a free loopback port with an empty data directory, stopped on exit."""
-
-    def __enter__(self):
-        self.work = tempfile.mkdtemp(prefix="cli-compare.")
-        self.port = free_port()
-        config = os.path.join(self.work, "zoo.cfg")
-        with open(config, "w") as f:
-            f.write(f"tickTime=2000\ndataDir={self.work}/data\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
-                    "admin.enableServer=false\n4lw.commands.whitelist=*\n")
-        self.log = open(os.path.join(self.work, "log"), "w+")
-        self.process = subprocess.Popen(
-            ["java", "-cp", "/etc/zookeeper/conf:" + ZOOKEEPER_JAR, f"-Dzookeeper.log.dir={self.work}",
-             "org.apache.zookeeper.server.ZooKeeperServerMain", config],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while self.ruok() != b"imok":
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.log.seek(0)
-                log = self.log.read()
-                self.__exit__()
-                sys.exit("cli-compare: ZooKeeper did not start:\n" + log)
-            time.sleep(0.2)
-        return self
-
-    def ruok(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"ruok")
-                return s.recv(4)
-        except OSError:
-            return b""
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def run_zkcli(zkcli, port):

@@ -41,20 +41,46 @@ final class ZooKeeperConnection {
         self.outbound = outbound
     }
 
-    /// Connects, opens a session, sends `digest` credentials (`user:password`) when given, runs `body`, closes.
+    /// Connects, opens a session, sends `digest` credentials (`user:password`) when given, runs `body`, closes. A
+    /// server that refuses the connection or closes it before the session is open (one still starting) is tried
+    /// again, five times in all.
     static func with<T>(
+        _ address: HostPort, digest: String?, _ body: (ZooKeeperConnection) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await session(address, digest: digest, body)
+            } catch let error as Unestablished {
+                guard attempt < 5 else { throw Unreachable(description: error.description) }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// No session came about: the connection failed or closed first.
+    private struct Unestablished: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private static func session<T>(
         _ address: HostPort, digest: String?, _ body: (ZooKeeperConnection) async throws -> T
     ) async throws -> T {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await connect(address)
         } catch {
-            throw Unreachable(description: "cannot reach the ZooKeeper at \(address): \(error)")
+            throw Unestablished(description: "cannot reach the ZooKeeper at \(address): \(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
             let connection = ZooKeeperConnection(
                 address: address, inbound: inbound.makeAsyncIterator(), outbound: outbound)
-            try await connection.handshake()
+            do {
+                try await connection.handshake()
+            } catch let error as Unreachable {
+                throw Unestablished(description: error.description)
+            }
             if let digest { try await connection.authenticate(digest) }
             let result = try await body(connection)
             connection.queue(.closeSession) { _ in }
