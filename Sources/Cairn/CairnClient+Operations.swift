@@ -79,6 +79,16 @@ extension CairnClient {
     /// `multi`, sent before this returns: multis sent one after another from one task reach the server, and are
     /// applied, in that order, so a loader keeps several in flight and awaits each one's `results()` later.
     public func sendMulti(_ ops: [MultiOp]) async throws -> PendingMulti {
+        PendingMulti(reply: try await sendNow(.multi(try operations(ops))))
+    }
+
+    /// `sendMulti` for a load's batches: the reply carries no per-op results (which the server then need not write
+    /// nor the client read), only that all were applied; `PendingMulti.results()` returns none.
+    public func sendBulk(_ ops: [MultiOp]) async throws -> PendingMulti {
+        PendingMulti(reply: try await sendNow(.bulk(try operations(ops))))
+    }
+
+    private func operations(_ ops: [MultiOp]) throws -> [Operation] {
         var operations: [Operation] = []
         for (index, op) in ops.enumerated() {
             do {
@@ -87,7 +97,7 @@ extension CairnClient {
                 throw ClientError(.multiFailed(index: index, cause: error))
             }
         }
-        return PendingMulti(reply: try await sendNow(.multi(operations)))
+        return operations
     }
     /// Reads from one consistent view of the tree (one zxid), each answered alone: a read that fails (`no_node`,
     /// `no_auth`) is `.failed` in its place and fails no other. No watches.
@@ -253,9 +263,11 @@ extension MultiOp {
 public struct PendingMulti: Sendable {
     let reply: EventLoopFuture<(zxid: Zxid, reply: Reply)>
 
-    /// What each op did; throws as `CairnClient.multi` does.
+    /// What each op did (none for `sendBulk`); throws as `CairnClient.multi` does.
     public func results() async throws -> [MultiResult] {
-        guard case .multi(let results) = try await reply.get().reply else { throw CairnClient.unexpectedReply }
+        let reply = try await reply.get().reply
+        if case .count = reply { return [] }
+        guard case .multi(let results) = reply else { throw CairnClient.unexpectedReply }
         return results.map { result in
             switch result {
             case .created(let path, let stat): .created(path: path.string, stat: stat)

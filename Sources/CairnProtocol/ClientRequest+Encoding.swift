@@ -24,8 +24,9 @@ extension ClientRequest {
         case .ping: w.string("op", "ping")
         case .close: w.string("op", "close")
         case .change(let operation): Self.write(operation, into: &w)
-        case .multi(let operations):
+        case .multi(let operations), .bulk(let operations):
             w.string("op", "multi")
+            if case .bulk = self { w.bool("results", false) }
             w.beginArray("ops")
             for operation in operations {
                 w.beginElementObject()

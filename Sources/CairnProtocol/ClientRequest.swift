@@ -12,6 +12,9 @@ public enum ClientRequest: Sendable, Hashable {
     case change(Operation)
     /// All or nothing.
     case multi([Operation])
+    /// A multi answered by the count of its ops alone (`"results":false`): for a load's batches, whose results
+    /// nobody reads.
+    case bulk([Operation])
     /// Reads from one consistent view, each answered alone: one failing (no node, no permission) fails no other
     /// (ZooKeeper's multiRead). They set no watches.
     case readMulti([MultiRead])
@@ -51,6 +54,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .ping, .close: .done
         case .change: .changed
         case .multi: .multi
+        case .bulk: .count
         case .readMulti: .reads
         case .get: .node
         case .exists: .exists
@@ -75,7 +79,7 @@ public enum ClientRequest: Sendable, Hashable {
     /// A change for the store's group commit (pipelined: it need not wait for the changes before it).
     public var isChange: Bool {
         switch self {
-        case .change, .multi: true
+        case .change, .multi, .bulk: true
         default: false
         }
     }

@@ -126,18 +126,18 @@ enum DumpLineScanner {
             let name = UnsafeRawBufferPointer(rebasing: bytes[key])
             let read: Bool
             switch name.count {
-            case 2 where name.elementsEqual("id".utf8): return nil
-            case 3 where name.elementsEqual("acl".utf8):
+            case 2 where name.equals("id"): return nil
+            case 3 where name.equals("acl"):
                 read = s.read(&acl) { $0.aclEntries().map { ACL($0.map(\.entry)) } }
-            case 3 where name.elementsEqual("seq".utf8):
+            case 3 where name.equals("seq"):
                 read = s.read(&node.seq) { $0.integer().flatMap { Int32(exactly: $0) } }
-            case 4 where name.elementsEqual("path".utf8): read = s.read(&path) { $0.string() }
-            case 4 where name.elementsEqual("data".utf8): read = s.read(&node.data) { $0.stringBytes() }
-            case 4 where name.elementsEqual("kind".utf8): read = s.read(&kind) { $0.string() }
-            case 4 where name.elementsEqual("stat".utf8): read = s.read(&node.stat) { stat(&$0) }
-            case 5 where name.elementsEqual("owner".utf8): read = s.read(&node.owner) { $0.string() }
-            case 6 where name.elementsEqual("ttl_ms".utf8): read = s.read(&node.ttlMs) { $0.integer() }
-            case 8 where name.elementsEqual("data_b64".utf8): read = s.read(&node.dataB64) { $0.string() }
+            case 4 where name.equals("path"): read = s.read(&path) { $0.string() }
+            case 4 where name.equals("data"): read = s.read(&node.data) { $0.stringBytes() }
+            case 4 where name.equals("kind"): read = s.read(&kind) { $0.string() }
+            case 4 where name.equals("stat"): read = s.read(&node.stat) { $0.stat() }
+            case 5 where name.equals("owner"): read = s.read(&node.owner) { $0.string() }
+            case 6 where name.equals("ttl_ms"): read = s.read(&node.ttlMs) { $0.integer() }
+            case 8 where name.equals("data_b64"): read = s.read(&node.dataB64) { $0.string() }
             default: return nil
             }
             guard read else { return nil }
@@ -150,39 +150,4 @@ enum DumpLineScanner {
         node.acl = acl ?? .open
         return node
     }
-
-    /// A stat object with every one of its fields.
-    private static func stat(_ s: inout JSONScanner) -> Stat? {
-        guard s.consume(UInt8(ascii: "{")) else { return nil }
-        var fields = [Int64?](repeating: nil, count: 10)
-        var owner: String??
-        repeat {
-            guard let key = s.plainString(), s.consume(UInt8(ascii: ":")) else { return nil }
-            let name = UnsafeRawBufferPointer(rebasing: s.bytes[key])
-            if name.elementsEqual("ephemeral_owner".utf8) {
-                owner = s.null() ? .some(nil) : s.string().map { .some($0) }
-                guard owner != nil else { return nil }
-                continue
-            }
-            guard let index = statFields.firstIndex(where: { name.elementsEqual($0.utf8) }), fields[index] == nil,
-                let value = s.integer()
-            else { return nil }
-            fields[index] = value
-        } while s.consume(UInt8(ascii: ","))
-        guard s.consume(UInt8(ascii: "}")), let owner else { return nil }
-        let v = fields.compactMap { $0 }
-        guard v.count == fields.count, let czxid = UInt64(exactly: v[0]), let mzxid = UInt64(exactly: v[1]),
-            let pzxid = UInt64(exactly: v[2]), let version = Int32(exactly: v[5]), let cversion = Int32(exactly: v[6]),
-            let aversion = Int32(exactly: v[7]), let dataLength = Int32(exactly: v[8]),
-            let numChildren = Int32(exactly: v[9])
-        else { return nil }
-        return Stat(
-            czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: v[3], mtime: v[4], version: version, cversion: cversion,
-            aversion: aversion, ephemeralOwner: owner.flatMap(SessionID.init(hex:)), dataLength: dataLength,
-            numChildren: numChildren)
-    }
-
-    private static let statFields = [
-        "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "aversion", "data_length", "num_children",
-    ]
 }

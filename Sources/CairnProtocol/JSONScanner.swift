@@ -1,5 +1,9 @@
 import CairnCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The pieces of a fast JSON reader for the protocol's lines (`RequestScanner`, `DumpFormat.Node.scan`): strings
 /// without `\u` escapes, integers, booleans, null, ACL arrays. Each returns nil (or false) for anything it does not
 /// read, and the caller then leaves the line to `JSONDecoder`.
@@ -206,5 +210,69 @@ struct JSONScanner {
     /// loop after it finds where the run ends.
     mutating func skipPlainASCII() {
         offset = ByteWords.plainWordsPrefix(bytes, from: offset, stopAtNonASCII: true)
+    }
+}
+
+extension JSONScanner {
+    /// A stat object as `JSONWriter.stat` writes it, every field there (in any order; its own is read fastest).
+    mutating func stat() -> Stat? {
+        guard consume(UInt8(ascii: "{")) else { return nil }
+        var fields = StatFields()
+        var expected = 0
+        var owner: String??
+        repeat {
+            guard let key = plainString(), consume(UInt8(ascii: ":")) else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+            if name.equals("ephemeral_owner") {
+                owner = null() ? .some(nil) : string().map { .some($0) }
+                guard owner != nil else { return nil }
+                continue
+            }
+            // The fields come in `JSONWriter.stat`'s order: the expected one is tried first.
+            let index =
+                expected < StatFields.names.count && name.equals(StatFields.names[expected])
+                ? expected : StatFields.names.firstIndex { name.equals($0) }
+            guard let index, let value = integer(), fields.set(index, value) else { return nil }
+            expected = index + 1
+        } while consume(UInt8(ascii: ","))
+        guard consume(UInt8(ascii: "}")), let owner else { return nil }
+        return fields.stat(owner: owner.flatMap(SessionID.init(hex:)))
+    }
+}
+
+/// A stat's integer fields as `JSONScanner.stat` reads them, each once.
+private struct StatFields {
+    static let names: [StaticString] = [
+        "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "aversion", "data_length", "num_children",
+    ]
+    private var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+    private var seen: UInt16 = 0
+
+    /// Stores field `index`; false when it came before.
+    mutating func set(_ index: Int, _ value: Int64) -> Bool {
+        guard seen & (1 << index) == 0 else { return false }
+        seen |= 1 << index
+        withUnsafeMutableBytes(of: &values) { $0.storeBytes(of: value, toByteOffset: index * 8, as: Int64.self) }
+        return true
+    }
+
+    /// The stat, when every field came and each fits its type.
+    func stat(owner: SessionID?) -> Stat? {
+        let v = values
+        guard seen == (1 << Self.names.count) - 1, let czxid = UInt64(exactly: v.0), let mzxid = UInt64(exactly: v.1),
+            let pzxid = UInt64(exactly: v.2), let version = Int32(exactly: v.5), let cversion = Int32(exactly: v.6),
+            let aversion = Int32(exactly: v.7), let dataLength = Int32(exactly: v.8),
+            let numChildren = Int32(exactly: v.9)
+        else { return nil }
+        return Stat(
+            czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: v.3, mtime: v.4, version: version, cversion: cversion,
+            aversion: aversion, ephemeralOwner: owner, dataLength: dataLength, numChildren: numChildren)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these are `name`'s bytes.
+    func equals(_ name: StaticString) -> Bool {
+        count == name.utf8CodeUnitCount && memcmp(baseAddress!, name.utf8Start, count) == 0
     }
 }

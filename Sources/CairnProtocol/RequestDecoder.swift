@@ -53,15 +53,14 @@ public struct RequestDecoder: Sendable {
         case "close": return .close
         case "create", "set", "delete", "check", "set_acl": return .change(try operation(op, r))
         case "multi":
-            return .multi(
-                try subOps(of: r, "multi") { (sub) throws(CairnError) in
-                    guard let subOp = sub.op, ["create", "set", "delete", "check", "restore_counters"].contains(subOp)
-                    else {
-                        throw CairnError.badArguments(
-                            "a multi op must be create, set, delete, check or restore_counters")
-                    }
-                    return try operation(subOp, sub)
-                })
+            let operations = try subOps(of: r, "multi") { (sub) throws(CairnError) in
+                guard let subOp = sub.op, ["create", "set", "delete", "check", "restore_counters"].contains(subOp)
+                else {
+                    throw CairnError.badArguments("a multi op must be create, set, delete, check or restore_counters")
+                }
+                return try operation(subOp, sub)
+            }
+            return r.results == false ? .bulk(operations) : .multi(operations)
         case "read_multi":
             return .readMulti(
                 try subOps(of: r, "read_multi") { (sub) throws(CairnError) in

@@ -64,6 +64,7 @@ extension JSONScanner {
         if first("acl") { return read(&r.acl) { $0.aclEntries() } }
         if first("scheme") { return read(&r.scheme) { $0.string() } }
         if first("credentials") { return read(&r.credentials) { $0.string() } }
+        if first("results") { return read(&r.results) { $0.boolean() } }
         guard first("ops") else { return false }  // unknown or repeated
         guard depth == 0, !null() else { return depth == 0 }
         guard consume(UInt8(ascii: "[")) else { return false }

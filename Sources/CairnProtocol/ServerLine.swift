@@ -19,6 +19,7 @@ public enum ServerLine: Sendable {
         if line.starts(with: ServerEvent.dumpNodePrefix), line.last == UInt8(ascii: "}") {
             return .event(.dumpNode(line: Array(line[ServerEvent.dumpNodePrefix.count..<line.count - 1])))
         }
+        if let wire = line.withUnsafeBytes({ ReplyScanner.parse($0) }) { return .reply(IncomingReply(wire: wire)) }
         let wire: WireReply
         do {
             wire = try JSONDecoder().decode(WireReply.self, from: Data(line))
@@ -175,5 +176,68 @@ extension ServerLine {
             }
             return nil
         }
+    }
+}
+
+/// Reads the commonest replies without `JSONDecoder` (whose cost is most of a bulk load's client): an object of
+/// `id`, `ok`, `zxid` and a change's `op`, `path` and `stat`, or a multi's `results` of such objects. Any other line
+/// (an error, an event, another field) is nil and left to `JSONDecoder`.
+enum ReplyScanner {
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> WireReply? {
+        var s = JSONScanner(bytes: bytes)
+        var wire = WireReply()
+        guard s.consume(UInt8(ascii: "{")) else { return nil }
+        repeat {
+            guard let key = s.plainString(), s.consume(UInt8(ascii: ":")) else { return nil }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+            let read: Bool
+            if name.equals("id") {
+                read = s.read(&wire.id) { $0.integer() }
+            } else if name.equals("ok") {
+                read = s.read(&wire.ok) { $0.boolean() }
+            } else if name.equals("zxid") {
+                read = s.read(&wire.zxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
+            } else if name.equals("results") {
+                read = s.read(&wire.results) { results(&$0) }
+            } else {
+                read = result(name, &s, op: &wire.op, path: &wire.path, stat: &wire.stat)
+            }
+            guard read else { return nil }
+        } while s.consume(UInt8(ascii: ","))
+        guard s.consume(UInt8(ascii: "}")) else { return nil }
+        s.skipWhitespace()
+        return s.atEnd ? wire : nil
+    }
+
+    /// A multi's results: objects of `op`, `path` and `stat`.
+    private static func results(_ s: inout JSONScanner) -> [WireReply.WireResult]? {
+        guard s.consume(UInt8(ascii: "[")) else { return nil }
+        var results: [WireReply.WireResult] = []
+        if s.consume(UInt8(ascii: "]")) { return results }
+        repeat {
+            guard s.consume(UInt8(ascii: "{")) else { return nil }
+            var op: String?
+            var path: String?
+            var stat: WireReply.WireStat?
+            repeat {
+                guard let key = s.plainString(), s.consume(UInt8(ascii: ":")),
+                    result(UnsafeRawBufferPointer(rebasing: s.bytes[key]), &s, op: &op, path: &path, stat: &stat)
+                else { return nil }
+            } while s.consume(UInt8(ascii: ","))
+            guard s.consume(UInt8(ascii: "}")), let op else { return nil }
+            results.append(WireReply.WireResult(op: op, path: path, stat: stat))
+        } while s.consume(UInt8(ascii: ","))
+        return s.consume(UInt8(ascii: "]")) ? results : nil
+    }
+
+    /// One of a change result's fields; false for any other name or a value not of its type.
+    private static func result(
+        _ name: UnsafeRawBufferPointer, _ s: inout JSONScanner, op: inout String?, path: inout String?,
+        stat: inout WireReply.WireStat?
+    ) -> Bool {
+        if name.equals("op") { return s.read(&op) { $0.string() } }
+        if name.equals("path") { return s.read(&path) { $0.string() } }
+        if name.equals("stat") { return s.read(&stat) { $0.stat().map(WireReply.WireStat.init) } }
+        return false
     }
 }

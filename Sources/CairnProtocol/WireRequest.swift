@@ -22,6 +22,8 @@ struct WireRequest: Codable, Sendable {
     var password: String?
     /// restore_counters: the sequence counter.
     var seq: Int32?
+    /// multi: false answers with the count of ops alone.
+    var results: Bool?
     var acl: [WireACLEntry]?
     var aversion: Int32?
     /// auth.
@@ -44,7 +46,7 @@ struct WireRequest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, seq
-        case acl, aversion, scheme, credentials, prefix, type
+        case acl, aversion, scheme, credentials, prefix, type, results
         case relativeZxid = "relative_zxid"
         case dataWatches = "data_watches"
         case existWatches = "exist_watches"

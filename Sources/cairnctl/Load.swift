@@ -79,17 +79,18 @@ struct Load: AsyncParsableCommand {
         var skipped = 0
         var outcome = (loaded: 0, skipped: 0)
         do {
-            for line in IteratorSequence(reader.nodes()) {
-                let node = try line.get()
-                // Every tree has its own system nodes: a dump's are not loaded.
-                if (try? ZNodePath(node.path))?.isSystemNode == true { continue }
-                guard let target = try plan.target(node) else {
-                    skipped += 1
-                    continue
+            // The decoding thread plans each node too: the loader's own work is all that is left here.
+            for try await batch in reader.batches({ try plan.target($0) }) {
+                for target in batch.nodes {
+                    switch target {
+                    case .load(let node):
+                        let path = node.node.path
+                        try await loader.add(node, create: !(path.isRoot || path.string == at))
+                    case .skip: skipped += 1
+                    case .leave: break
+                    }
                 }
-                let path = target.node.path
-                try await loader.add(target, create: !(path.isRoot || path.string == at))
-                if reader.lineCount % 1024 == 0 { progress.update(nodes: reader.lineCount, bytes: reader.bytesRead) }
+                progress.update(nodes: batch.lines, bytes: batch.bytes)
             }
             outcome = try await loader.finish()
         } catch let failure as LoadFailure {
@@ -112,8 +113,9 @@ struct Load: AsyncParsableCommand {
 }
 
 /// Reads a dump file a chunk at a time: the header, then node lines, so a dump of any size loads in
-/// bounded memory.
-final class DumpReader {
+/// bounded memory. Its lines are read by one thread at a time: the caller's, then from `batches()` on, the thread
+/// that decodes them.
+final class DumpReader: @unchecked Sendable {
     let header: DumpFormat.Header
     /// The file's size in bytes.
     let size: Int
@@ -140,20 +142,72 @@ final class DumpReader {
         self.header = header
     }
 
-    /// The node lines in file order, each decoded or the error naming its line number.
-    func nodes() -> AnyIterator<Result<DumpFormat.Node, any Error>> {
-        let decoder = JSONDecoder()
-        return AnyIterator { [self] in
-            while let line = lines.next() {
-                lineCount += 1
-                if line.isEmpty { continue }
-                let lineNumber = lineCount
-                return Result { try DumpFormat.Node.decode(line, decoder: decoder) }
-                    .mapError { _ in ValidationError("line \(lineNumber) of the dump is not a node") }
+    /// A run of decoded node lines, and how far into the file they reach.
+    struct Batch<Node: Sendable>: Sendable {
+        var nodes: [Node] = []
+        /// Lines read through the batch's last, the header's included.
+        var lines = 0
+        var bytes = 0
+    }
+
+    /// The node lines in file order, decoded 1,024 at a time (and each made `transform`'s) on a thread of their own
+    /// while the caller loads the batches before (at most four wait); a line that is not a node ends them with an
+    /// error naming its number, an error of `transform` as it is.
+    func batches<Node: Sendable>(_ transform: @escaping @Sendable (DumpFormat.Node) throws -> Node)
+        -> PrefetchedBatches<Node>
+    {
+        let (stream, continuation) = AsyncThrowingStream<Batch<Node>, any Error>.makeStream()
+        let room = DispatchSemaphore(value: 4)
+        Thread { [self] in
+            let decoder = JSONDecoder()
+            var batch = Batch<Node>()
+            do {
+                while let line = lines.next() {
+                    lineCount += 1
+                    if line.isEmpty { continue }
+                    let node: DumpFormat.Node
+                    do {
+                        node = try DumpFormat.Node.decode(line, decoder: decoder)
+                    } catch {
+                        throw ValidationError("line \(lineCount) of the dump is not a node")
+                    }
+                    batch.nodes.append(try transform(node))
+                    if batch.nodes.count == 1024 {
+                        room.wait()
+                        continuation.yield(Batch(nodes: batch.nodes, lines: lineCount, bytes: bytesRead))
+                        batch.nodes.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.nodes.isEmpty {
+                    continuation.yield(Batch(nodes: batch.nodes, lines: lineCount, bytes: bytesRead))
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
             }
-            return nil
+        }.start()
+        return PrefetchedBatches(stream: stream, room: room)
+    }
+}
+
+/// `DumpReader.batches(_:)`: taking a batch makes room for the decoding thread to hand over the next.
+struct PrefetchedBatches<Node: Sendable>: AsyncSequence {
+    typealias Element = DumpReader.Batch<Node>
+    let stream: AsyncThrowingStream<Element, any Error>
+    let room: DispatchSemaphore
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<Element, any Error>.AsyncIterator
+        let room: DispatchSemaphore
+
+        mutating func next() async throws -> Element? {
+            let batch = try await base.next()
+            if batch != nil { room.signal() }
+            return batch
         }
     }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), room: room) }
 }
 
 /// Lines of a file, read in 1 MiB chunks.
@@ -169,7 +223,12 @@ final class LineReader {
 
     func next() -> [UInt8]? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 10) {
+            let newline = buffer.withUnsafeBytes { bytes -> Int? in
+                guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, 10, bytes.count - start)
+                else { return nil }
+                return UnsafeRawPointer(found) - bytes.baseAddress!
+            }
+            if let newline {
                 bytesRead += newline + 1 - start
                 defer { start = newline + 1 }
                 return Array(buffer[start..<newline])
@@ -201,10 +260,20 @@ struct LoadPlan {
         self.ephemeralAsPersistent = ephemeralAsPersistent
     }
 
-    func target(_ node: DumpFormat.Node) throws -> LoadNode? {
+    /// What becomes of a dump's node.
+    enum Target: Sendable {
+        case load(LoadNode)
+        /// Not loaded, and counted as skipped: an ephemeral node (its session is gone).
+        case skip
+        /// Not loaded, not counted: one of the dump's system nodes (every tree has its own).
+        case leave
+    }
+
+    func target(_ node: DumpFormat.Node) throws -> Target {
         var znode = try ZNode(node)
+        if znode.path.isSystemNode { return .leave }
         if znode.kind == .ephemeral {
-            guard ephemeralAsPersistent else { return nil }
+            guard ephemeralAsPersistent else { return .skip }
             znode.kind = .persistent
         }
         if let at {
@@ -217,12 +286,12 @@ struct LoadPlan {
             if let seq = node.seq { counters.sequence = seq }
             return counters
         }
-        return LoadNode(node: znode, counters: counters)
+        return .load(LoadNode(node: znode, counters: counters))
     }
 }
 
 /// A dump's node where the load puts it, with the counters a restore gives it (nil: the dump has none).
-struct LoadNode {
+struct LoadNode: Sendable {
     var node: ZNode
     var counters: NodeCounters?
 }

@@ -105,7 +105,7 @@ struct LiveLoader: NodeLoader {
             return
         }
         let batch = ops
-        inFlight.append((try await reachable { try await client.sendMulti(batch) }, paths, nodes))
+        inFlight.append((try await reachable { try await client.sendBulk(batch) }, paths, nodes))
         if inFlight.count >= 4 { try await awaitOldest() }
     }
 

@@ -124,7 +124,7 @@ enum OperationName: UInt8, Sendable {
         case .change(.check): self = .check
         // restore_counters comes in a multi only.
         case .change(.setACL), .change(.restoreCounters): self = .setACL
-        case .multi: self = .multi
+        case .multi, .bulk: self = .multi
         case .readMulti: self = .multiRead
         case .get: self = .getData
         case .exists: self = .exists

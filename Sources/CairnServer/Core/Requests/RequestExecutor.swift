@@ -85,9 +85,9 @@ final class RequestExecutor: Sendable {
             case .connect: preconditionFailure("handled above")
             case .change(let operation):
                 let fixed = try fixup(operation, for: identity)
-                submit(.operation(fixed), multi: false, session: session!, identity: identity, slot: slot, to: inbox)
+                submit(.operation(fixed), .result, session: session!, identity: identity, slot: slot, to: inbox)
                 return nil
-            case .multi(let operations):
+            case .multi(let operations), .bulk(let operations):
                 var fixed = operations
                 for (index, operation) in operations.enumerated() {
                     do throws(CairnError) {
@@ -96,7 +96,8 @@ final class RequestExecutor: Sendable {
                         throw CairnError.multiFailed(index: index, cause: error)
                     }
                 }
-                submit(.multi(fixed), multi: true, session: session!, identity: identity, slot: slot, to: inbox)
+                let answering: Answering = if case .bulk = request { .count } else { .results }
+                submit(.multi(fixed), answering, session: session!, identity: identity, slot: slot, to: inbox)
                 return nil
             case .ping: return Answer(.ok(zxid: try zxid(), .done))
             case .close:
@@ -162,9 +163,12 @@ final class RequestExecutor: Sendable {
         return nil
     }
 
+    /// What a change's reply carries: its one result, a multi's results, or a bulk multi's count of them.
+    private enum Answering { case result, results, count }
+
     private func submit(
-        _ change: Request, multi: Bool, session: SessionID, identity: Identity, slot: ConnectionStateMachine.Slot,
-        to inbox: ConnectionInbox
+        _ change: Request, _ answering: Answering, session: SessionID, identity: Identity,
+        slot: ConnectionStateMachine.Slot, to inbox: ConnectionInbox
     ) {
         store.submit(change, session: session, identity: identity) { result in
             // The answer needs the zxid and results only: the change (its data, paths) stays with the writer
@@ -172,7 +176,11 @@ final class RequestExecutor: Sendable {
             switch result {
             case .success(let committed):
                 let reply: Reply =
-                    multi ? .multi(committed.results) : committed.results.first.map { .changed($0) } ?? .done
+                    switch answering {
+                    case .result: committed.results.first.map { .changed($0) } ?? .done
+                    case .results: .multi(committed.results)
+                    case .count: .count(committed.results.count)
+                    }
                 inbox.post(.answered(slot, Answer(.ok(zxid: committed.zxid, reply))))
             case .failure(let error): inbox.post(.answered(slot, .failed(error)))
             }
