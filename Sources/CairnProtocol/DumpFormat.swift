@@ -97,8 +97,8 @@ public enum DumpFormat {
 
         /// A node line read by the fast scanner, or by `JSONDecoder` when the scanner does not read it (an escape it
         /// does not take, a field it does not know) — which also words the error of a line that is not a node.
-        public static func decode(_ line: [UInt8], decoder: JSONDecoder) throws -> Node {
-            if let node = line.withUnsafeBytes({ DumpLineScanner.parse($0) }) { return node }
+        public static func decode(_ line: UnsafeRawBufferPointer, decoder: JSONDecoder) throws -> Node {
+            if let node = DumpLineScanner.parse(line) { return node }
             return try decoder.decode(Node.self, from: Data(line))
         }
 

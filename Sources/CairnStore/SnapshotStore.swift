@@ -40,9 +40,10 @@ struct SnapshotStore: Sendable {
         }.sorted { $0.zxid > $1.zxid }
     }
 
-    /// Copies `environment` (compacted, consistent, while writes continue) into a new snapshot.
+    /// Copies `environment` (consistent, while writes continue) into a new snapshot: compacted, or when `compact` is
+    /// false page for page (faster, for a store with no free pages to drop: a fresh import).
     @available(*, noasync)
-    func take(_ environment: Environment) throws -> SnapshotInfo {
+    func take(_ environment: Environment, compact: Bool = true) throws -> SnapshotInfo {
         let temporary = directory + "/.tmp-\(getpid())-\(SystemClock.monotonicMilliseconds()).mdb"
         defer { try? FileSystem.remove(temporary) }
         let fd = try FileSystem.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
@@ -51,7 +52,7 @@ struct SnapshotStore: Sendable {
         // LMDB writes the copy into a pipe; it reaches the file written behind (see `WriteBehindFile`), its
         // checksum taken on the way.
         var file = WriteBehindFile(fd: fd, path: temporary)
-        try file.appendAll { pipe in try environment.copy(toFileDescriptor: pipe, compact: true) }
+        try file.appendAll { pipe in try environment.copy(toFileDescriptor: pipe, compact: compact) }
         try file.sync()
         let zxid = try Self.appliedZxid(ofCopy: temporary)
         let info = SnapshotInfo(

@@ -97,7 +97,7 @@ public final class TreeImport {
             try flush()
             try environment.write { txn in try applier.setAppliedZxid(zxid, txn) }
             try environment.sync()
-            _ = try SnapshotStore(directory: directory.snapshots, logger: logger).take(environment)
+            _ = try SnapshotStore(directory: directory.snapshots, logger: logger).take(environment, compact: false)
             try FileSystem.remove(directory.loadingMarker)
         } catch {
             abandon()

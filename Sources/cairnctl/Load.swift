@@ -162,15 +162,16 @@ final class DumpReader: @unchecked Sendable {
             let decoder = JSONDecoder()
             var batch = Batch<Node>()
             do {
-                while let line = lines.next() {
+                while let node = try lines.next({ line -> DumpFormat.Node? in
                     lineCount += 1
-                    if line.isEmpty { continue }
-                    let node: DumpFormat.Node
+                    guard !line.isEmpty else { return nil }
                     do {
-                        node = try DumpFormat.Node.decode(line, decoder: decoder)
+                        return try DumpFormat.Node.decode(line, decoder: decoder)
                     } catch {
                         throw ValidationError("line \(lineCount) of the dump is not a node")
                     }
+                }) {
+                    guard let node else { continue }
                     batch.nodes.append(try transform(node))
                     if batch.nodes.count == 1024 {
                         room.wait()
@@ -221,24 +222,24 @@ final class LineReader {
 
     init(_ handle: FileHandle) { self.handle = handle }
 
-    func next() -> [UInt8]? {
+    func next() -> [UInt8]? { next { Array($0) } }
+
+    /// The next line (without its newline) lent to `body`, not copied; nil at the end of the file.
+    func next<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T? {
         while true {
             let newline = buffer.withUnsafeBytes { bytes -> Int? in
                 guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, 10, bytes.count - start)
                 else { return nil }
                 return UnsafeRawPointer(found) - bytes.baseAddress!
             }
-            if let newline {
-                bytesRead += newline + 1 - start
-                defer { start = newline + 1 }
-                return Array(buffer[start..<newline])
+            if newline != nil || (atEnd && start < buffer.count) {
+                let end = newline ?? buffer.count
+                let line = try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+                bytesRead += min(end + 1, buffer.count) - start
+                start = min(end + 1, buffer.count)
+                return line
             }
-            if atEnd {
-                guard start < buffer.count else { return nil }
-                bytesRead += buffer.count - start
-                defer { start = buffer.count }
-                return Array(buffer[start...])
-            }
+            if atEnd { return nil }
             buffer.removeSubrange(0..<start)
             start = 0
             let chunk = handle.readData(ofLength: 1 << 20)
