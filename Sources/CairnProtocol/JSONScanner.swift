@@ -245,7 +245,9 @@ private struct StatFields {
     static let names: [StaticString] = [
         "czxid", "mzxid", "pzxid", "ctime", "mtime", "version", "cversion", "aversion", "data_length", "num_children",
     ]
-    private var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+    /// The ten values in `names`' order, in place (a stat read allocates nothing).
+    private var values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private var seen: UInt16 = 0
 
     /// Stores field `index`; false when it came before.
