@@ -27,6 +27,7 @@ struct MessageRoundTripTests {
             .create(path: "/m", data: [], kind: .persistent, sequential: false), .check(path: path, version: 1),
             .restoreCounters(path: path, counters: NodeCounters(sequence: 8, version: 2, aversion: 1)),
         ]),
+        .bulk([.create(path: "/b", data: [1], kind: .persistent, sequential: false), .delete(path: path, version: 2)]),
         .readMulti([.get(path), .children(.root)]),
         .get(path, watch: true), .exists(path, watch: false), .children(.root, watch: true), .sync(path),
         .addWatch(path, recursive: true, since: 99), .addWatch(path, recursive: false, since: nil),
