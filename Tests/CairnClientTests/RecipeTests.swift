@@ -121,6 +121,51 @@ struct RecipeTests {
         }
     }
 
+    /// A client through a proxy that drops its connection in place of the first reply to a create below `directory`:
+    /// the server made the node, the client never heard.
+    func droppingCreateReply(under directory: String) throws -> (DroppingProxy, CairnClient.Configuration) {
+        let proxy = try DroppingProxy(to: server.port) { line in
+            line.contains(#""op":"create""#) && line.contains(#""path":"\#(directory)/"#)
+        }
+        var configuration = clientConfiguration(server)
+        configuration.addresses = [CairnClient.Address(host: "127.0.0.1", port: proxy.port)]
+        return (proxy, configuration)
+    }
+
+    @Test("lock: the connection drops after the server made the lock's node, before its reply: one node, lock held")
+    func lockProtectedCreate() async throws {
+        let (proxy, configuration) = try droppingCreateReply(under: "/locks/p")
+        try await CairnClient.withClient(configuration) { client in
+            try await client.createParents("/locks/p")
+            proxy.arm()
+            let lock = DistributedLock(client: client, name: "p")
+            // Unprotected, the retry waited behind its own orphan until this timeout.
+            try await lock.acquire(timeout: .seconds(10))
+            #expect(proxy.dropped == 1, "the connection was dropped at the create's reply")
+            let nodes = try await client.children("/locks/p")
+            #expect(nodes.count == 1 && nodes[0].hasPrefix("_c_"), "found again by its GUID, not made twice: \(nodes)")
+            await lock.release()
+            #expect(try await client.children("/locks/p").isEmpty)
+        }
+    }
+
+    @Test("election: the connection drops after the server made the candidate's node, before its reply: it leads")
+    func electionProtectedCreate() async throws {
+        let (proxy, configuration) = try droppingCreateReply(under: "/election/p")
+        try await CairnClient.withClient(configuration) { client in
+            try await client.createParents("/election/p")
+            proxy.arm()
+            let election = LeaderElection(client: client, name: "p", candidate: "a")
+            let running = Task { try await election.run() }
+            defer { running.cancel() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !election.isLeader && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(election.isLeader, "led, rather than waiting behind its own orphan")
+            #expect(proxy.dropped == 1)
+            #expect(try await client.children("/election/p").count == 1, "one candidate node")
+        }
+    }
+
     @Test("registry: the cached view follows instances appearing, marking themselves down, and disappearing")
     func registryView() async throws {
         let configuration = clientConfiguration(server)
