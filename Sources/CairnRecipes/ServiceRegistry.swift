@@ -3,7 +3,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Service registration and discovery under `/services/<name>/`: each instance is an ephemeral
-/// sequential node holding its address as JSON, so it vanishes when its process's session ends.
+/// sequential node (protected: `CairnClient.createProtected`) holding its address as JSON, so it vanishes when its
+/// process's session ends.
 ///
 /// Run it (`run()`, e.g. in a `ServiceGroup` beside the client) to re-register every instance after a
 /// session expiry.
@@ -88,10 +89,9 @@ public final class Registration: Sendable {
     func create() async throws {
         let client = registry.client
         let directory = ServiceRegistry.directory(service)
-        try await client.createParents(directory)
-        let path = try await client.create(
-            directory + "/instance-", data: state.withLock { $0.instance.encoded }, mode: .ephemeral, sequential: true)
-        state.withLock { $0.path = path }
+        let name = try await client.createProtected(
+            in: directory, prefix: "instance-", data: state.withLock { $0.instance.encoded }, mode: .ephemeral)
+        state.withLock { $0.path = directory + "/" + name }
     }
 
     /// Marks the instance unhealthy: it stays registered, discovery skips it.

@@ -166,6 +166,22 @@ struct RecipeTests {
         }
     }
 
+    @Test("registry: the connection drops after the server made the instance's node, before its reply: listed once")
+    func registryProtectedCreate() async throws {
+        let (proxy, configuration) = try droppingCreateReply(under: "/services/p")
+        try await CairnClient.withClient(configuration) { client in
+            try await client.createParents("/services/p")
+            proxy.arm()
+            let registry = ServiceRegistry(client: client)
+            let registration = try await registry.register("p", ServiceInstance(address: "10.0.0.9", port: 80))
+            #expect(proxy.dropped == 1)
+            let found = try await registry.discover("p")
+            #expect(found.map(\.address) == ["10.0.0.9"], "registered once, not listed twice")
+            try await registration.withdraw()
+            #expect(try await registry.discover("p").isEmpty)
+        }
+    }
+
     @Test("registry: the cached view follows instances appearing, marking themselves down, and disappearing")
     func registryView() async throws {
         let configuration = clientConfiguration(server)

@@ -102,7 +102,7 @@ struct RestoreTests {
                     try await client.children("/locks/l").map(unprotected) == ["lock-0000000003"],
                     "\(target): after three holders")
                 await lock.release()
-                let candidates = try await runElection(client, candidates: 2).map(unprotected)
+                let candidates = try await runElection(client, candidates: 2).map(unprotected).sorted()
                 #expect(
                     candidates == ["candidate-0000000002", "candidate-0000000003"],
                     "\(target): after two candidates")
