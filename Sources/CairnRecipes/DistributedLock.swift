@@ -1,4 +1,5 @@
 import Cairn
+import Synchronization
 
 /// Mutual exclusion across processes: ephemeral sequential nodes under `/locks/<name>/`; the lowest
 /// holds the lock, each waiter watches only its predecessor. A holder whose session expires loses the
@@ -10,21 +11,38 @@ public final class DistributedLock: Sendable {
     }
 
     private let queue: SequentialQueue
-    private let held = LockedName()
+    /// While held: the lock node's name, how many acquisitions are not yet released, the fencing token.
+    private let held = Mutex<(name: String, count: Int, token: UInt64)?>(nil)
 
     public init(client: CairnClient, name: String) {
         queue = SequentialQueue(client: client, directory: "/locks/" + name, prefix: "lock-")
     }
 
-    /// Waits for the lock, up to `timeout`; throws `Error.timedOut` (and leaves the queue) past it.
+    /// While the lock is held, the zxid that created its node: it only grows from one holder to the next, so the
+    /// resource the lock guards can refuse a write that carries a token lower than one it has seen (a holder that
+    /// lost the lock without knowing it, e.g. after a long pause).
+    public var fencingToken: UInt64? { held.withLock { $0?.token } }
+
+    /// Waits for the lock, up to `timeout`; throws `Error.timedOut` (and leaves the queue) past it. Re-entrant: a
+    /// holder that acquires again holds it once more, and keeps it until it has released as often.
     public func acquire(timeout: Duration) async throws {
+        let reentered = held.withLock { hold in
+            guard hold != nil else { return false }
+            hold!.count += 1
+            return true
+        }
+        if reentered { return }
         let deadline = ContinuousClock.now + timeout
         var name = try await queue.enqueue(data: [])
         do {
             while true {
                 switch try await queue.position(of: name) {
                 case .first:
-                    held.set(name)
+                    guard let stat = try await queue.client.exists(queue.directory + "/" + name) else {
+                        name = try await queue.enqueue(data: [])
+                        continue
+                    }
+                    held.withLock { $0 = (name, 1, stat.czxid) }
                     return
                 case .gone:
                     name = try await queue.enqueue(data: [])
@@ -38,9 +56,18 @@ public final class DistributedLock: Sendable {
         }
     }
 
-    /// Releases the lock if held.
+    /// Releases one acquisition; the last one gives the lock up.
     public func release() async {
-        if let name = held.take() { await queue.leave(name) }
+        let last: String? = held.withLock { hold in
+            guard let current = hold else { return nil }
+            guard current.count == 1 else {
+                hold!.count -= 1
+                return nil
+            }
+            hold = nil
+            return current.name
+        }
+        if let last { await queue.leave(last) }
     }
 
     /// Runs `body` holding the lock, and releases it after, even when `body` throws.

@@ -103,6 +103,31 @@ struct RecipeTests {
         #expect(final == "40")
     }
 
+    @Test("lock: the fencing token grows from holder to holder; a holder re-enters and keeps it until its last release")
+    func lockFencingAndReentry() async throws {
+        let configuration = clientConfiguration(server)
+        try await CairnClient.withClient(configuration) { client in
+            let first = DistributedLock(client: client, name: "f")
+            #expect(first.fencingToken == nil, "not held")
+            try await first.acquire(timeout: .seconds(5))
+            let token = try #require(first.fencingToken)
+            try await first.acquire(timeout: .milliseconds(100))
+            #expect(first.fencingToken == token, "re-entered: the same hold")
+            await first.release()
+            #expect(try await client.children("/locks/f").count == 1, "still held once")
+            let second = DistributedLock(client: client, name: "f")
+            await #expect(throws: DistributedLock.Error.timedOut) {
+                try await second.acquire(timeout: .milliseconds(300))
+            }
+            await first.release()
+            #expect(first.fencingToken == nil)
+            try await second.acquire(timeout: .seconds(5))
+            #expect(try #require(second.fencingToken) > token, "a later holder's token is larger")
+            await second.release()
+            #expect(try await client.children("/locks/f").isEmpty)
+        }
+    }
+
     @Test("lock: acquire gives up after its timeout and leaves no node behind")
     func lockTimeout() async throws {
         let configuration = clientConfiguration(server)
