@@ -14,8 +14,23 @@ public final class DistributedLock: Sendable {
     /// While held: the lock node's name, how many acquisitions are not yet released, the fencing token.
     private let held = Mutex<(name: String, count: Int, token: UInt64)?>(nil)
 
-    public init(client: CairnClient, name: String) {
+    /// How long a suspended connection may last before `lost()` says the lock may be lost.
+    private let suspendedGrace: Duration
+
+    /// `suspendedGrace`: how long the holder's connection may stay suspended before `lost()` reports it (at once by
+    /// default: the session may expire unseen meanwhile).
+    public init(client: CairnClient, name: String, suspendedGrace: Duration = .zero) {
         queue = SequentialQueue(client: client, directory: "/locks/" + name, prefix: "lock-")
+        self.suspendedGrace = suspendedGrace
+    }
+
+    /// While the lock is held: waits until it may have been lost and says why — its node deleted, its session
+    /// expired, or its connection suspended past the grace. A holder should stop touching the guarded resource then.
+    /// nil when the lock is not held, or is released meanwhile.
+    public func lost() async -> HoldLoss? {
+        guard let name = held.withLock({ $0?.name }) else { return nil }
+        let loss = await holdLost(client: queue.client, path: queue.directory + "/" + name, grace: suspendedGrace)
+        return held.withLock { $0?.name == name } ? loss : nil
     }
 
     /// While the lock is held, the zxid that created its node: it only grows from one holder to the next, so the

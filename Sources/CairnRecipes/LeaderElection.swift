@@ -2,8 +2,9 @@ import Cairn
 import Synchronization
 
 /// Leader election: candidates are ephemeral sequential nodes under `/election/<name>/`; the lowest is
-/// leader; each candidate watches only its predecessor (no herd effect). Losing the connection means
-/// "not leader" until the session is known to be intact again.
+/// leader; each candidate watches only its predecessor (no herd effect). A leader stops leading at once when its
+/// node is deleted or its session expires (then it stands again), and when its connection stays suspended past the
+/// grace, until it is known to be first again.
 public final class LeaderElection: Sendable {
     private let client: CairnClient
     private let queue: SequentialQueue
@@ -12,11 +13,16 @@ public final class LeaderElection: Sendable {
     /// current value and every change after it, none missed.
     private let state = Mutex<(leader: Bool, listeners: [AsyncStream<Bool>.Continuation])>((false, []))
 
-    /// `candidate` is stored in the candidate's node (who is running, e.g. host:port).
-    public init(client: CairnClient, name: String, candidate: String) {
+    /// How long a suspended connection may last before the leader stops claiming to lead.
+    private let suspendedGrace: Duration
+
+    /// `candidate` is stored in the candidate's node (who is running, e.g. host:port). A leader whose connection is
+    /// suspended stops leading after `suspendedGrace` (at once by default: its session may expire unseen).
+    public init(client: CairnClient, name: String, candidate: String, suspendedGrace: Duration = .zero) {
         self.client = client
         queue = SequentialQueue(client: client, directory: "/election/" + name, prefix: "candidate-")
         self.candidate = Array(candidate.utf8)
+        self.suspendedGrace = suspendedGrace
     }
 
     public var isLeader: Bool { state.withLock { $0.leader } }
@@ -33,7 +39,6 @@ public final class LeaderElection: Sendable {
 
     /// Takes part in the election until cancelled; then withdraws.
     public func run() async throws {
-        let states = client.states()
         var name: String?
         defer { set(false) }
         while !Task.isCancelled {
@@ -48,12 +53,13 @@ public final class LeaderElection: Sendable {
                     try await queue.waitFor(predecessor: predecessor)
                 case .first:
                     set(true)
-                    // Leader until the connection says otherwise.
-                    for await state in states {
-                        if state == .suspended || state == .expired { set(false) }
-                        if state == .expired { name = nil }
-                        if state != .suspended { break }
-                    }
+                    // Leader until its node goes, its session expires or its connection stays suspended too long.
+                    let loss = await holdLost(
+                        client: client, path: queue.directory + "/" + name!, grace: suspendedGrace)
+                    set(false)
+                    if loss == nil { break }
+                    // Suspended: the next round finds out, once connected again, whether the node is still first.
+                    if loss != .suspended { name = nil }
                 }
             } catch is CancellationError {
                 break
