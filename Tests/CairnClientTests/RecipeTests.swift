@@ -171,6 +171,22 @@ struct RecipeTests {
         }
     }
 
+    @Test("lock: a waiting acquire cancelled throws and leaves no node behind")
+    func lockCancelled() async throws {
+        let configuration = clientConfiguration(server)
+        try await CairnClient.withClient(configuration) { client in
+            let held = DistributedLock(client: client, name: "c")
+            try await held.acquire(timeout: .seconds(5))
+            let wanted = DistributedLock(client: client, name: "c")
+            let waiting = Task { try await wanted.acquire(timeout: .seconds(30)) }
+            try await waitUntil("the waiter queued") { (try? await client.children("/locks/c"))?.count == 2 }
+            waiting.cancel()
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            #expect(try await client.children("/locks/c").count == 1, "the waiter's node is gone")
+            await held.release()
+        }
+    }
+
     @Test("lock: acquire gives up after its timeout and leaves no node behind")
     func lockTimeout() async throws {
         let configuration = clientConfiguration(server)
