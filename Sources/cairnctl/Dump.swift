@@ -90,20 +90,10 @@ struct Dump: AsyncParsableCommand {
     }
 
     private func dumpZooKeeper(_ server: String, root: ZNodePath, into sink: DumpSink) async throws {
-        guard let address = HostPort(server) else {
-            throw ValidationError("--zookeeper must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2181")
-        }
         let progress = Progress("read", json: options.json)
         var reader = ZooKeeperTreeReader(root: root)
-        let zxid: Zxid
-        do {
-            zxid = try await ZooKeeperConnection.with(address, digest: options.auth) { zk in
-                try await reader.read(zk) { progress.update(nodes: $0, bytes: 0) }
-            }
-        } catch let error as ZooKeeperConnection.Unreachable {
-            fail("\(error)", code: .unreachable)
-        } catch let error as ZooKeeperConnection.Failure {
-            fail("\(error)", code: .failed)
+        let zxid = try await ZooKeeperConnection.run(server, digest: options.auth) { zk in
+            try await reader.read(zk) { progress.update(nodes: $0, bytes: 0) }
         }
         progress.done()
         sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))

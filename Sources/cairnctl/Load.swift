@@ -52,18 +52,9 @@ struct Load: AsyncParsableCommand {
                 try await load(reader, plan, into: &loader)
             }
         } else if let zookeeper {
-            guard let address = HostPort(zookeeper) else {
-                throw ValidationError("--zookeeper must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2181")
-            }
-            do {
-                try await ZooKeeperConnection.with(address, digest: options.auth) { zk in
-                    var loader = ZooKeeperLoader(zk: zk, dryRun: dryRun, batchSize: batchSize)
-                    try await load(reader, plan, into: &loader)
-                }
-            } catch let error as ZooKeeperConnection.Unreachable {
-                fail("\(error)", code: .unreachable)
-            } catch let error as ZooKeeperConnection.Failure {
-                fail("\(error)", code: .failed)
+            try await ZooKeeperConnection.run(zookeeper, digest: options.auth) { zk in
+                var loader = ZooKeeperLoader(zk: zk, dryRun: dryRun, batchSize: batchSize)
+                try await load(reader, plan, into: &loader)
             }
         } else {
             try await options.withClient { client in

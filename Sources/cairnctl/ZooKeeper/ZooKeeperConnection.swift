@@ -1,3 +1,4 @@
+import ArgumentParser
 import CairnCore
 import CairnProtocol
 import NIOCore
@@ -39,6 +40,22 @@ final class ZooKeeperConnection {
         self.address = address
         self.inbound = inbound
         self.outbound = outbound
+    }
+
+    /// `with` for cairnctl's commands: `server` is `--zookeeper`'s value; an unreachable server exits 2, a refusal 1.
+    static func run<T>(_ server: String, digest: String?, _ body: (ZooKeeperConnection) async throws -> T)
+        async throws -> T
+    {
+        guard let address = HostPort(server) else {
+            throw ValidationError("--zookeeper must be HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2181")
+        }
+        do {
+            return try await with(address, digest: digest, body)
+        } catch let error as Unreachable {
+            fail("\(error)", code: .unreachable)
+        } catch let error as Failure {
+            fail("\(error)", code: .failed)
+        }
     }
 
     /// Connects, opens a session, sends `digest` credentials (`user:password`) when given, runs `body`, closes. A

@@ -11,8 +11,9 @@ struct ZooKeeperLoader: NodeLoader {
     private var batch = JuteWriter(.init())
     private var batchPaths: [String] = []
     private var open = OpenSubtrees()
-    /// Multis sent, oldest first: their xids and paths.
-    private var inFlight: [(xid: Int32, paths: [String])] = []
+    /// Multis sent, oldest first: their xids, their ops' paths, and whether those are nodes of the dump (not the
+    /// creates and deletes that carry a sequence counter).
+    private var inFlight: [(xid: Int32, paths: [String], loading: Bool)] = []
     private var loaded = 0
 
     init(zk: ZooKeeperConnection, dryRun: Bool, batchSize: Int) {
@@ -56,16 +57,21 @@ struct ZooKeeperLoader: NodeLoader {
             loaded += batchPaths.count
             return
         }
-        var ops = batch
+        queueMulti(batch, paths: batchPaths, loading: true)
+        if inFlight.count >= 4 { _ = try await awaitOldest() }
+    }
+
+    /// Queues `ops` (each after its MultiHeader) as one multi, its terminator added.
+    private mutating func queueMulti(_ ops: JuteWriter, paths: [String], loading: Bool) {
+        var ops = ops
         ZooKeeperRecords.writeMultiHeader(-1, done: true, into: &ops)
         let xid = zk.queue(.multi) { w in w.bytes.writeImmutableBuffer(ops.bytes) }
-        inFlight.append((xid, batchPaths))
-        if inFlight.count >= 4 { _ = try await awaitOldest() }
+        inFlight.append((xid, paths, loading))
     }
 
     /// The oldest multi's reply: the paths its ops returned; throws `LoadFailure` for the op that failed.
     private mutating func awaitOldest() async throws -> [String] {
-        let (xid, paths) = inFlight.removeFirst()
+        let (xid, paths, loading) = inFlight.removeFirst()
         while true {
             guard case .reply(let replyXid, _, let error, var body) = try await zk.next(), replyXid == xid else {
                 continue
@@ -90,7 +96,7 @@ struct ZooKeeperLoader: NodeLoader {
             if error != 0 && created.count < paths.count {
                 throw LoadFailure(path: paths.first ?? "?", reason: Self.describe(error), loaded: loaded)
             }
-            loaded += paths.count
+            if loading { loaded += paths.count }
             return created
         }
     }
@@ -145,12 +151,7 @@ struct ZooKeeperLoader: NodeLoader {
 
     /// Sends `ops` as a multi now and waits for its results (not counted as loaded nodes).
     private mutating func multi(_ ops: JuteWriter, paths: [String]) async throws -> [String] {
-        var ops = ops
-        ZooKeeperRecords.writeMultiHeader(-1, done: true, into: &ops)
-        let xid = zk.queue(.multi) { w in w.bytes.writeImmutableBuffer(ops.bytes) }
-        inFlight.append((xid, paths))
-        let before = loaded
-        defer { loaded = before }
+        queueMulti(ops, paths: paths, loading: false)
         return try await awaitOldest()
     }
 

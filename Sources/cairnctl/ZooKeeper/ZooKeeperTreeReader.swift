@@ -18,11 +18,6 @@ struct ZooKeeperTreeReader {
         var children: [String]
     }
 
-    /// The reader gave up: the subtree changed faster than rounds of reads could catch it.
-    struct Unsettled: Error, CustomStringConvertible {
-        var description: String
-    }
-
     let root: ZNodePath
     private(set) var nodes: [ZNodePath: Entry] = [:]
     /// How many node reads there were, repeated ones included.
@@ -66,7 +61,7 @@ struct ZooKeeperTreeReader {
             if stale.isEmpty { return zxid }
             atomic.formUnion(stale)
         }
-        throw Unsettled(
+        throw ZooKeeperConnection.Failure(
             description:
                 "the subtree changed too fast to dump consistently (\(atomic.count) nodes changing); try again, or dump a quieter subtree"
         )
