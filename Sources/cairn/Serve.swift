@@ -10,7 +10,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the server.",
         discussion: """
-            With no flags: data in ./cairn-data, listening on 127.0.0.1:4181. Every flag can also be given as an
+            With no flags: data in ./cairn-data, listening on 127.0.0.1:4181. Every flag can also be given as an \
             environment variable: CAIRN_ and the flag's name in capitals with _ for -, e.g. CAIRN_DATA_DIR.
             """)
 

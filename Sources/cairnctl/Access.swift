@@ -25,7 +25,8 @@ struct ACLCommand: AsyncParsableCommand {
         commandName: "acl", abstract: "Read or replace a node's ACL.", subcommands: [Get.self, Set.self])
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a node's ACL, an entry a line.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print a node's ACL, an entry a line.", usage: "cairnctl acl get [<options>] <path>")
         @OptionGroup var live: LiveOptions
         @Argument(help: "Node path.") var path: String
 
@@ -46,7 +47,7 @@ struct ACLCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace a node's ACL.",
+            abstract: "Replace a node's ACL.", usage: "cairnctl acl set [<options>] <path> <acl>",
             discussion:
                 "Entries as zkCli writes them, comma-separated: world:anyone:r,digest:bob:<hash>:cdrwa,ip:10.0.0.0/8:r")
         @OptionGroup var live: LiveOptions

@@ -10,6 +10,7 @@ import Synchronization
 struct Dump: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a consistent dump of a tree (docs/dump-format.md).",
+        usage: "cairnctl dump [<options>] [<path>]",
         discussion: """
             Live, the server reads the whole tree in one read transaction and streams it: memory stays bounded \
             however large the tree. With --data-dir, the data directory is read directly (no server may use it). \

@@ -4,7 +4,8 @@ import CairnCore
 import Foundation
 
 struct Ls: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a node's children (-R: the whole subtree).")
+    static let configuration = CommandConfiguration(
+        abstract: "List a node's children (-R: the whole subtree).", usage: "cairnctl ls [<options>] [<path>]")
     @OptionGroup var options: LiveOptions
     @Flag(name: .customShort("R"), help: "Recursive: every node below PATH, depth first.") var recursive = false
     @Flag(help: "Show each node's version, data length and children count.") var stat = false
@@ -40,7 +41,7 @@ struct Ls: AsyncParsableCommand {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a node's data.",
+        abstract: "Print a node's data.", usage: "cairnctl get [<options>] <path>",
         discussion:
             "Writes the bytes exactly, so `cairnctl get /x > file` copies them; a newline is added only on a terminal.")
     @OptionGroup var options: LiveOptions
@@ -64,7 +65,8 @@ struct Get: AsyncParsableCommand {
 }
 
 struct StatCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Print a node's stat.")
+    static let configuration = CommandConfiguration(
+        commandName: "stat", abstract: "Print a node's stat.", usage: "cairnctl stat [<options>] <path>")
     @OptionGroup var options: LiveOptions
     @Argument var path: String
 
@@ -106,7 +108,8 @@ struct Create: AsyncParsableCommand {
 }
 
 struct SetCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a node's data.")
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Set a node's data.", usage: "cairnctl set [<options>] <path> [<data>]")
     @OptionGroup var options: LiveOptions
     @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
     @OptionGroup var input: DataInput
@@ -121,7 +124,8 @@ struct SetCommand: AsyncParsableCommand {
 }
 
 struct Rm: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a node (-R: with everything below it).")
+    static let configuration = CommandConfiguration(
+        abstract: "Delete a node (-R: with everything below it).", usage: "cairnctl rm [<options>] <path>")
     @OptionGroup var options: LiveOptions
     @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
     @Flag(name: .customShort("R"), help: "Recursive: delete the subtree, children first.") var recursive = false

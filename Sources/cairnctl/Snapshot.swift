@@ -14,6 +14,7 @@ struct Snapshot: AsyncParsableCommand {
     struct Save: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Have the server take a fresh snapshot and download it (checksum verified).",
+            usage: "cairnctl snapshot save [<options>] -o <o>",
             discussion: "Writes FILE and FILE.manifest (zxid, size, CRC-32C), which `snapshot restore` checks.")
         @OptionGroup var options: LiveOptions
         @Option(name: .short, help: "Where to write the snapshot.") var output: String
@@ -63,7 +64,8 @@ struct Snapshot: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the server's snapshots, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the server's snapshots, newest first.", usage: "cairnctl snapshot list [<options>]")
         @OptionGroup var options: LiveOptions
 
         func run() async throws {

@@ -3,7 +3,8 @@ import Cairn
 import Foundation
 
 struct Watch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print changes under a node until interrupted.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print changes under a node until interrupted.", usage: "cairnctl watch [<options>] <path>")
     @OptionGroup var options: LiveOptions
     @Flag(help: "The whole subtree.") var recursive = false
     @Option(help: "Replay changes after this zxid first.") var since: UInt64?
@@ -23,7 +24,8 @@ struct Watch: AsyncParsableCommand {
 }
 
 struct Stats: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the server's figures.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the server's figures.", usage: "cairnctl stats [<options>]")
     @OptionGroup var options: LiveOptions
 
     func run() async throws {
@@ -47,6 +49,7 @@ struct Stats: AsyncParsableCommand {
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Exit 0 only when the server answers and can write (for orchestrators' probes).",
+        usage: "cairnctl health [<options>]",
         discussion: """
             Opens and closes a session, a durable write. A server that answers but cannot write (a full disk) \
             exits 1 saying why; one that does not answer exits 2.

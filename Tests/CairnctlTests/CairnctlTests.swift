@@ -49,6 +49,30 @@ struct CairnctlLiveTests {
         }
     }
 
+    @Test("help texts fit 80 columns and wrap their paragraphs there, not where the source broke a line")
+    func helpAt80Columns() throws {
+        let commands = [
+            "ls", "get", "stat", "create", "set", "rm", "watch", "stats", "health", "dump", "load", "snapshot save",
+            "snapshot list", "snapshot restore", "wal inspect", "wal verify", "wal repair", "acl get", "acl set",
+            "digest",
+        ]
+        let helps =
+            [("cairn", ["--help"]), ("cairn", ["serve", "--help"]), ("cairnctl", ["--help"])]
+            + commands.map { ("cairnctl", $0.split(separator: " ").map(String.init) + ["--help"]) }
+        for (tool, arguments) in helps {
+            let help = try ChildProcess.run(tool, arguments).output
+            #expect(help.allSatisfy { $0.count <= 80 }, "\(tool) \(arguments): \(help.filter { $0.count > 80 })")
+            // The prose before USAGE: no line of a paragraph ends where the next line's first word would have fit
+            // (ArgumentParser fills lines to 79 columns).
+            let prose = help.prefix { !$0.hasPrefix("USAGE:") }
+            for (line, next) in zip(prose, prose.dropFirst()) where !line.isEmpty && !next.isEmpty {
+                let word = next.prefix { $0 != " " }
+                #expect(
+                    line.count + 1 + word.count > 79, "\(tool) \(arguments): a paragraph broken early at \"\(line)\"")
+            }
+        }
+    }
+
     @Test("an IPv6 loopback address in brackets, [::1]:PORT, for cairn serve and cairnctl alike")
     func ipv6Address() throws {
         let serve = try ChildProcess(
