@@ -4,6 +4,7 @@ import CairnServer
 import CairnStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `cairn serve`: runs the server until SIGTERM or SIGINT, then stops gracefully (sessions persist).
 struct Serve: AsyncParsableCommand {
@@ -53,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         envInt("SNAPSHOTS_KEPT") ?? 3
     @Option(help: "WAL segment size, bytes.") var walSegmentSize: Int = envInt("WAL_SEGMENT_SIZE") ?? (64 << 20)
     @Option(help: "WAL appends skip the page cache (O_DIRECT) where the filesystem allows it; false: always buffered.")
-    var walDirectIO: Bool = env("WAL_DIRECT_IO").map { $0 != "false" && $0 != "0" } ?? true
+    var walDirectIO: Bool = envBool("WAL_DIRECT_IO") ?? true
     @Option(
         name: .customLong("super-digest"),
         help: ArgumentHelp(
@@ -80,14 +81,26 @@ struct Serve: AsyncParsableCommand {
     var tlsKey: String? { tlsKeyOption ?? env("TLS_KEY") }
     var tlsCa: String? { tlsCaOption ?? env("TLS_CA") }
     @Flag(help: "TLS: refuse clients without a certificate signed by --tls-ca.")
-    var tlsRequireClientCert = env("TLS_REQUIRE_CLIENT_CERT").map { $0 == "true" || $0 == "1" } ?? false
+    var tlsRequireClientCert = envBool("TLS_REQUIRE_CLIENT_CERT") ?? false
     @Flag(
         help:
             "Listen on a non-loopback address with neither TLS nor a super user (anyone who reaches it may do anything)."
     )
-    var insecure = env("INSECURE").map { $0 == "true" || $0 == "1" } ?? false
+    var insecure = envBool("INSECURE") ?? false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String =
         env("LOG_LEVEL") ?? "info"
+
+    /// Stops the start on a value that does not parse, naming it and where it came from, rather than running on a
+    /// default the operator did not choose.
+    func validate() throws {
+        var problems = malformedEnvironment.withLock { $0 }
+        if Logger.Level(rawValue: logLevel) == nil {
+            problems.append(
+                "--log-level (or CAIRN_LOG_LEVEL) \(logLevel) is not one of trace, debug, info, notice, warning, error, critical"
+            )
+        }
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -206,7 +219,35 @@ private func env(_ name: String) -> String? {
     return String(cString: value)
 }
 
-private func envInt<T: FixedWidthInteger>(_ name: String) -> T? { env(name).flatMap { T($0) } }
+/// The `CAIRN_` variables that were set but did not parse, each named with its value: `Serve.validate` reports them.
+/// (ArgumentParser evaluates the defaults more than once: each is noted once.)
+private let malformedEnvironment = Mutex<[String]>([])
+
+private func noteMalformed(_ problem: String) {
+    malformedEnvironment.withLock { if !$0.contains(problem) { $0.append(problem) } }
+}
+
+/// `CAIRN_<name>` as an integer; nil when unset, and noted as malformed when it is not one.
+private func envInt<T: FixedWidthInteger>(_ name: String) -> T? {
+    guard let text = env(name) else { return nil }
+    guard let value = T(text) else {
+        noteMalformed("the environment's CAIRN_\(name)=\(text) is not an integer")
+        return nil
+    }
+    return value
+}
+
+/// `CAIRN_<name>` as a boolean (true, false, 1, 0); nil when unset, and noted as malformed when it is none of those.
+private func envBool(_ name: String) -> Bool? {
+    guard let text = env(name) else { return nil }
+    switch text {
+    case "true", "1": return true
+    case "false", "0": return false
+    default:
+        noteMalformed("the environment's CAIRN_\(name)=\(text) is not true, false, 1 or 0")
+        return nil
+    }
+}
 
 #if canImport(Glibc)
 import Glibc

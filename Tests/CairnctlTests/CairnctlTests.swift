@@ -49,6 +49,24 @@ struct CairnctlLiveTests {
         }
     }
 
+    @Test("cairn serve refuses malformed CAIRN_ variables and log levels, naming each, instead of using defaults")
+    func malformedSettings() throws {
+        let serve = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "CAIRN_MAX_CONNECTIONS=lots", "CAIRN_WAL_DIRECT_IO=maybe", BuiltProducts.path(of: "cairn"), "serve",
+                "--log-level", "chatty", "--data-dir", directory.appending("refused"),
+            ])
+        #expect(serve.wait() == 64, "bad usage")
+        for problem in [
+            "CAIRN_MAX_CONNECTIONS=lots is not an integer", "CAIRN_WAL_DIRECT_IO=maybe is not true, false, 1 or 0",
+            "--log-level (or CAIRN_LOG_LEVEL) chatty is not one of",
+        ] {
+            #expect(serve.errorOutput.contains(problem), "\(serve.errorOutput)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appending("refused")), "nothing started")
+    }
+
     @Test("help texts fit 80 columns and wrap their paragraphs there, not where the source broke a line")
     func helpAt80Columns() throws {
         let commands = [
