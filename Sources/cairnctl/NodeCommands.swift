@@ -125,28 +125,63 @@ struct SetCommand: AsyncParsableCommand {
 
 struct Rm: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete a node (-R: with everything below it).", usage: "cairnctl rm [<options>] <path>")
+        abstract: "Delete a node (-R: with everything below it).", usage: "cairnctl rm [<options>] <path>",
+        discussion: """
+            With -R the subtree is deleted in one atomic multi when it fits one batch (--batch-size, 1,000 by \
+            default, the server's --max-multi-ops): all of it or, on a conflict, none. A larger subtree goes in \
+            several atomic batches, children first, and the command says so: a failure midway leaves what the \
+            batches before it had not reached.
+            """)
     @OptionGroup var options: LiveOptions
     @Option(name: .short, help: "Expected version (-1: any).") var version: Int32 = -1
     @Flag(name: .customShort("R"), help: "Recursive: delete the subtree, children first.") var recursive = false
+    @Option(help: "With -R: deletes per atomic batch.") var batchSize = 1000
     @Argument var path: String
 
     func run() async throws {
         let deleted = try await options.withClient { client in
-            try await remove(client, path, version: version)
+            guard recursive else {
+                try await client.delete(path, version: version)
+                return 1
+            }
+            return try await removeSubtree(client)
         }
         if options.json { printJSON(["deleted": deleted]) }
     }
 
-    private func remove(_ client: CairnClient, _ path: String, version: Int32) async throws -> Int {
-        var count = 0
-        if recursive {
-            for name in try await client.children(path) {
-                count += try await remove(client, (path == "/" ? "" : path) + "/" + name, version: -1)
-            }
+    /// Deletes the subtree in batches of `batchSize` deletes, children before parents, the root last (with
+    /// `version`); returns how many nodes went.
+    private func removeSubtree(_ client: CairnClient) async throws -> Int {
+        var order: [String] = []
+        var pending = [path]
+        while let next = pending.popLast() {
+            order.append(next)
+            pending += try await client.children(next).map { (next == "/" ? "" : next) + "/" + $0 }
         }
-        try await client.delete(path, version: version)
-        return count + 1
+        // Parents were listed before their children: reversed, every node comes after all below it. The root and
+        // ZooKeeper's own nodes stay (they cannot be deleted).
+        let deletes = try order.reversed().filter { path in
+            let node = try ZNodePath(path)
+            return !node.isRoot && !node.isSystemNode
+        }.map { MultiOp.delete($0, version: $0 == path ? version : -1) }
+        let batches = stride(from: 0, to: deletes.count, by: batchSize).map {
+            Array(deletes[$0..<min($0 + batchSize, deletes.count)])
+        }
+        if batches.count > 1 && !options.json {
+            FileHandle.standardError.write(
+                Data(
+                    "cairnctl: \(path) holds \(deletes.count) nodes, more than one batch of \(batchSize): deleting in \(batches.count) atomic batches, children first\n"
+                        .utf8))
+        }
+        let progress = Progress("deleted", total: .nodes(deletes.count), json: options.json)
+        var deleted = 0
+        for batch in batches {
+            try await client.multi(batch)
+            deleted += batch.count
+            progress.update(nodes: deleted, bytes: 0)
+        }
+        progress.done()
+        return deleted
     }
 }
 

@@ -189,6 +189,26 @@ struct CairnctlLiveTests {
         #expect(try ctl("ls", "/copy/config").output.count == 13)
     }
 
+    @Test("rm -R: a subtree within one batch goes atomically or not at all; a larger one in batches, said so")
+    func removeSubtree() throws {
+        #expect(try ctl("load", fixtures + "/registry.jsonl").status == 0)
+        // svc-00 refuses deletes below it: world may read, create and administer it, not delete its children.
+        #expect(try ctl("acl", "set", "/services/svc-00", "world:anyone:rca").status == 0)
+        let refused = try ctl("rm", "-R", "/services/svc-00")
+        #expect(refused.status == 1 && refused.errorOutput.contains("no_auth"), "\(refused.errorOutput)")
+        #expect(!refused.errorOutput.contains("batches"), "21 nodes: one batch")
+        #expect(try ctl("ls", "/services/svc-00").output.count == 20, "one atomic multi: nothing deleted")
+        #expect(try ctl("acl", "set", "/services/svc-00", "world:anyone:cdrwa").status == 0)
+        let batched = try ctl("rm", "-R", "/services", "--batch-size", "100")
+        #expect(batched.status == 0, "\(batched.errorOutput)")
+        #expect(
+            batched.errorOutput.contains(
+                "/services holds 1051 nodes, more than one batch of 100: deleting in 11 atomic"),
+            "\(batched.errorOutput)")
+        #expect(try ctl("stat", "/services").status == 1)
+        #expect(try ctl("ls", "/").output == ["zookeeper"])
+    }
+
     @Test("exit codes: 0 done, 1 failed operation, 2 unreachable, 64 bad usage; health probes writes")
     func exitCodes() throws {
         #expect(try ctl("create", "/x", "1").output == ["/x"])
