@@ -27,6 +27,25 @@ public final class LeaderElection: Sendable {
 
     public var isLeader: Bool { state.withLock { $0.leader } }
 
+    /// Who leads election `name` now, as anyone (a candidate or not) reads it: the `candidate` text of the first
+    /// candidate's node; nil when no candidate stands.
+    public static func leader(of name: String, client: CairnClient) async throws -> String? {
+        let queue = SequentialQueue(client: client, directory: "/election/" + name, prefix: "candidate-")
+        let first: String?
+        do {
+            first = try await queue.members().first
+        } catch let error as ClientError where error.code == .noNode {
+            return nil
+        }
+        guard let first else { return nil }
+        do {
+            return try await client.get(queue.directory + "/" + first).text
+        } catch let error as ClientError where error.code == .noNode {
+            // It stood down between the listing and the read: look again.
+            return try await leader(of: name, client: client)
+        }
+    }
+
     /// true when this candidate becomes leader, false when it stops being (or is not known to be) leader.
     public func leadership() -> AsyncStream<Bool> {
         let (stream, continuation) = AsyncStream<Bool>.makeStream()

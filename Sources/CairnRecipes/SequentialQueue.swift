@@ -21,9 +21,14 @@ struct SequentialQueue: Sendable {
     }
 
     func position(of name: String) async throws -> Position {
-        let queue = try await client.children(directory).filter(isMember).sorted(by: Self.bySequence)
+        let queue = try await members()
         guard let index = queue.firstIndex(of: name) else { return .gone }
         return index == 0 ? .first : .behind(predecessor: queue[index - 1])
+    }
+
+    /// The participants' node names, first in line first.
+    func members() async throws -> [String] {
+        try await client.children(directory).filter(isMember).sorted(by: Self.bySequence)
     }
 
     /// Waits until the predecessor is gone or changes; returns at once when it already is.

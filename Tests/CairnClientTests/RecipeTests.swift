@@ -77,6 +77,27 @@ struct RecipeTests {
         }
     }
 
+    @Test("election: who leads is seen by a client that is no candidate, and follows a leader stepping down")
+    func electionObserved() async throws {
+        let configuration = clientConfiguration(server)
+        try await CairnClient.withClient(configuration) { observer in
+            #expect(try await LeaderElection.leader(of: "seen", client: observer) == nil, "no election yet")
+            try await CairnClient.withClient(configuration) { client in
+                let first = LeaderElection(client: client, name: "seen", candidate: "host-a:80")
+                let running = Task { try await first.run() }
+                try await waitUntil("a leads") { first.isLeader }
+                let second = LeaderElection(client: client, name: "seen", candidate: "host-b:80")
+                let standing = Task { try await second.run() }
+                defer { standing.cancel() }
+                try await waitUntil("b stands") { (try? await observer.children("/election/seen"))?.count == 2 }
+                #expect(try await LeaderElection.leader(of: "seen", client: observer) == "host-a:80")
+                running.cancel()
+                try await waitUntil("b leads") { second.isLeader }
+                #expect(try await LeaderElection.leader(of: "seen", client: observer) == "host-b:80")
+            }
+        }
+    }
+
     @Test("lock: 4 clients x 10 increments of a counter znode under the lock end exactly at 40")
     func lockExcludes() async throws {
         let configuration = clientConfiguration(server)
