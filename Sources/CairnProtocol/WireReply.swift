@@ -42,30 +42,6 @@ struct WireReply: Decodable, Sendable {
             case numChildren = "num_children"
         }
 
-        init(_ stat: Stat) {
-            self.init(
-                czxid: stat.czxid, mzxid: stat.mzxid, pzxid: stat.pzxid, ctime: stat.ctime, mtime: stat.mtime,
-                version: stat.version, cversion: stat.cversion, aversion: stat.aversion,
-                ephemeralOwner: stat.ephemeralOwner?.hex, dataLength: stat.dataLength, numChildren: stat.numChildren)
-        }
-
-        init(
-            czxid: UInt64, mzxid: UInt64, pzxid: UInt64, ctime: Int64, mtime: Int64, version: Int32, cversion: Int32,
-            aversion: Int32?, ephemeralOwner: String?, dataLength: Int32, numChildren: Int32
-        ) {
-            self.czxid = czxid
-            self.mzxid = mzxid
-            self.pzxid = pzxid
-            self.ctime = ctime
-            self.mtime = mtime
-            self.version = version
-            self.cversion = cversion
-            self.aversion = aversion
-            self.ephemeralOwner = ephemeralOwner
-            self.dataLength = dataLength
-            self.numChildren = numChildren
-        }
-
         var stat: Stat {
             Stat(
                 czxid: czxid, mzxid: mzxid, pzxid: pzxid, ctime: ctime, mtime: mtime, version: version,
@@ -198,5 +174,15 @@ struct WireReply: Decodable, Sendable {
         case lastSnapshotZxid = "last_snapshot_zxid"
         case uptimeMs = "uptime_ms"
         case writeError = "write_error"
+    }
+}
+
+extension WireReply.WireStat {
+    /// A stat as the protocol carries it (in an extension, so the memberwise initializer stays).
+    init(_ stat: Stat) {
+        self.init(
+            czxid: stat.czxid, mzxid: stat.mzxid, pzxid: stat.pzxid, ctime: stat.ctime, mtime: stat.mtime,
+            version: stat.version, cversion: stat.cversion, aversion: stat.aversion,
+            ephemeralOwner: stat.ephemeralOwner?.hex, dataLength: stat.dataLength, numChildren: stat.numChildren)
     }
 }

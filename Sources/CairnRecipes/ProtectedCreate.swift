@@ -31,7 +31,7 @@ extension CairnClient {
 
     /// The nodes in `directory` whose names begin with `protected` (one participant's GUID).
     private func nodes(in directory: String, named protected: String) async throws -> [String] {
-        try await children(directory).filter { $0.hasPrefix(protected) }.sorted { $0.suffix(10) < $1.suffix(10) }
+        try await children(directory).filter { $0.hasPrefix(protected) }.sorted(by: SequentialQueue.bySequence)
     }
 
     /// `name` without a protection prefix (`_c_<GUID>-`, 40 characters with a UUID, as Curator writes it).
