@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// The single-leader server: listens for JSON-lines clients, runs their requests against the store,
@@ -25,6 +26,9 @@ public final class CairnServer: Service, Sendable {
     /// The JSON-lines front end's request decoder.
     let decoder: RequestDecoder
     let logger: Logger
+    let metrics: ServerMetrics
+    /// Set once a graceful shutdown began: the server is no longer ready.
+    private let draining = Atomic(false)
     private let group: MultiThreadedEventLoopGroup
     /// Reports the bound address once listening (for `--listen ...:0`).
     private let onListening: @Sendable (SocketAddress) -> Void
@@ -39,6 +43,7 @@ public final class CairnServer: Service, Sendable {
         self.logger = logger
         self.onListening = onListening
         self.store = store
+        metrics = ServerMetrics(factory: configuration.metrics)
         sessions = SessionService(
             store: store, connections: connections,
             timeouts: configuration.minSessionTimeoutMilliseconds...configuration.maxSessionTimeoutMilliseconds,
@@ -99,6 +104,7 @@ public final class CairnServer: Service, Sendable {
                 tasks.cancelAll()
             }
         } onGracefulShutdown: {
+            self.draining.store(true, ordering: .relaxed)
             channel.close(promise: nil)
             zooKeeper?.close(promise: nil)
         }
@@ -148,6 +154,44 @@ public final class CairnServer: Service, Sendable {
             if Task.isCancelled { return }
             await body()
         }
+    }
+
+    /// Every metric the server exports (`ServerConfiguration.metrics`), the store's included.
+    public static var metricDefinitions: [MetricDefinition] { ServerMetrics.definitions }
+
+    /// Why the server should not be sent traffic now (a write batch failed, it is shutting down); nil when ready.
+    public var unreadiness: String? {
+        if draining.load(ordering: .relaxed) { return "shutting down" }
+        if let failure = store.writerStatistics.lastFailure { return "the last write failed: \(failure)" }
+        return nil
+    }
+
+    /// Reads the figures the metrics' gauges show and records them there.
+    public func refreshMetrics() async {
+        metrics.refresh(await figures())
+    }
+
+    /// The core's figures now. Each is exact by itself; together they are not one point in time.
+    func figures() async -> ServerFigures {
+        let tree = treeFigures()
+        let open = connections.all()
+        var byFrontEnd: [FrontEnd: Int] = [:]
+        var outbound = 0
+        for connection in open {
+            byFrontEnd[connection.frontEnd, default: 0] += 1
+            outbound += (try? await connection.channel.getOption(.bufferedWritableBytes).get()) ?? 0
+        }
+        return ServerFigures(
+            znodes: tree?.0 ?? 0, ephemerals: tree?.1 ?? 0, zxid: tree?.2 ?? 0, sessions: sessions.count,
+            watches: watches.countsByKind, connections: byFrontEnd, outboundBytes: outbound, store: store.figures,
+            writable: store.writerStatistics.lastFailure == nil, snapshots: (try? store.listSnapshots()) ?? [],
+            recovery: store.recovery,
+            uptime: .milliseconds(SystemClock.monotonicMilliseconds() - executor.startedAt))
+    }
+
+    /// Znodes, ephemerals and the zxid (a read transaction: short, never waits for the writer).
+    func treeFigures() -> (znodes: Int, ephemerals: Int, zxid: Zxid)? {
+        try? store.read { view in (try view.nodeCount, try view.ephemeralCount, try view.zxid) }
     }
 
     /// A connection closed: its watches go, its session stays (until it expires or is resumed elsewhere).

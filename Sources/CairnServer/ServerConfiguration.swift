@@ -1,4 +1,5 @@
 import CairnStore
+import CoreMetrics
 
 /// Everything `cairn serve` can be told. Every field has a documented default (docs/protocol.md, Limits).
 public struct ServerConfiguration: Sendable {
@@ -39,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     public var sessionCheckpointMilliseconds = 5000
     /// The super user and operator credentials (none by default).
     public var access = AccessPolicy()
+    /// Where the server's metrics go (`CairnServer.metricDefinitions`); none by default. The store's are
+    /// `store.metrics`.
+    public var metrics: any MetricsFactory = NOOPMetricsHandler.instance
     /// TLS on the listener; nil: plaintext.
     public var tls: ServerTLS?
 

@@ -1,4 +1,5 @@
 import CairnCore
+import CoreMetrics
 import Dispatch
 import LMDB
 import Logging
@@ -52,15 +53,17 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let idle: @Sendable () -> Void
     private var lastZxid: Zxid
     private let counters = Mutex(WriterStatistics())
+    private let metrics: StoreMetrics
 
     /// Batches, changes and fsync time so far.
     var statistics: WriterStatistics { counters.withLock { $0 } }
 
     init(
         environment: Environment, applier: ChangeApplier, wal: WriteAheadLog, lastZxid: Zxid,
-        configuration: Configuration, logger: Logger, committed: @escaping @Sendable ([Change]) -> Void,
-        idle: @escaping @Sendable () -> Void
+        configuration: Configuration, metrics: StoreMetrics, logger: Logger,
+        committed: @escaping @Sendable ([Change]) -> Void, idle: @escaping @Sendable () -> Void
     ) {
+        self.metrics = metrics
         self.environment = environment
         self.applier = applier
         self.wal = wal
@@ -237,6 +240,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                     throw CairnError.unavailable(message)
                 }
                 let syncNanoseconds = SystemClock.monotonicNanoseconds() - syncStart
+                metrics.fsync.recordNanoseconds(Int64(clamping: syncNanoseconds))
+                metrics.batchChanges.record(result.changes.count)
                 counters.withLock {
                     $0.batches += 1
                     $0.changes += result.changes.count

@@ -1,4 +1,5 @@
 import CairnCore
+import CoreMetrics
 import LMDB
 import Logging
 import Synchronization
@@ -38,6 +39,7 @@ final class SnapshotScheduler: Sendable {
     private let schedule: Mutex<Schedule>
     /// Held for the whole of a snapshot: snapshots never overlap.
     private let taking = Mutex(())
+    private let duration: Timer
 
     /// Resumes the schedule of a store opened at `zxid`: the changes and WAL bytes since the newest snapshot are
     /// those after its zxid, and the interval runs from its manifest's `created`. With no snapshot, every change
@@ -47,8 +49,9 @@ final class SnapshotScheduler: Sendable {
     @available(*, noasync)
     init(
         environment: Environment, snapshots: SnapshotStore, wal: WriteAheadLog, zxid: Zxid,
-        configuration: Store.Configuration, logger: Logger
+        configuration: Store.Configuration, duration: Timer, logger: Logger
     ) throws {
+        self.duration = duration
         self.environment = environment
         self.snapshots = snapshots
         self.wal = wal
@@ -111,7 +114,9 @@ final class SnapshotScheduler: Sendable {
     /// Checkpoints LMDB, writes a snapshot, then applies retention. Blocks until done.
     @available(*, noasync)
     func take() throws -> SnapshotInfo {
-        try taking.withLock { _ in
+        let started = SystemClock.monotonicNanoseconds()
+        defer { duration.recordNanoseconds(Int64(clamping: SystemClock.monotonicNanoseconds() - started)) }
+        return try taking.withLock { _ in
             schedule.withLock {
                 $0.changesSinceSnapshot = 0
                 $0.walBytesSinceSnapshot = 0

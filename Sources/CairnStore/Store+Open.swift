@@ -27,6 +27,7 @@ extension Store {
 
     @available(*, noasync)
     private static func open(_ configuration: Configuration, lock: DataDirectoryLock, logger: Logger) throws -> Store {
+        let started = ContinuousClock.now
         let directory = configuration.dataDirectory
         let snapshots = SnapshotStore(directory: directory.snapshots, logger: logger)
         if FileSystem.exists(directory.loadingMarker) {
@@ -109,12 +110,13 @@ extension Store {
                 try tree.flush()
             }
         }
-        let report = RecoveryReport(source: source, replayedChanges: replay.count, zxid: wal.lastZxid)
+        let report = RecoveryReport(
+            source: source, replayedChanges: replay.count, zxid: wal.lastZxid, duration: ContinuousClock.now - started)
         logger.info(
             "store open",
             metadata: [
                 "dataDirectory": "\(directory.path)", "zxid": "\(report.zxid)", "recovery.source": "\(source)",
-                "recovery.replayed": "\(report.replayedChanges)",
+                "recovery.replayed": "\(report.replayedChanges)", "recovery.duration": "\(report.duration)",
             ])
         return try Store(
             configuration: configuration, recovery: report, environment: environment, applier: applier, wal: wal,

@@ -37,15 +37,16 @@ public final class Store: Sendable {
         self.lock = lock
         self.logger = logger
         let observers = self.observers
+        let metrics = StoreMetrics(factory: configuration.metrics)
         let scheduler = try SnapshotScheduler(
             environment: environment, snapshots: snapshots, wal: wal, zxid: recovery.zxid,
-            configuration: configuration, logger: logger)
+            configuration: configuration, duration: metrics.snapshot, logger: logger)
         self.scheduler = scheduler
         writer = GroupCommitWriter(
             environment: environment, applier: applier, wal: wal, lastZxid: recovery.zxid,
             configuration: .init(
                 maxBatch: configuration.maxBatch, maxMapSize: configuration.maxMapSize, tickMilliseconds: 250),
-            logger: logger,
+            metrics: metrics, logger: logger,
             committed: { changes in
                 scheduler.committed(changes)
                 observers.notify(changes)
@@ -110,6 +111,13 @@ public final class Store: Sendable {
 
     /// Bytes held by the retained WAL segments.
     public var walBytes: Int { wal.totalBytes }
+
+    /// The figures of the store's files now.
+    public var figures: StoreFigures {
+        let map = environment.info
+        return StoreFigures(
+            walBytes: wal.totalBytes, walSegments: wal.segmentCount, mapBytes: map.mapSize, usedBytes: map.usedBytes)
+    }
 
     /// Batches, changes and fsync time since the store opened.
     public var writerStatistics: WriterStatistics { writer.statistics }

@@ -1,7 +1,11 @@
+import CoreMetrics
+
 extension Store {
     /// How a store is laid out and limited. Every field has a default a server can run with.
     public struct Configuration: Sendable {
         public var dataDirectory: DataDirectory
+        /// Where the store's metrics go (`Store.metricDefinitions`); none by default.
+        public var metrics: any MetricsFactory = NOOPMetricsHandler.instance
         /// The LMDB map size at open (LMDB's own default is only 1 MiB).
         public var initialMapSize: Int = 64 << 20
         /// The map grows (doubling) up to this; past it writes fail with `unavailable`.
@@ -47,5 +51,7 @@ extension Store {
         public var replayedChanges: Int
         /// The zxid the store was at once open.
         public var zxid: UInt64
+        /// How long the open took, recovery included.
+        public var duration: Duration
     }
 }

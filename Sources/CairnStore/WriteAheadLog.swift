@@ -79,6 +79,9 @@ final class WriteAheadLog: @unchecked Sendable {
     /// The oldest zxid the log can still replay from (history before it was purged).
     var oldestZxid: Zxid { published.withLock { $0.segments[0].firstZxid } }
 
+    /// Retained segments.
+    var segmentCount: Int { published.withLock { $0.segments.count } }
+
     /// Bytes in all retained segments.
     var totalBytes: Int {
         let state = published.withLock { $0 }

@@ -28,6 +28,11 @@ struct Serve: AsyncParsableCommand {
             "Four-letter words the ZooKeeper port answers, comma-separated, or * for all (ruok isro envi srvr stat conf wchs mntr cons)."
     )
     var zkFourLetterWords: String = env("ZK_FOUR_LETTER_WORDS") ?? "ruok,isro,envi,srvr,stat,conf,wchs,mntr"
+    @Option(
+        help:
+            "HOST:PORT for the admin HTTP listener: /metrics (Prometheus), /healthz, /readyz, /status; port 0 picks a free one; none turns it off."
+    )
+    var adminListen: String = env("ADMIN_LISTEN") ?? "127.0.0.1:4182"
     @Option(help: "Smallest session timeout granted, ms.") var minSessionTimeout: Int64 =
         envInt("MIN_SESSION_TIMEOUT") ?? 1000
     @Option(help: "Largest session timeout granted, ms.") var maxSessionTimeout: Int64 =
@@ -155,9 +160,17 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.access = AccessPolicy(superDigest: superDigest, operatorDigest: adminDigest)
         configuration.tls = try tls(logger)
+        var admin: HostPort?
+        if adminListen != "none" {
+            guard let address = HostPort(adminListen) else {
+                throw ValidationError("--admin-listen must be HOST:PORT, [IPv6]:PORT or none, e.g. 127.0.0.1:4182")
+            }
+            admin = address
+        }
         let exposed =
             !Self.isLoopback(configuration.host)
             || (configuration.zooKeeperPort != nil && !Self.isLoopback(configuration.zooKeeperHost))
+            || (admin.map { !Self.isLoopback($0.host) } ?? false)
         if exposed && configuration.tls == nil && superDigest == nil && !insecure {
             logger.critical(
                 """
@@ -166,6 +179,30 @@ struct Serve: AsyncParsableCommand {
                 """)
             throw ExitCode(2)
         }
+        let metrics = PrometheusMetrics(definitions: CairnServer.metricDefinitions)
+        configuration.metrics = metrics.factory
+        configuration.store.metrics = metrics.factory
+        // The admin port answers from before recovery (its /readyz says so) until the store has closed.
+        var adminServer: AdminServer?
+        do {
+            if let admin {
+                adminServer = try await AdminServer.listen(
+                    host: admin.host, port: admin.port, metrics: metrics, access: configuration.access,
+                    tls: configuration.tls, logger: logger)
+            }
+        } catch {
+            logger.critical("cannot listen on --admin-listen \(adminListen): \(error)")
+            throw ExitCode(2)
+        }
+        try await withThrowingTaskGroup { [adminServer] tasks in
+            if let adminServer { tasks.addTask { try await adminServer.run() } }
+            try await serve(configuration, admin: adminServer, logger: logger)
+            tasks.cancelAll()
+        }
+    }
+
+    /// Recovers the store, then serves until a signal stops the server (it drains first, then the store closes).
+    private func serve(_ configuration: ServerConfiguration, admin: AdminServer?, logger: Logger) async throws {
         let store: Store
         let server: CairnServer
         do {
@@ -175,6 +212,7 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
         }
+        admin?.serve(server)
         // Stopped in reverse order: the server drains first, then the store closes.
         let group = ServiceGroup(
             configuration: .init(

@@ -51,7 +51,10 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let limit = server.configuration.maxConnections
-        guard let handle = server.connections.add(context.channel, identity: peerIdentity(context), limit: limit) else {
+        guard
+            let handle = server.connections.add(
+                context.channel, of: Format.frontEnd, identity: peerIdentity(context), limit: limit)
+        else {
             server.logger.warning(
                 "connection refused: limit reached",
                 metadata: ["connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
@@ -83,6 +86,7 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
                     "connection.peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
                     "limit.bytes": "\(server.configuration.maxOutboundBytes)",
                 ])
+            server.metrics.disconnectedSlowClient()
             close()
         }
         context.fireChannelWritabilityChanged()
@@ -219,17 +223,22 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
         if closes { close() }
     }
 
-    /// The answer in the connection's figures (`ConnectionStatistics`).
+    /// The answer in the connection's figures (`ConnectionStatistics`) and the server's metrics.
     private func count(_ answer: Answer) {
         guard let statistics = scope?.statistics, let request = started.popFirst() else { return }
         let now = SystemClock.monotonicNanoseconds()
         var zxid: Zxid?
-        if case .ok(let at, let reply) = answer.outcome {
+        var error: ErrorCode?
+        switch answer.outcome {
+        case .ok(let at, let reply):
             zxid = at
             if case .connected(let session, _, let timeout) = reply {
                 statistics.attached(session, timeoutMilliseconds: timeout)
             }
+        case .failed(let failure): error = failure.code
         }
+        server.metrics.answered(
+            request.operation, frontEnd: Format.frontEnd, error: error, nanoseconds: now - request.at)
         if case .detached = answer.session { statistics.attached(nil, timeoutMilliseconds: 0) }
         let events = answer.eventsBefore.count + answer.eventsAfter.count
         if events > 0 { statistics.pushed(events) }

@@ -5,6 +5,9 @@ import NIOCore
 /// What a front end's wire format does for `FrontEndHandler`: turn the bytes one connection delivers into requests,
 /// and answers and events into bytes. One value per connection, on its event loop.
 protocol WireFormat {
+    /// Which front end this format is, in the metrics.
+    static var frontEnd: FrontEnd { get }
+
     /// Which of a `PushedEvent`'s memos holds this format's bytes of it.
     static var eventMemo: PushedEvent.Memo { get }
 

@@ -5,6 +5,7 @@ import NIOCore
 /// The JSON-lines wire format (docs/protocol.md): request lines decoded by `RequestDecoder`, replies and events
 /// written as lines.
 struct JSONLinesFormat: WireFormat {
+    static let frontEnd = FrontEnd.jsonLines
     static let eventMemo = PushedEvent.Memo.jsonLines
 
     /// Splits what the socket delivers into request lines.

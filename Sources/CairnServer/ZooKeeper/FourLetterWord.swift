@@ -84,7 +84,7 @@ enum FourLetterWord: CaseIterable {
     }
 
     private static func tree(_ server: CairnServer) -> (znodes: Int, ephemerals: Int, zxid: Zxid) {
-        (try? server.store.read { view in (try view.nodeCount, try view.ephemeralCount, try view.zxid) }) ?? (0, 0, 0)
+        server.treeFigures() ?? (0, 0, 0)
     }
 
     /// Requests read and not answered yet, on every connection.

@@ -6,6 +6,7 @@ import NIOCore
 /// ConnectRequest handshake, then a request header and jute record per frame, answered in order with a reply header
 /// and the op's response record; watch events are notifications (xid -1).
 struct ZooKeeperFormat: WireFormat {
+    static let frontEnd = FrontEnd.zooKeeper
     static let eventMemo = PushedEvent.Memo.zooKeeper
 
     /// What the reply to one request must look like, kept in request order (answers are written in that order).

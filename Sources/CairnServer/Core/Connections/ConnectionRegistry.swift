@@ -10,6 +10,7 @@ typealias ConnectionID = UInt64
 /// in call order.
 struct ConnectionHandle: Sendable {
     let id: ConnectionID
+    let frontEnd: FrontEnd
     let channel: any Channel
     let inbox: ConnectionInbox
     let identity: ConnectionIdentity
@@ -59,13 +60,13 @@ final class ConnectionRegistry: Sendable {
 
     /// Registers a channel, whose caller has proved `identity` so far, unless `limit` connections are open; returns
     /// its handle.
-    func add(_ channel: any Channel, identity: Identity, limit: Int) -> ConnectionHandle? {
+    func add(_ channel: any Channel, of frontEnd: FrontEnd, identity: Identity, limit: Int) -> ConnectionHandle? {
         let address = channel.remoteAddress
         let peer = "/\(address?.ipAddress ?? "?"):\(address?.port ?? 0)"
         return state.withLock { state in
             guard state.open.count < limit else { return nil }
             let handle = ConnectionHandle(
-                id: state.next, channel: channel, inbox: ConnectionInbox(channel: channel),
+                id: state.next, frontEnd: frontEnd, channel: channel, inbox: ConnectionInbox(channel: channel),
                 identity: ConnectionIdentity(identity), statistics: ConnectionStatistics(peer: peer))
             state.next += 1
             state.open[handle.id] = handle

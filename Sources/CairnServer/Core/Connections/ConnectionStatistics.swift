@@ -108,7 +108,7 @@ struct Latency: Sendable {
 }
 
 /// An op's name in ZooKeeper's `cons` (`lop=`), as its FinalRequestProcessor names them.
-enum OperationName: UInt8, Sendable {
+enum OperationName: UInt8, CaseIterable, Sendable {
     case none, ping, session, close, create, delete, setData, check, setACL, multi, multiRead, exists, getData
     case getChildren, getACL, sync, setWatches, addWatch, checkWatches, removeWatches, ephemerals, childrenNumber
     case whoAmI, auth, stats, dump, snapshot

@@ -61,6 +61,18 @@ final class WatchHub: Sendable {
 
     var count: Int { state.withLock { $0.perConnection.values.reduce(0, +) } }
 
+    /// The watches by kind: one-shot data and child watches, persistent and persistent recursive ones.
+    var countsByKind: (data: Int, child: Int, persistent: Int, recursive: Int) {
+        state.withLock { s in
+            let persistent = s.persistent.values.flatMap(\.values)
+            let recursive = persistent.count { $0.recursive }
+            return (
+                s.data.values.reduce(0) { $0 + $1.count }, s.child.values.reduce(0) { $0 + $1.count },
+                persistent.count - recursive, recursive
+            )
+        }
+    }
+
     /// ZooKeeper's `wchs` figures: the connections that hold watches, the paths watched, the watches.
     var summary: (connections: Int, paths: Int, watches: Int) {
         state.withLock { s in
