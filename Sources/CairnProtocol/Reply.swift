@@ -109,6 +109,22 @@ public struct ServerStatistics: Sendable, Hashable {
     public var lastSnapshotZxid: Zxid?
     public var uptimeMilliseconds: Int64
     public var version: String
+    public var ephemerals = 0
+    /// Watches by kind (`watches` is their sum).
+    public var watchesByKind = WatchCounts()
+    /// Open connections by front end (`connections` is their sum).
+    public var connectionsByFrontEnd = FrontEndCounts()
+    public var walSegments = 0
+    /// The LMDB map's size now, and the bytes of it in use.
+    public var storeMapBytes = 0
+    public var storeUsedBytes = 0
+    /// Snapshots kept.
+    public var snapshots = 0
+    /// How long opening the store took at the last start (recovery included), and the WAL changes it replayed.
+    public var recoveryMilliseconds: Int64 = 0
+    public var recoveryReplayedChanges = 0
+    /// Latencies by op since the server started, for the ops that were answered.
+    public var latencies: [OperationLatency] = []
 
     public init(
         znodes: Int, sessions: Int, watches: Int, connections: Int, walBytes: Int, commitBatches: Int,
@@ -127,6 +143,40 @@ public struct ServerStatistics: Sendable, Hashable {
         self.lastSnapshotZxid = lastSnapshotZxid
         self.uptimeMilliseconds = uptimeMilliseconds
         self.version = version
+    }
+}
+
+/// Watches by kind, in the `stats` reply.
+public struct WatchCounts: Sendable, Hashable {
+    public var data = 0
+    public var child = 0
+    public var persistent = 0
+    public var persistentRecursive = 0
+
+    public init(data: Int = 0, child: Int = 0, persistent: Int = 0, persistentRecursive: Int = 0) {
+        (self.data, self.child, self.persistent, self.persistentRecursive) = (data, child, persistent, persistentRecursive)
+    }
+}
+
+/// Connections by front end, in the `stats` reply.
+public struct FrontEndCounts: Sendable, Hashable {
+    public var json = 0
+    public var zooKeeper = 0
+
+    public init(json: Int = 0, zooKeeper: Int = 0) { (self.json, self.zooKeeper) = (json, zooKeeper) }
+}
+
+/// One op's latencies in the `stats` reply: how many were answered, and the median and 99th percentile, µs (upper
+/// bounds, within 1/8 of the truth).
+public struct OperationLatency: Sendable, Hashable {
+    /// The op as the metrics name it (`create`, `get`, …).
+    public var op: String
+    public var count: UInt64
+    public var p50Microseconds: UInt64
+    public var p99Microseconds: UInt64
+
+    public init(op: String, count: UInt64, p50Microseconds: UInt64, p99Microseconds: UInt64) {
+        (self.op, self.count, self.p50Microseconds, self.p99Microseconds) = (op, count, p50Microseconds, p99Microseconds)
     }
 }
 

@@ -103,14 +103,7 @@ public struct IncomingReply: Sendable {
         case .synced: return w.path.flatMap { try? ZNodePath($0) }.map { .synced(path: $0) }
         case .watchAdded: return w.replayed.map { .watchAdded(replayed: $0) }
         case .watchRemoved: return w.removed.map { .watchRemoved(count: $0) }
-        case .stats:
-            return .stats(
-                ServerStatistics(
-                    znodes: w.znodes ?? 0, sessions: w.sessions ?? 0, watches: w.watches ?? 0,
-                    connections: w.connections ?? 0, walBytes: w.walBytes ?? 0, commitBatches: w.commitBatches ?? 0,
-                    committedChanges: w.committedChanges ?? 0, fsyncMicrosecondsTotal: w.fsyncMicrosecondsTotal ?? 0,
-                    writeError: w.writeError, lastSnapshotZxid: w.lastSnapshotZxid, uptimeMilliseconds: w.uptimeMs ?? 0,
-                    version: w.version ?? ""))
+        case .stats: return .stats(w.statistics)
         case .dumped: return w.nodes.map { .dumped(nodes: $0) }
         case .snapshotTaken:
             guard let size = w.size, let checksum = w.crc32c else { return nil }

@@ -137,6 +137,16 @@ struct WireReply: Decodable, Sendable {
     var uptimeMs: Int64?
     var writeError: String?
     var version: String?
+    var ephemerals: Int?
+    var watchesByKind: WireWatchCounts?
+    var connectionsByFrontEnd: WireFrontEndCounts?
+    var walSegments: Int?
+    var storeMapBytes: Int?
+    var storeUsedBytes: Int?
+    var snapshotsKept: Int?
+    var recoveryMs: Int64?
+    var recoveryReplayedChanges: Int?
+    var latency: [WireLatency]?
     /// A `snapshot` stream's chunk, and the snapshot's size and checksum in its reply.
     var size: Int?
     var crc32c: UInt32?
@@ -153,6 +163,36 @@ struct WireReply: Decodable, Sendable {
         var id: String
     }
 
+    struct WireWatchCounts: Decodable, Sendable {
+        var data: Int
+        var child: Int
+        var persistent: Int
+        var persistentRecursive: Int
+
+        enum CodingKeys: String, CodingKey {
+            case data, child, persistent
+            case persistentRecursive = "persistent_recursive"
+        }
+    }
+
+    struct WireFrontEndCounts: Decodable, Sendable {
+        var json: Int
+        var zookeeper: Int
+    }
+
+    struct WireLatency: Decodable, Sendable {
+        var op: String
+        var count: UInt64
+        var p50Us: UInt64
+        var p99Us: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case op, count
+            case p50Us = "p50_us"
+            case p99Us = "p99_us"
+        }
+    }
+
     struct WireSnapshot: Decodable, Sendable {
         var zxid: UInt64
         var size: Int
@@ -163,7 +203,7 @@ struct WireReply: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, op, ok, zxid, error, event, type, path, password, data, stat, children, results, replayed, removed
         case znodes, sessions, watches, connections, version, size, crc32c, nodes, root, snapshots, acl, ids, count,
-            paths
+            paths, ephemerals, latency
         case sessionId = "session_id"
         case timeoutMs = "timeout_ms"
         case dataB64 = "data_b64"
@@ -174,6 +214,14 @@ struct WireReply: Decodable, Sendable {
         case lastSnapshotZxid = "last_snapshot_zxid"
         case uptimeMs = "uptime_ms"
         case writeError = "write_error"
+        case watchesByKind = "watches_by_kind"
+        case connectionsByFrontEnd = "connections_by_front_end"
+        case walSegments = "wal_segments"
+        case storeMapBytes = "store_map_bytes"
+        case storeUsedBytes = "store_used_bytes"
+        case snapshotsKept = "snapshots_kept"
+        case recoveryMs = "recovery_ms"
+        case recoveryReplayedChanges = "recovery_replayed_changes"
     }
 }
 
@@ -184,5 +232,32 @@ extension WireReply.WireStat {
             czxid: stat.czxid, mzxid: stat.mzxid, pzxid: stat.pzxid, ctime: stat.ctime, mtime: stat.mtime,
             version: stat.version, cversion: stat.cversion, aversion: stat.aversion,
             ephemeralOwner: stat.ephemeralOwner?.hex, dataLength: stat.dataLength, numChildren: stat.numChildren)
+    }
+}
+
+extension WireReply {
+    /// A `stats` reply's figures; what a server too old to send is 0.
+    var statistics: ServerStatistics {
+        var s = ServerStatistics(
+            znodes: znodes ?? 0, sessions: sessions ?? 0, watches: watches ?? 0, connections: connections ?? 0,
+            walBytes: walBytes ?? 0, commitBatches: commitBatches ?? 0, committedChanges: committedChanges ?? 0,
+            fsyncMicrosecondsTotal: fsyncMicrosecondsTotal ?? 0, writeError: writeError,
+            lastSnapshotZxid: lastSnapshotZxid, uptimeMilliseconds: uptimeMs ?? 0, version: version ?? "")
+        s.ephemerals = ephemerals ?? 0
+        if let w = watchesByKind {
+            s.watchesByKind = WatchCounts(
+                data: w.data, child: w.child, persistent: w.persistent, persistentRecursive: w.persistentRecursive)
+        }
+        if let c = connectionsByFrontEnd { s.connectionsByFrontEnd = FrontEndCounts(json: c.json, zooKeeper: c.zookeeper) }
+        s.walSegments = walSegments ?? 0
+        s.storeMapBytes = storeMapBytes ?? 0
+        s.storeUsedBytes = storeUsedBytes ?? 0
+        s.snapshots = snapshotsKept ?? 0
+        s.recoveryMilliseconds = recoveryMs ?? 0
+        s.recoveryReplayedChanges = recoveryReplayedChanges ?? 0
+        s.latencies = (latency ?? []).map {
+            OperationLatency(op: $0.op, count: $0.count, p50Microseconds: $0.p50Us, p99Microseconds: $0.p99Us)
+        }
+        return s
     }
 }

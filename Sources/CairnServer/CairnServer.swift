@@ -54,7 +54,7 @@ public final class CairnServer: Service, Sendable {
         watches.observe(store)
         executor = RequestExecutor(
             store: store, sessions: sessions, watches: watches, connections: connections,
-            access: configuration.access, logger: logger)
+            access: configuration.access, metrics: metrics, logger: logger)
         decoder = RequestDecoder(maxOpsPerMulti: configuration.maxOpsPerMulti)
         group = MultiThreadedEventLoopGroup(
             numberOfThreads: configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount)

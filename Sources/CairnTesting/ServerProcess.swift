@@ -7,33 +7,31 @@ public final class ServerProcess: Sendable {
     public let port: Int
     /// The ZooKeeper protocol's port, when the server was started with `--zk-listen`.
     public let zooKeeperPort: Int?
+    /// The admin HTTP port (`--admin-listen`; a free one unless `arguments` say otherwise), nil when it is off.
+    public let adminPort: Int?
     private let process: ChildProcess
 
     /// Starts `cairn serve --listen 127.0.0.1:0` (or `port`) and waits for its listening line. The ZooKeeper port is
-    /// off unless `arguments` has a `--zk-listen` (its default, 2181, would collide between servers).
+    /// off unless `arguments` has a `--zk-listen` (its default, 2181, would collide between servers); the admin port
+    /// is a free one unless `arguments` has an `--admin-listen`.
     public init(dataDirectory: String, port: Int = 0, arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         self.extraArguments = arguments
         let zooKeeperOff = arguments.contains("--zk-listen") ? [] : ["--zk-listen", "none"]
+        let adminAnywhere = arguments.contains("--admin-listen") ? [] : ["--admin-listen", "127.0.0.1:0"]
         let process = try ChildProcess(
             BuiltProducts.path(of: "cairn"),
             ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "info"]
-                + zooKeeperOff
+                + zooKeeperOff + adminAnywhere
                 + arguments)
         var found: Int?
         var zooKeeper: Int?
+        var admin: Int?
         _ = process.waitForOutput(seconds: 60) { lines in
             for line in lines {
-                if line.contains("zookeeper protocol listening"),
-                    let range = line.range(of: #"zk.address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-                {
-                    zooKeeper = Int(line[range].split(separator: ":").last!)
-                }
-                if line.contains("cairn listening"),
-                    let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-                {
-                    found = Int(line[range].split(separator: ":").last!)
-                }
+                if line.contains("zookeeper protocol listening") { zooKeeper = Self.port(in: line, after: "zk.address") }
+                if line.contains("admin listening") { admin = Self.port(in: line, after: "admin.address") }
+                if line.contains("cairn listening") { found = Self.port(in: line, after: "address") }
             }
             return found != nil
         }
@@ -43,10 +41,17 @@ public final class ServerProcess: Sendable {
         }
         self.port = found
         zooKeeperPort = zooKeeper
+        adminPort = admin
         self.process = process
     }
 
     public enum ServerError: Error { case didNotStart(String) }
+
+    /// The port of a `key=127.0.0.1:port` in a log line.
+    private static func port(in line: String, after key: String) -> Int? {
+        guard let range = line.range(of: key + #"=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return Int(line[range].split(separator: ":").last!)
+    }
 
     /// The server's process id.
     public var pid: Int32 { process.pid }

@@ -30,19 +30,50 @@ struct Stats: AsyncParsableCommand {
 
     func run() async throws {
         let s = try await options.withClient(session: false) { try await $0.stats() }
+        let kinds = s.watchesByKind
         let object: [String: Any] = [
-            "zxid": s.zxid, "znodes": s.znodes, "sessions": s.sessions, "watches": s.watches,
+            "zxid": s.zxid, "znodes": s.znodes, "ephemerals": s.ephemerals, "sessions": s.sessions,
+            "watches": s.watches,
+            "watches_by_kind": [
+                "data": kinds.data, "child": kinds.child, "persistent": kinds.persistent,
+                "persistent_recursive": kinds.persistentRecursive,
+            ],
             "connections": s.connections,
-            "wal_bytes": s.walBytes, "commit_batches": s.commitBatches, "committed_changes": s.committedChanges,
-            "fsync_us_total": s.fsyncMicrosecondsTotal, "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(),
-            "uptime_ms": s.uptimeMilliseconds,
+            "connections_by_front_end": ["json": s.connectionsByFrontEnd.json, "zookeeper": s.connectionsByFrontEnd.zooKeeper],
+            "wal_bytes": s.walBytes, "wal_segments": s.walSegments, "commit_batches": s.commitBatches,
+            "committed_changes": s.committedChanges, "fsync_us_total": s.fsyncMicrosecondsTotal,
+            "store_map_bytes": s.storeMapBytes, "store_used_bytes": s.storeUsedBytes, "snapshots_kept": s.snapshots,
+            "last_snapshot_zxid": s.lastSnapshotZxid ?? NSNull(), "recovery_ms": s.recoveryMilliseconds,
+            "recovery_replayed_changes": s.recoveryReplayedChanges, "uptime_ms": s.uptimeMilliseconds,
             "write_error": s.writeError ?? NSNull(), "version": s.version,
+            "latency": s.latencies.map {
+                ["op": $0.op, "count": $0.count, "p50_us": $0.p50Microseconds, "p99_us": $0.p99Microseconds]
+            },
         ]
-        if options.json {
-            printJSON(object)
-        } else {
-            for (key, value) in object.sorted(by: { $0.key < $1.key }) { print("\(key) = \(value)") }
+        if options.json { return printJSON(object) }
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            switch value {
+            case let counts as [String: Int]:
+                print("\(key) = " + counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            case is [[String: Any]]: continue
+            default: print("\(key) = \(value)")
+            }
         }
+        guard !s.latencies.isEmpty else { return }
+        print("\nlatency by op (µs)")
+        print(pad("op", 20) + pad("count", 12, right: true) + pad("p50", 10, right: true) + pad("p99", 10, right: true))
+        for latency in s.latencies {
+            print(
+                pad(latency.op, 20) + pad("\(latency.count)", 12, right: true)
+                    + pad("\(latency.p50Microseconds)", 10, right: true)
+                    + pad("\(latency.p99Microseconds)", 10, right: true))
+        }
+    }
+
+    /// `text` in a column `width` wide.
+    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(width - text.count, 0))
+        return right ? fill + text : text + fill
     }
 }
 

@@ -95,7 +95,10 @@ struct CairnctlLiveTests {
     func ipv6Address() throws {
         let serve = try ChildProcess(
             BuiltProducts.path(of: "cairn"),
-            ["serve", "--data-dir", directory.appending("v6"), "--listen", "[::1]:0", "--zk-listen", "none"])
+            [
+                "serve", "--data-dir", directory.appending("v6"), "--listen", "[::1]:0", "--zk-listen", "none",
+                "--admin-listen", "[::1]:0",
+            ])
         defer { serve.kill() }
         var port: String?
         #expect(

@@ -126,7 +126,10 @@ struct RestoreTests {
         #expect(failed.status == 1 && failed.errorOutput.contains("loading /config/missing/child failed"))
         let refused = try ChildProcess.run(
             "cairn",
-            ["serve", "--data-dir", directory.appending("half"), "--listen", "127.0.0.1:0", "--zk-listen", "none"])
+            [
+                "serve", "--data-dir", directory.appending("half"), "--listen", "127.0.0.1:0", "--zk-listen", "none",
+                "--admin-listen", "none",
+            ])
         #expect(
             refused.status != 0
                 && (refused.output.contains { $0.contains("did not finish") }

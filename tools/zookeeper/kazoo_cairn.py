@@ -61,6 +61,7 @@ class CairnServer:
                 "--data-dir", os.path.join(self.working_path, "data"),
                 "--listen", "%s:%d" % (self.host, self.json_port),
                 "--zk-listen", self.address,
+                "--admin-listen", "127.0.0.1:0",
                 "--zk-four-letter-words", "*",
                 "--super-digest", SUPER_DIGEST,
             ],

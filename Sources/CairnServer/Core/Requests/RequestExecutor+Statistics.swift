@@ -3,20 +3,43 @@ import CairnProtocol
 import CairnStore
 
 extension RequestExecutor {
-    /// The `stats` reply: the store's, sessions', watches' and connections' counts, the writer's totals.
+    /// The `stats` reply: the store's, sessions', watches' and connections' counts, the writer's totals, latencies
+    /// by op.
     func statistics() throws -> ReplyLine.Outcome {
-        let (zxid, znodes) = try store.read { view in (try view.zxid, try view.nodeCount) }
+        let (zxid, znodes, ephemerals) = try store.read { view in
+            (try view.zxid, try view.nodeCount, try view.ephemeralCount)
+        }
         let writer = store.writerStatistics
-        return .ok(
-            zxid: zxid,
-            .stats(
-                ServerStatistics(
-                    znodes: znodes, sessions: sessions.count, watches: watches.count, connections: connections.count,
-                    walBytes: store.walBytes, commitBatches: writer.batches, committedChanges: writer.changes,
-                    fsyncMicrosecondsTotal: writer.fsyncNanoseconds / 1000, writeError: writer.lastFailure,
-                    lastSnapshotZxid: try store.listSnapshots().first?.zxid,
-                    uptimeMilliseconds: Int64(clamping: SystemClock.monotonicMilliseconds() - startedAt),
-                    version: CairnServer.version)))
+        let files = store.figures
+        let snapshots = try store.listSnapshots()
+        let kinds = watches.countsByKind
+        let open = connections.all()
+        var s = ServerStatistics(
+            znodes: znodes, sessions: sessions.count, watches: kinds.data + kinds.child + kinds.persistent + kinds.recursive,
+            connections: open.count, walBytes: files.walBytes, commitBatches: writer.batches,
+            committedChanges: writer.changes, fsyncMicrosecondsTotal: writer.fsyncNanoseconds / 1000,
+            writeError: writer.lastFailure, lastSnapshotZxid: snapshots.first?.zxid,
+            uptimeMilliseconds: Int64(clamping: SystemClock.monotonicMilliseconds() - startedAt),
+            version: CairnServer.version)
+        s.ephemerals = ephemerals
+        s.watchesByKind = WatchCounts(
+            data: kinds.data, child: kinds.child, persistent: kinds.persistent, persistentRecursive: kinds.recursive)
+        s.connectionsByFrontEnd = FrontEndCounts(
+            json: open.count { $0.frontEnd == .jsonLines }, zooKeeper: open.count { $0.frontEnd == .zooKeeper })
+        s.walSegments = files.walSegments
+        s.storeMapBytes = files.mapBytes
+        s.storeUsedBytes = files.usedBytes
+        s.snapshots = snapshots.count
+        s.recoveryMilliseconds = Int64(store.recovery.duration.seconds * 1000)
+        s.recoveryReplayedChanges = store.recovery.replayedChanges
+        s.latencies = OperationName.allCases.compactMap { operation in
+            metrics.quantiles.summary(Int(operation.rawValue), quantiles: [0.5, 0.99]).map {
+                OperationLatency(
+                    op: operation.metricLabel, count: $0.count, p50Microseconds: ($0.values[0] + 999) / 1000,
+                    p99Microseconds: ($0.values[1] + 999) / 1000)
+            }
+        }
+        return .ok(zxid: zxid, .stats(s))
     }
 
     /// The `snapshots` reply, newest first.

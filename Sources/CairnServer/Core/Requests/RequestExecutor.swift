@@ -36,14 +36,16 @@ final class RequestExecutor: Sendable {
     let watches: WatchHub
     let connections: ConnectionRegistry
     let access: AccessPolicy
+    let metrics: ServerMetrics
     let logger: Logger
     /// Monotonic: uptime must not jump (or go negative) when the wall clock is stepped.
     let startedAt = SystemClock.monotonicMilliseconds()
 
     init(
         store: Store, sessions: SessionService, watches: WatchHub, connections: ConnectionRegistry,
-        access: AccessPolicy, logger: Logger
+        access: AccessPolicy, metrics: ServerMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.sessions = sessions
         self.watches = watches
