@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 /// The disk under the WAL, or under the store, fills up for real (a small tmpfs): writes fail with `unavailable`
-/// and change nothing, reads and the operator's tools go on, writes resume once there is room, and after a
-/// SIGKILL the directory opens with every acknowledged change and none of the refused ones.
+/// and change nothing, reads and the operator's tools go on, `/readyz` says 503, writes resume once there is room,
+/// and after a SIGKILL the directory opens with every acknowledged change and none of the refused ones.
 @Suite("A full disk: refused writes leave no trace, reads and tools go on, the next start works")
 struct DiskFullTests {
     @Test(
@@ -38,6 +38,10 @@ struct DiskFullTests {
         }
         try #require(refused.count == 10, "the disk is full even for small changes")
         #expect(try c.call(["op": "get", "path": "/n0"])["data"] as? String == payload, "reads go on")
+        let admin = AdminHTTP(port: try #require(server.adminPort))
+        let unready = try admin.get("/readyz")
+        #expect(unready.status == 503 && unready.body.contains("the last write failed"), "\(unready)")
+        #expect(try admin.metrics()["cairn_store_writable"] == 0)
 
         let address = ["--server", "127.0.0.1:\(server.port)"]
         let stats = try ChildProcess.run("cairnctl", ["stats", "--json"] + address)
@@ -54,6 +58,8 @@ struct DiskFullTests {
 
         try disk.resize(megabytes: 64)
         #expect(try c.call(["op": "create", "path": "/after"]).ok, "writes resume once there is room")
+        #expect(try admin.get("/readyz").status == 200)
+        #expect(try admin.metrics()["cairn_store_writable"] == 1)
         #expect(try ChildProcess.run("cairnctl", ["health"] + address).status == 0)
         server.kill()
 

@@ -26,8 +26,8 @@ struct SessionServiceTests {
         let first = EmbeddedChannel()
         let second = EmbeddedChannel()
         try first.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
-        let firstID = try #require(connections.add(first, identity: Identity(), limit: 10)).id
-        let secondID = try #require(connections.add(second, identity: Identity(), limit: 10)).id
+        let firstID = try #require(connections.add(first, of: .jsonLines, identity: Identity(), limit: 10)).id
+        let secondID = try #require(connections.add(second, of: .jsonLines, identity: Identity(), limit: 10)).id
 
         let opened = try #require(
             Self.answer { sessions.open(timeoutMilliseconds: 99_000, for: firstID, completion: $0) })
