@@ -154,7 +154,9 @@ public struct WatchCounts: Sendable, Hashable {
     public var persistentRecursive = 0
 
     public init(data: Int = 0, child: Int = 0, persistent: Int = 0, persistentRecursive: Int = 0) {
-        (self.data, self.child, self.persistent, self.persistentRecursive) = (data, child, persistent, persistentRecursive)
+        (self.data, self.child, self.persistent, self.persistentRecursive) = (
+            data, child, persistent, persistentRecursive
+        )
     }
 }
 
@@ -176,7 +178,9 @@ public struct OperationLatency: Sendable, Hashable {
     public var p99Microseconds: UInt64
 
     public init(op: String, count: UInt64, p50Microseconds: UInt64, p99Microseconds: UInt64) {
-        (self.op, self.count, self.p50Microseconds, self.p99Microseconds) = (op, count, p50Microseconds, p99Microseconds)
+        (self.op, self.count, self.p50Microseconds, self.p99Microseconds) = (
+            op, count, p50Microseconds, p99Microseconds
+        )
     }
 }
 

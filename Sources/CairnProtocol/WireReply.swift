@@ -248,7 +248,9 @@ extension WireReply {
             s.watchesByKind = WatchCounts(
                 data: w.data, child: w.child, persistent: w.persistent, persistentRecursive: w.persistentRecursive)
         }
-        if let c = connectionsByFrontEnd { s.connectionsByFrontEnd = FrontEndCounts(json: c.json, zooKeeper: c.zookeeper) }
+        if let c = connectionsByFrontEnd {
+            s.connectionsByFrontEnd = FrontEndCounts(json: c.json, zooKeeper: c.zookeeper)
+        }
         s.walSegments = walSegments ?? 0
         s.storeMapBytes = storeMapBytes ?? 0
         s.storeUsedBytes = storeUsedBytes ?? 0

@@ -29,7 +29,9 @@ public final class ServerProcess: Sendable {
         var admin: Int?
         _ = process.waitForOutput(seconds: 60) { lines in
             for line in lines {
-                if line.contains("zookeeper protocol listening") { zooKeeper = Self.port(in: line, after: "zk.address") }
+                if line.contains("zookeeper protocol listening") {
+                    zooKeeper = Self.port(in: line, after: "zk.address")
+                }
                 if line.contains("admin listening") { admin = Self.port(in: line, after: "admin.address") }
                 if line.contains("cairn listening") { found = Self.port(in: line, after: "address") }
             }

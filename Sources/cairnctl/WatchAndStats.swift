@@ -39,7 +39,9 @@ struct Stats: AsyncParsableCommand {
                 "persistent_recursive": kinds.persistentRecursive,
             ],
             "connections": s.connections,
-            "connections_by_front_end": ["json": s.connectionsByFrontEnd.json, "zookeeper": s.connectionsByFrontEnd.zooKeeper],
+            "connections_by_front_end": [
+                "json": s.connectionsByFrontEnd.json, "zookeeper": s.connectionsByFrontEnd.zooKeeper,
+            ],
             "wal_bytes": s.walBytes, "wal_segments": s.walSegments, "commit_batches": s.commitBatches,
             "committed_changes": s.committedChanges, "fsync_us_total": s.fsyncMicrosecondsTotal,
             "store_map_bytes": s.storeMapBytes, "store_used_bytes": s.storeUsedBytes, "snapshots_kept": s.snapshots,
@@ -54,7 +56,9 @@ struct Stats: AsyncParsableCommand {
         for (key, value) in object.sorted(by: { $0.key < $1.key }) {
             switch value {
             case let counts as [String: Int]:
-                print("\(key) = " + counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                print(
+                    "\(key) = "
+                        + counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             case is [[String: Any]]: continue
             default: print("\(key) = \(value)")
             }

@@ -279,7 +279,11 @@ struct SafeDefaultTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appending("refused/wal")), "refused before opening")
         for extra in [["--insecure"], ["--super-digest", Digests.superUser]] {
             let server = try ChildProcess(
-                cairn, ["serve", "--data-dir", directory.appending("ok\(extra[0])"), "--listen", "0.0.0.0:0", "--admin-listen", "none"]
+                cairn,
+                [
+                    "serve", "--data-dir", directory.appending("ok\(extra[0])"), "--listen", "0.0.0.0:0",
+                    "--admin-listen", "none",
+                ]
                     + extra)
             let listening = server.waitForOutput(seconds: 30) { $0.contains { $0.contains("cairn listening") } }
             server.kill()

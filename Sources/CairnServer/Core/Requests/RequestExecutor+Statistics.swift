@@ -15,7 +15,8 @@ extension RequestExecutor {
         let kinds = watches.countsByKind
         let open = connections.all()
         var s = ServerStatistics(
-            znodes: znodes, sessions: sessions.count, watches: kinds.data + kinds.child + kinds.persistent + kinds.recursive,
+            znodes: znodes, sessions: sessions.count,
+            watches: kinds.data + kinds.child + kinds.persistent + kinds.recursive,
             connections: open.count, walBytes: files.walBytes, commitBatches: writer.batches,
             committedChanges: writer.changes, fsyncMicrosecondsTotal: writer.fsyncNanoseconds / 1000,
             writeError: writer.lastFailure, lastSnapshotZxid: snapshots.first?.zxid,
