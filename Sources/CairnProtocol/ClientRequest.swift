@@ -132,3 +132,39 @@ public struct SessionCredentials: Sendable, Hashable {
         self.password = password
     }
 }
+
+extension ClientRequest {
+    /// The node the request is about, for logs (a multi's first op's, with how many ops there are); nil for those about
+    /// none (connect, stats, …).
+    public var subject: String? {
+        switch self {
+        case .change(let operation): operation.subject
+        case .multi(let operations), .bulk(let operations):
+            operations.first.map { "\($0.subject) (+\(operations.count - 1) ops)" }
+        case .readMulti(let reads):
+            reads.first.map { read -> String in
+                switch read {
+                case .get(let path), .children(let path): "\(path) (+\(reads.count - 1) reads)"
+                }
+            }
+        case .get(let path, _), .exists(let path, _), .children(let path, _), .sync(let path),
+            .addWatch(let path, _, _), .removeWatch(let path, _), .countWatches(let path, _), .dump(let path),
+            .getACL(let path), .descendantCount(let path):
+            "\(path)"
+        case .ephemerals(let prefix): prefix
+        case .connect, .ping, .close, .stats, .snapshot, .listSnapshots, .auth, .whoAmI, .restoreWatches: nil
+        }
+    }
+}
+
+extension Operation {
+    /// The node it changes, as given (a sequential create's prefix).
+    var subject: String {
+        switch self {
+        case .create(let path, _, _, _, _): path
+        case .delete(let path, _), .setData(let path, _, _), .check(let path, _), .setACL(let path, _, _),
+            .restoreCounters(let path, _):
+            "\(path)"
+        }
+    }
+}

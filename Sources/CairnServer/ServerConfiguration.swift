@@ -34,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     /// Requests of one connection read but not yet answered past which its socket is not read until half of
     /// them are: a client pipelining without bound waits in TCP instead of in the server's memory.
     public var maxRequestsInFlight = 1000
+    /// Requests answered later than this after they were read are logged (a warning with op, path, session and time);
+    /// 0: none.
+    public var slowRequestMilliseconds = 500
     /// How often empty containers and expired TTL nodes are reaped.
     public var reapIntervalMilliseconds = 1000
     /// How often session deadlines are recorded in the store (also at clean shutdown).

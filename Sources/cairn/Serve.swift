@@ -94,6 +94,10 @@ struct Serve: AsyncParsableCommand {
     var insecure = envBool("INSECURE") ?? false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String =
         env("LOG_LEVEL") ?? "info"
+    @Option(help: "Log lines as text, or json: one object per line (timestamp, level, label, message, metadata).")
+    var logFormat: String = env("LOG_FORMAT") ?? "text"
+    @Option(help: "Log requests answered later than this after they were read, ms (0: none).")
+    var slowRequestMs: Int = envInt("SLOW_REQUEST_MS") ?? 500
 
     /// Stops the start on a value that does not parse, naming it and where it came from, rather than running on a
     /// default the operator did not choose.
@@ -104,12 +108,22 @@ struct Serve: AsyncParsableCommand {
                 "--log-level (or CAIRN_LOG_LEVEL) \(logLevel) is not one of trace, debug, info, notice, warning, error, critical"
             )
         }
+        if logFormat != "text" && logFormat != "json" {
+            problems.append("--log-format (or CAIRN_LOG_FORMAT) \(logFormat) is not text or json")
+        }
+        if slowRequestMs < 0 { problems.append("--slow-request-ms (or CAIRN_SLOW_REQUEST_MS) must be 0 or more") }
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            guard !json else {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardOutput(label: label)
             handler.logLevel = level
             return handler
@@ -146,6 +160,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxOpsPerMulti = maxMultiOps
         configuration.maxOutboundBytes = maxOutboundBytes
         configuration.maxRequestsInFlight = maxRequestsInFlight
+        configuration.slowRequestMilliseconds = slowRequestMs
         configuration.store.maxDataSize = maxDataSize
         configuration.store.maxMapSize = maxStoreSize
         configuration.store.snapshotEveryChanges = snapshotEveryChanges
@@ -207,7 +222,9 @@ struct Serve: AsyncParsableCommand {
         let server: CairnServer
         do {
             store = try await Store.opened(configuration.store, logger: logger)
-            server = try CairnServer(configuration: configuration, store: store, logger: logger)
+            server = try CairnServer(configuration: configuration, store: store, logger: logger) { _ in
+                Self.systemd.notify("READY=1")
+            }
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
@@ -218,7 +235,11 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: [store, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        Self.systemd.notify("STOPPING=1")
     }
+
+    /// Told when the server serves and when it stops, under systemd's `Type=notify` (tools/systemd).
+    private static let systemd = SystemdNotifier(socketPath: getenv("NOTIFY_SOCKET").map { String(cString: $0) })
 }
 
 extension Serve {

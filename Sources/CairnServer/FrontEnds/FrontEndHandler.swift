@@ -29,14 +29,17 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
     private var output = ByteBuffer()
     /// What the format decoded of the last read, kept for its capacity.
     private var decoded: [Inbound] = []
-    /// When each request waiting for its answer was read (monotonic ns), and its op: answers are written in request
-    /// order, so the first is the next answer's (`ConnectionStatistics`).
-    private var started = CircularBuffer<(at: UInt64, operation: OperationName)>()
+    /// When each request waiting for its answer was read (monotonic ns), its op and, when slow requests are logged,
+    /// the request: answers are written in request order, so the first is the next answer's (`ConnectionStatistics`).
+    private var started = CircularBuffer<(at: UInt64, operation: OperationName, request: ClientRequest?)>()
+    /// Answers later than this are logged (0: never).
+    private let slowNanoseconds: UInt64
 
     init(server: CairnServer) {
         self.server = server
         format = Format(server: server)
         machine = ConnectionStateMachine(maxInFlight: server.configuration.maxRequestsInFlight)
+        slowNanoseconds = UInt64(max(server.configuration.slowRequestMilliseconds, 0)) * 1_000_000
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -104,9 +107,9 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
             case .request(let received):
                 scope?.statistics.requestReceived()
                 if case .success(let request) = received.request {
-                    started.append((receivedAt, OperationName(request)))
+                    started.append((receivedAt, OperationName(request), slowNanoseconds > 0 ? request : nil))
                 } else {
-                    started.append((receivedAt, .none))
+                    started.append((receivedAt, .none, nil))
                 }
                 if case .success(let runnable) = received.request, !received.closesConnection,
                     let slot = machine.startNow(id: received.id, isChange: runnable.isChange)
@@ -237,13 +240,26 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
             }
         case .failed(let failure): error = failure.code
         }
-        server.metrics.answered(
-            request.operation, frontEnd: Format.frontEnd, error: error, nanoseconds: now - request.at)
+        let latency = now - request.at
+        server.metrics.answered(request.operation, frontEnd: Format.frontEnd, error: error, nanoseconds: latency)
+        if slowNanoseconds > 0 && latency > slowNanoseconds { logSlow(request.request, latency, error) }
         if case .detached = answer.session { statistics.attached(nil, timeoutMilliseconds: 0) }
         let events = answer.eventsBefore.count + answer.eventsAfter.count
         if events > 0 { statistics.pushed(events) }
         statistics.answered(
             request.operation, zxid: zxid, latency: (now - request.at) / 1_000_000, at: Int64(now / 1_000_000))
+    }
+
+    private func logSlow(_ request: ClientRequest?, _ nanoseconds: UInt64, _ error: ErrorCode?) {
+        var metadata: Logger.Metadata = [
+            "op": "\(request.map { OperationName($0).metricLabel } ?? "?")",
+            "duration.ms": "\(nanoseconds / 1_000_000)", "frontend": "\(Format.frontEnd.label)",
+            "connection.peer": "\(scope?.statistics.peer ?? "?")",
+        ]
+        if let path = request?.subject { metadata["path"] = "\(path)" }
+        if let session = scope?.session { metadata["session"] = "\(session.hex)" }
+        if let error { metadata["error"] = "\(error.rawValue)" }
+        server.logger.warning("slow request", metadata: metadata)
     }
 
     /// Adds bytes to the output; every 64 KiB go to the channel, so its outbound bound (a slow reader is
