@@ -114,6 +114,10 @@ public struct CommandResult: Sendable {
     public var status: Int32
     public var output: [String]
     public var errorOutput: String
+
+    public init(status: Int32, output: [String], errorOutput: String) {
+        (self.status, self.output, self.errorOutput) = (status, output, errorOutput)
+    }
 }
 
 extension ChildProcess {

@@ -21,16 +21,14 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    func log(event: LogEvent) {
         var merged = metadata
         merged.merge(metadataProvider?.get() ?? [:]) { $1 }
-        merged.merge(explicit ?? [:]) { $1 }
+        merged.merge(event.metadata ?? [:]) { $1 }
         let object: [String: Any] = [
             "timestamp": Date.now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            "level": level.rawValue, "label": label, "source": source, "message": message.description,
+            "level": event.level.rawValue, "label": label, "source": event.source,
+            "message": event.message.description,
             "metadata": merged.mapValues(Self.json),
         ]
         guard

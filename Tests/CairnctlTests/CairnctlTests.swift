@@ -60,7 +60,7 @@ struct CairnctlLiveTests {
         #expect(serve.wait() == 64, "bad usage")
         for problem in [
             "CAIRN_MAX_CONNECTIONS=lots is not an integer", "CAIRN_WAL_DIRECT_IO=maybe is not true, false, 1 or 0",
-            "--log-level (or CAIRN_LOG_LEVEL) chatty is not one of",
+            "--log-level chatty is not one of",
         ] {
             #expect(serve.errorOutput.contains(problem), "\(serve.errorOutput)")
         }
