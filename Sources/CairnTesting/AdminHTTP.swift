@@ -3,8 +3,13 @@ import Foundation
 /// A server's admin HTTP port, read with a real HTTP client (curl).
 public struct AdminHTTP: Sendable {
     public let port: Int
+    /// HTTPS, trusting this CA's PEM (the server's certificate must name `localhost`); nil: plain HTTP.
+    public let tlsCA: String?
 
-    public init(port: Int) { self.port = port }
+    public init(port: Int, tlsCA: String? = nil) {
+        self.port = port
+        self.tlsCA = tlsCA
+    }
 
     public struct Response: Sendable {
         public var status: Int
@@ -14,10 +19,13 @@ public struct AdminHTTP: Sendable {
     /// GETs `path`, with HTTP Basic `user:password` when given.
     public func get(_ path: String, credentials: String? = nil) throws -> Response {
         let basic = credentials.map { ["--user", $0] } ?? []
+        let url =
+            tlsCA.map {
+                ["--cacert", $0, "--resolve", "localhost:\(port):127.0.0.1", "https://localhost:\(port)\(path)"]
+            }
+            ?? ["http://127.0.0.1:\(port)\(path)"]
         let curl = try ChildProcess(
-            "/usr/bin/env",
-            ["curl", "--silent", "--max-time", "10", "--write-out", "\n%{http_code}"] + basic
-                + ["http://127.0.0.1:\(port)\(path)"])
+            "/usr/bin/env", ["curl", "--silent", "--max-time", "10", "--write-out", "\n%{http_code}"] + basic + url)
         let status = curl.wait()
         guard status == 0, let code = curl.output.last.flatMap({ Int($0) }) else {
             throw AdminHTTPError.failed("curl \(path) exited \(status): \(curl.errorOutput)")

@@ -90,7 +90,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info).") var logLevel:
         String?
     @Option(help: "Log lines as text, or json: one object per line (default: text).") var logFormat: String?
-    @Option(help: "Log requests answered later than this after they were read, ms (0: none; default: 500).")
+    @Option(help: "Log requests answered later than this after they were read, ms (default 0: none).")
     var slowRequestMs: String?
 
     /// The flags given, by name, as text.

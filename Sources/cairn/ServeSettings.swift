@@ -64,7 +64,7 @@ struct ServeSettings {
         insecure = layers.boolean("insecure", default: false)
         logLevel = layers.text("log-level", default: "info", oneOf: Logger.Level.allCases.map(\.rawValue))
         logFormat = layers.text("log-format", default: "text", oneOf: ["text", "json"])
-        server.slowRequestMilliseconds = layers.integer("slow-request-ms", default: 500, minimum: 0)
+        server.slowRequestMilliseconds = layers.integer("slow-request-ms", default: 0, minimum: 0)
         if server.minSessionTimeoutMilliseconds > server.maxSessionTimeoutMilliseconds {
             layers.problem("min-session-timeout is above max-session-timeout")
         }

@@ -67,6 +67,17 @@ struct TLSTests {
         #expect(await connects(try configuration(server, trusting: "ca")), "the server serves on")
     }
 
+    @Test("with TLS the admin port is HTTPS with the same certificate; plain HTTP gets no page")
+    func adminOverTLS() throws {
+        let server = try server()
+        defer { server.kill() }
+        let port = try #require(server.adminPort)
+        let https = AdminHTTP(port: port, tlsCA: pki.path("ca", "pem"))
+        #expect(try https.get("/healthz").status == 200)
+        #expect(try https.metrics()["cairn_sessions"] == 0)
+        #expect((try? AdminHTTP(port: port).get("/healthz"))?.status != 200, "plain HTTP on the HTTPS port")
+    }
+
     @Test("--tls-require-client-cert refuses a client without a certificate, or with one from another CA")
     func mutualTLS() async throws {
         let server = try server(["--tls-ca", pki.path("ca", "pem"), "--tls-require-client-cert"])

@@ -75,7 +75,7 @@ final class AdminRoutes: Sendable {
         await server.refreshMetrics()
         var response = Response(.ok, "")
         response.contentType = "text/plain; version=0.0.4; charset=utf-8"
-        response.body = metrics.exposition()
+        response.body = metrics.exposition() + server.metrics.requestDurationExposition()
         return response
     }
 

@@ -29,11 +29,16 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
     private var output = ByteBuffer()
     /// What the format decoded of the last read, kept for its capacity.
     private var decoded: [Inbound] = []
-    /// When each request waiting for its answer was read (monotonic ns), its op and, when slow requests are logged,
-    /// the request: answers are written in request order, so the first is the next answer's (`ConnectionStatistics`).
-    private var started = CircularBuffer<(at: UInt64, operation: OperationName, request: ClientRequest?)>()
+    /// When each request waiting for its answer was read (monotonic ns), and its op: answers are written in request
+    /// order, so the first is the next answer's (`ConnectionStatistics`).
+    private var started = CircularBuffer<(at: UInt64, operation: OperationName)>()
+    /// The requests themselves, in the same order, only while slow requests are logged: holding each one until its
+    /// answer shares its reference counts with the writer thread, which costs (docs/operations.md).
+    private var startedRequests = CircularBuffer<ClientRequest?>()
     /// Answers later than this are logged (0: never).
     private let slowNanoseconds: UInt64
+    /// This connection's event loop's request figures, set once the handler is added.
+    private var tally: RequestTally?
 
     init(server: CairnServer) {
         self.server = server
@@ -45,6 +50,7 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         output = context.channel.allocator.buffer(capacity: 4096)
+        tally = server.metrics.tally(for: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -107,9 +113,11 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
             case .request(let received):
                 scope?.statistics.requestReceived()
                 if case .success(let request) = received.request {
-                    started.append((receivedAt, OperationName(request), slowNanoseconds > 0 ? request : nil))
+                    started.append((receivedAt, OperationName(request)))
+                    if slowNanoseconds > 0 { startedRequests.append(request) }
                 } else {
-                    started.append((receivedAt, .none, nil))
+                    started.append((receivedAt, .none))
+                    if slowNanoseconds > 0 { startedRequests.append(nil) }
                 }
                 if case .success(let runnable) = received.request, !received.closesConnection,
                     let slot = machine.startNow(id: received.id, isChange: runnable.isChange)
@@ -238,11 +246,15 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
             if case .connected(let session, _, let timeout) = reply {
                 statistics.attached(session, timeoutMilliseconds: timeout)
             }
-        case .failed(let failure): error = failure.code
+        case .failed(let failure):
+            error = failure.code
+            server.metrics.failed(failure.code)
         }
         let latency = now - request.at
-        server.metrics.answered(request.operation, frontEnd: Format.frontEnd, error: error, nanoseconds: latency)
-        if slowNanoseconds > 0 && latency > slowNanoseconds { logSlow(request.request, latency, error) }
+        tally?.record(request.operation, frontEnd: Format.frontEnd, nanoseconds: latency)
+        if slowNanoseconds > 0, let slow = startedRequests.popFirst(), latency > slowNanoseconds {
+            logSlow(slow, latency, error)
+        }
         if case .detached = answer.session { statistics.attached(nil, timeoutMilliseconds: 0) }
         let events = answer.eventsBefore.count + answer.eventsAfter.count
         if events > 0 { statistics.pushed(events) }

@@ -1,7 +1,9 @@
 import CairnCore
+import CairnProtocol
 import CairnStore
 import CoreMetrics
 import NIOCore
+import Synchronization
 
 /// The front ends, as metrics and `stats` name them.
 enum FrontEnd: Int, CaseIterable, Sendable {
@@ -15,18 +17,22 @@ enum FrontEnd: Int, CaseIterable, Sendable {
     }
 }
 
-/// What the server records through swift-metrics, and the figures it reads for them when scraped. Counters and
-/// histograms move as requests are answered (`answered`), on the event loops; gauges are read from the core at
-/// each scrape (`refresh`), so the hot path pays for none of them. Handlers are made once, at start: recording is an
-/// array index and the handler's own (atomic or locked) update.
+/// What the server records, and exports through swift-metrics (the admin port renders it for Prometheus).
+///
+/// Requests are tallied per event loop (`RequestTally`: plain loads and stores) and summed at each scrape: the
+/// request counters then move by what was tallied since the last scrape, and the request duration histogram is
+/// written from the sums (`requestDurationExposition`). Recording each answer into swift-metrics' shared counters and
+/// swift-prometheus' locked histograms cost 7–11% of the server's CPU per request under pipelined load
+/// (BENCHMARKS.md). Errors are rare and go to swift-metrics counters directly; gauges are read from the core at each
+/// scrape (`refresh`).
 final class ServerMetrics: Sendable {
     private let requests: [Counter]
-    private let durations: [Timer]
     private let errors: [ErrorCode: Counter]
     private let slowClients: Counter
-    /// For the `stats` reply's p50 and p99 by op.
-    let quantiles = LatencyQuantiles(operations: OperationName.allCases.count)
     private let gauges: Gauges
+    private let tallies = Mutex<[ObjectIdentifier: RequestTally]>([:])
+    /// The request counts last added to `requests`.
+    private let exported = Mutex<[UInt64]>(Array(repeating: 0, count: RequestTally.Layout.coarse))
 
     init(factory: any MetricsFactory) {
         requests = FrontEnd.allCases.flatMap { frontEnd in
@@ -36,9 +42,6 @@ final class ServerMetrics: Sendable {
                     dimensions: [("frontend", frontEnd.label), ("op", operation.metricLabel)], factory: factory)
             }
         }
-        durations = OperationName.allCases.map {
-            Timer(label: Self.requestDuration.name, dimensions: [("op", $0.metricLabel)], factory: factory)
-        }
         errors = Dictionary(
             uniqueKeysWithValues: ErrorCode.allCases.map {
                 ($0, Counter(label: Self.errorsTotal.name, dimensions: [("code", $0.rawValue)], factory: factory))
@@ -47,30 +50,86 @@ final class ServerMetrics: Sendable {
         gauges = Gauges(factory: factory)
     }
 
-    /// A request of `frontEnd` answered `nanoseconds` after it was read; `error` when it failed.
-    func answered(_ operation: OperationName, frontEnd: FrontEnd, error: ErrorCode?, nanoseconds: UInt64) {
-        let index = Int(operation.rawValue)
-        requests[frontEnd.rawValue * OperationName.allCases.count + index].increment()
-        durations[index].recordNanoseconds(Int64(clamping: nanoseconds))
-        quantiles.record(index, nanoseconds: nanoseconds)
-        if let error { errors[error]?.increment() }
+    /// The tally of the event loop `loop` (a connection's handler records into its loop's alone).
+    func tally(for loop: any EventLoop) -> RequestTally {
+        tallies.withLock { tallies in
+            if let tally = tallies[ObjectIdentifier(loop)] { return tally }
+            let tally = RequestTally()
+            tallies[ObjectIdentifier(loop)] = tally
+            return tally
+        }
     }
+
+    /// A request answered with `error`.
+    func failed(_ error: ErrorCode) { errors[error]?.increment() }
 
     /// A client disconnected because it did not read its replies (its outbound queue reached its bound).
     func disconnectedSlowClient() { slowClients.increment() }
 
-    /// Sets every gauge from `figures`.
-    func refresh(_ figures: ServerFigures) { gauges.record(figures) }
+    /// Every loop's tally, summed (laid out as `RequestTally.Layout` says).
+    private func totals() -> [UInt64] {
+        var totals = [UInt64](repeating: 0, count: RequestTally.Layout.size)
+        for tally in tallies.withLock({ Array($0.values) }) { tally.add(into: &totals) }
+        return totals
+    }
+
+    /// Sets every gauge from `figures`, and moves the request counters by what was answered since the last refresh.
+    func refresh(_ figures: ServerFigures) {
+        gauges.record(figures)
+        let totals = totals()
+        exported.withLock { exported in
+            for index in requests.indices where totals[index] > exported[index] {
+                requests[index].increment(by: Int64(totals[index] - exported[index]))
+                exported[index] = totals[index]
+            }
+        }
+    }
+
+    /// `cairn_request_duration_seconds` in Prometheus' text format, from every loop's tally.
+    func requestDurationExposition() -> [UInt8] {
+        let totals = totals()
+        let name = Self.requestDuration.name
+        var text = "# HELP \(name) \(Self.requestDuration.help)\n# TYPE \(name) histogram\n"
+        for operation in OperationName.allCases {
+            let op = Int(operation.rawValue)
+            let base = RequestTally.Layout.coarse + op * RequestTally.Layout.coarsePerOperation
+            let label = "op=\"\(operation.metricLabel)\""
+            var cumulative: UInt64 = 0
+            for (index, bound) in Self.requestDurationBounds.enumerated() {
+                cumulative += totals[base + index]
+                text += "\(name)_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            cumulative += totals[base + Self.requestDurationBounds.count]
+            text += "\(name)_bucket{\(label),le=\"+Inf\"} \(cumulative)\n"
+            text += "\(name)_sum{\(label)} \(Double(totals[RequestTally.Layout.sums + op]) / 1e9)\n"
+            text += "\(name)_count{\(label)} \(cumulative)\n"
+        }
+        return Array(text.utf8)
+    }
+
+    /// For the `stats` reply: by op answered since the start, how many and the median and 99th percentile, µs.
+    func latencies() -> [OperationLatency] {
+        let totals = totals()
+        return OperationName.allCases.compactMap { operation in
+            let start = RequestTally.Layout.fine + Int(operation.rawValue) * LatencyBuckets.count
+            let histogram = totals[start..<start + LatencyBuckets.count]
+            guard let values = LatencyBuckets.quantiles([0.5, 0.99], of: histogram) else { return nil }
+            return OperationLatency(
+                op: operation.metricLabel, count: histogram.reduce(0, +), p50Microseconds: (values[0] + 999) / 1000,
+                p99Microseconds: (values[1] + 999) / 1000)
+        }
+    }
 
     static let requestsTotal = MetricDefinition(
         "cairn_requests_total", .counter, "Requests answered, by front end and op (errors included).")
     static let errorsTotal = MetricDefinition(
         "cairn_request_errors_total", .counter, "Requests answered with an error, by the protocol's error code.")
+    static let requestDurationBounds = [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    ]
     static let requestDuration = MetricDefinition(
-        "cairn_request_duration_seconds",
-        .histogram([
-            0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-        ]), "Time from reading a request to writing its answer, by op.")
+        "cairn_request_duration_seconds", .histogram(requestDurationBounds),
+        "Time from reading a request to writing its answer, by op.")
     static let slowClientsTotal = MetricDefinition(
         "cairn_slow_client_disconnects_total", .counter,
         "Clients disconnected because their unread replies reached --max-outbound-bytes.")

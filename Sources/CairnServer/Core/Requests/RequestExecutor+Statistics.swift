@@ -33,13 +33,7 @@ extension RequestExecutor {
         s.snapshots = snapshots.count
         s.recoveryMilliseconds = Int64(store.recovery.duration.seconds * 1000)
         s.recoveryReplayedChanges = store.recovery.replayedChanges
-        s.latencies = OperationName.allCases.compactMap { operation in
-            metrics.quantiles.summary(Int(operation.rawValue), quantiles: [0.5, 0.99]).map {
-                OperationLatency(
-                    op: operation.metricLabel, count: $0.count, p50Microseconds: ($0.values[0] + 999) / 1000,
-                    p99Microseconds: ($0.values[1] + 999) / 1000)
-            }
-        }
+        s.latencies = metrics.latencies()
         return .ok(zxid: zxid, .stats(s))
     }
 
