@@ -166,32 +166,14 @@ public final class CairnServer: Service, Sendable {
         return nil
     }
 
-    /// Reads the figures the metrics' gauges show and records them there.
+    /// Reads the figures the metrics' gauges show, the bytes queued on each connection (on its event loop) included,
+    /// and records them there.
     public func refreshMetrics() async {
-        metrics.refresh(await figures())
-    }
-
-    /// The core's figures now. Each is exact by itself; together they are not one point in time.
-    func figures() async -> ServerFigures {
-        let tree = treeFigures()
-        let open = connections.all()
-        var byFrontEnd: [FrontEnd: Int] = [:]
-        var outbound = 0
-        for connection in open {
-            byFrontEnd[connection.frontEnd, default: 0] += 1
-            outbound += (try? await connection.channel.getOption(.bufferedWritableBytes).get()) ?? 0
+        guard var figures = try? executor.figures() else { return }
+        for connection in connections.all() {
+            figures.outboundBytes += (try? await connection.channel.getOption(.bufferedWritableBytes).get()) ?? 0
         }
-        return ServerFigures(
-            znodes: tree?.0 ?? 0, ephemerals: tree?.1 ?? 0, zxid: tree?.2 ?? 0, sessions: sessions.count,
-            watches: watches.countsByKind, connections: byFrontEnd, outboundBytes: outbound, store: store.figures,
-            writable: store.writerStatistics.lastFailure == nil, snapshots: (try? store.listSnapshots()) ?? [],
-            recovery: store.recovery,
-            uptime: .milliseconds(SystemClock.monotonicMilliseconds() - executor.startedAt))
-    }
-
-    /// Znodes, ephemerals and the zxid (a read transaction: short, never waits for the writer).
-    func treeFigures() -> (znodes: Int, ephemerals: Int, zxid: Zxid)? {
-        try? store.read { view in (try view.nodeCount, try view.ephemeralCount, try view.zxid) }
+        metrics.refresh(figures)
     }
 
     /// A connection closed: its watches go, its session stays (until it expires or is resumed elsewhere).

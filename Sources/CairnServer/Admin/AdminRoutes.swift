@@ -9,7 +9,7 @@ import Synchronization
 /// credentials are configured (`AccessPolicy.restrictsOperations`), `/status` and `/metrics` need an operator's or
 /// the super user's `user:password` as HTTP Basic authorization; the probes stay open.
 final class AdminRoutes: Sendable {
-    struct Response: Sendable, Equatable {
+    struct Response: Sendable {
         var status: HTTPResponseStatus
         var contentType = "text/plain; charset=utf-8"
         var headers: [(String, String)] = []
@@ -18,11 +18,6 @@ final class AdminRoutes: Sendable {
         init(_ status: HTTPResponseStatus, _ text: String) {
             self.status = status
             body = Array((text + "\n").utf8)
-        }
-
-        static func == (a: Response, b: Response) -> Bool {
-            a.status == b.status && a.contentType == b.contentType && a.body == b.body
-                && a.headers.elementsEqual(b.headers, by: ==)
         }
     }
 

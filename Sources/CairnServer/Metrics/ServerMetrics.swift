@@ -149,7 +149,7 @@ struct ServerFigures: Sendable {
     var connections: [FrontEnd: Int]
     var outboundBytes: Int
     var store: StoreFigures
-    var writable: Bool
+    var writer: WriterStatistics
     var snapshots: [SnapshotInfo]
     var recovery: Store.RecoveryReport
     var uptime: Duration
@@ -202,7 +202,7 @@ private struct Gauges: Sendable {
         walSegments.record(figures.store.walSegments)
         mapBytes.record(figures.store.mapBytes)
         usedBytes.record(figures.store.usedBytes)
-        writable.record(figures.writable ? 1 : 0)
+        writable.record(figures.writer.lastFailure == nil ? 1 : 0)
         snapshots.record(figures.snapshots.count)
         let newest = figures.snapshots.first
         let age = newest.map { Double(Int64(SystemClock.wallMilliseconds()) - $0.created) / 1000 }

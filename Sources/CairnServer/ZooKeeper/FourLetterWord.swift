@@ -84,7 +84,7 @@ enum FourLetterWord: CaseIterable {
     }
 
     private static func tree(_ server: CairnServer) -> (znodes: Int, ephemerals: Int, zxid: Zxid) {
-        server.treeFigures() ?? (0, 0, 0)
+        (try? server.executor.treeFigures()) ?? (0, 0, 0)
     }
 
     /// Requests read and not answered yet, on every connection.

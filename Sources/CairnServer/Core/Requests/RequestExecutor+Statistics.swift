@@ -6,35 +6,47 @@ extension RequestExecutor {
     /// The `stats` reply: the store's, sessions', watches' and connections' counts, the writer's totals, latencies
     /// by op.
     func statistics() throws -> ReplyLine.Outcome {
-        let (zxid, znodes, ephemerals) = try store.read { view in
-            (try view.zxid, try view.nodeCount, try view.ephemeralCount)
-        }
-        let writer = store.writerStatistics
-        let files = store.figures
-        let snapshots = try store.listSnapshots()
-        let kinds = watches.countsByKind
-        let open = connections.all()
+        let f = try figures()
+        let (kinds, files, writer) = (f.watches, f.store, f.writer)
         var s = ServerStatistics(
-            znodes: znodes, sessions: sessions.count,
+            znodes: f.znodes, sessions: f.sessions,
             watches: kinds.data + kinds.child + kinds.persistent + kinds.recursive,
-            connections: open.count, walBytes: files.walBytes, commitBatches: writer.batches,
+            connections: f.connections.values.reduce(0, +), walBytes: files.walBytes, commitBatches: writer.batches,
             committedChanges: writer.changes, fsyncMicrosecondsTotal: writer.fsyncNanoseconds / 1000,
-            writeError: writer.lastFailure, lastSnapshotZxid: snapshots.first?.zxid,
-            uptimeMilliseconds: Int64(clamping: SystemClock.monotonicMilliseconds() - startedAt),
-            version: CairnServer.version)
-        s.ephemerals = ephemerals
+            writeError: writer.lastFailure, lastSnapshotZxid: f.snapshots.first?.zxid,
+            uptimeMilliseconds: Int64(f.uptime.seconds * 1000), version: CairnServer.version)
+        s.ephemerals = f.ephemerals
         s.watchesByKind = WatchCounts(
             data: kinds.data, child: kinds.child, persistent: kinds.persistent, persistentRecursive: kinds.recursive)
         s.connectionsByFrontEnd = FrontEndCounts(
-            json: open.count { $0.frontEnd == .jsonLines }, zooKeeper: open.count { $0.frontEnd == .zooKeeper })
+            json: f.connections[.jsonLines] ?? 0, zooKeeper: f.connections[.zooKeeper] ?? 0)
         s.walSegments = files.walSegments
         s.storeMapBytes = files.mapBytes
         s.storeUsedBytes = files.usedBytes
-        s.snapshots = snapshots.count
-        s.recoveryMilliseconds = Int64(store.recovery.duration.seconds * 1000)
-        s.recoveryReplayedChanges = store.recovery.replayedChanges
+        s.snapshots = f.snapshots.count
+        s.recoveryMilliseconds = Int64(f.recovery.duration.seconds * 1000)
+        s.recoveryReplayedChanges = f.recovery.replayedChanges
         s.latencies = metrics.latencies()
-        return .ok(zxid: zxid, .stats(s))
+        return .ok(zxid: f.zxid, .stats(s))
+    }
+
+    /// The core's figures now, for `stats` and the metrics' gauges; the bytes queued to clients are 0 here (reading
+    /// them needs each connection's event loop: `CairnServer.refreshMetrics`). Each figure is exact by itself;
+    /// together they are not one point in time.
+    func figures() throws -> ServerFigures {
+        let tree = try treeFigures()
+        var byFrontEnd: [FrontEnd: Int] = [:]
+        for connection in connections.all() { byFrontEnd[connection.frontEnd, default: 0] += 1 }
+        return ServerFigures(
+            znodes: tree.znodes, ephemerals: tree.ephemerals, zxid: tree.zxid, sessions: sessions.count,
+            watches: watches.countsByKind, connections: byFrontEnd, outboundBytes: 0, store: store.figures,
+            writer: store.writerStatistics, snapshots: try store.listSnapshots(), recovery: store.recovery,
+            uptime: .milliseconds(SystemClock.monotonicMilliseconds() - startedAt))
+    }
+
+    /// Znodes, ephemerals and the zxid (a read transaction: short, never waits for the writer).
+    func treeFigures() throws -> (znodes: Int, ephemerals: Int, zxid: Zxid) {
+        try store.read { view in (try view.nodeCount, try view.ephemeralCount, try view.zxid) }
     }
 
     /// The `snapshots` reply, newest first.
