@@ -178,6 +178,21 @@ extension CairnClient {
         return ServerStats(zxid: zxid, figures: s)
     }
 
+    /// The server's open sessions, by id (an operator's, once credentials are configured).
+    public func sessions() async throws -> [SessionSummary] {
+        let (_, reply) = try await call(.sessions)
+        guard case .sessions(let sessions) = reply else { throw Self.unexpectedReply }
+        return sessions
+    }
+
+    /// The paths of session `id`'s ephemeral nodes (another session's are an operator's to see); this client's own
+    /// when nil.
+    public func ephemerals(of id: SessionID? = nil, prefix: String = "") async throws -> [String] {
+        let (_, reply) = try await call(.ephemerals(prefix: prefix, of: id))
+        guard case .paths(let paths) = reply else { throw Self.unexpectedReply }
+        return paths.sorted()
+    }
+
     /// Creates every missing node on the way to `path` (persistent, empty), ignoring ones that exist.
     public func createParents(_ path: String) async throws {
         var prefix = ""

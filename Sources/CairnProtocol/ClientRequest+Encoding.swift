@@ -61,6 +61,7 @@ extension ClientRequest {
             Self.withPath("count_watches", path, watch: false, into: &w)
             if selection != .any { w.string("type", selection.rawValue) }
         case .stats: w.string("op", "stats")
+        case .sessions: w.string("op", "sessions")
         case .dump(let path): Self.withPath("dump", path, watch: false, into: &w)
         case .snapshot: w.string("op", "snapshot")
         case .listSnapshots: w.string("op", "snapshots")
@@ -71,9 +72,10 @@ extension ClientRequest {
         case .getACL(let path): Self.withPath("get_acl", path, watch: false, into: &w)
         case .whoAmI: w.string("op", "whoami")
         case .descendantCount(let path): Self.withPath("count_descendants", path, watch: false, into: &w)
-        case .ephemerals(let prefix):
+        case .ephemerals(let prefix, let session):
             w.string("op", "ephemerals")
             if !prefix.isEmpty { w.string("prefix", prefix) }
+            if let session { w.string("session_id", session.hex) }
         case .restoreWatches(let restore):
             w.string("op", "set_watches")
             w.int("relative_zxid", restore.relativeZxid)

@@ -42,8 +42,11 @@ public enum ClientRequest: Sendable, Hashable {
     case whoAmI
     /// How many nodes are below the node (all descendants; ZooKeeper's getAllChildrenNumber).
     case descendantCount(ZNodePath)
-    /// The paths of the session's ephemeral nodes that start with `prefix` (ZooKeeper's getEphemerals).
-    case ephemerals(prefix: String)
+    /// The paths of the session's ephemeral nodes that start with `prefix` (ZooKeeper's getEphemerals); of another
+    /// session's, `of`, for an operator.
+    case ephemerals(prefix: String, of: SessionID? = nil)
+    /// The open sessions, for an operator.
+    case sessions
     /// Watches a client had before it reconnected, set again as of `relativeZxid` (ZooKeeper's setWatches).
     case restoreWatches(WatchRestore)
 
@@ -64,6 +67,7 @@ public enum ClientRequest: Sendable, Hashable {
         case .removeWatch: .watchRemoved
         case .countWatches: .count
         case .stats: .stats
+        case .sessions: .sessions
         case .dump: .dumped
         case .snapshot: .snapshotTaken
         case .listSnapshots: .snapshots
@@ -151,8 +155,9 @@ extension ClientRequest {
             .addWatch(let path, _, _), .removeWatch(let path, _), .countWatches(let path, _), .dump(let path),
             .getACL(let path), .descendantCount(let path):
             "\(path)"
-        case .ephemerals(let prefix): prefix
-        case .connect, .ping, .close, .stats, .snapshot, .listSnapshots, .auth, .whoAmI, .restoreWatches: nil
+        case .ephemerals(let prefix, _): prefix
+        case .connect, .ping, .close, .stats, .sessions, .snapshot, .listSnapshots, .auth, .whoAmI, .restoreWatches:
+            nil
         }
     }
 }

@@ -110,6 +110,18 @@ extension Reply {
             w.acl(acl)
             w.stat("stat", stat)
         case .count(let count): w.int("count", count)
+        case .sessions(let sessions):
+            w.beginArray("open_sessions")
+            for session in sessions {
+                w.beginElementObject()
+                w.string("session_id", session.id.hex)
+                w.int("timeout_ms", session.timeoutMilliseconds)
+                w.bool("connected", session.connected)
+                w.int("idle_ms", session.idleMilliseconds)
+                w.int("ephemerals", session.ephemerals)
+                w.endObject()
+            }
+            w.endArray()
         case .paths(let paths):
             w.beginArray("paths")
             for path in paths { w.element(path) }

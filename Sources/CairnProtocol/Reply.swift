@@ -38,12 +38,31 @@ public enum Reply: Sendable, Hashable {
     case count(Int)
     /// ephemerals: absolute paths, in no particular order.
     case paths([String])
+    /// sessions: every open session, by id.
+    case sessions([SessionSummary])
 }
 
 /// The reply shapes, one per `Reply` case: what a client expects for the request it sent.
 public enum ReplyKind: Sendable, Hashable {
     case connected, done, changed, multi, reads, node, exists, children, synced, watchAdded, watchRemoved, stats, dumped
-    case snapshotTaken, snapshots, acl, whoAmI, count, paths
+    case snapshotTaken, snapshots, acl, whoAmI, count, paths, sessions
+}
+
+/// One session in the `sessions` reply.
+public struct SessionSummary: Sendable, Hashable {
+    public var id: SessionID
+    public var timeoutMilliseconds: Int64
+    /// Whether a connection has it now.
+    public var connected: Bool
+    /// Since the server last heard from its client (a request or a ping), ms.
+    public var idleMilliseconds: Int64
+    /// Its ephemeral nodes.
+    public var ephemerals: Int
+
+    public init(id: SessionID, timeoutMilliseconds: Int64, connected: Bool, idleMilliseconds: Int64, ephemerals: Int) {
+        (self.id, self.timeoutMilliseconds, self.connected) = (id, timeoutMilliseconds, connected)
+        (self.idleMilliseconds, self.ephemerals) = (idleMilliseconds, ephemerals)
+    }
 }
 
 /// A reply line: `{"id":…,"ok":true,"zxid":…,<the reply's fields>}` or `{"id":…,"ok":false,"error":{…}}`.

@@ -89,7 +89,11 @@ public struct RequestDecoder: Sendable {
         case "get_acl": return .getACL(try path(r))
         case "whoami": return .whoAmI
         case "count_descendants": return .descendantCount(try path(r))
-        case "ephemerals": return .ephemerals(prefix: r.prefix ?? "")
+        case "ephemerals":
+            guard let hex = r.sessionId else { return .ephemerals(prefix: r.prefix ?? "") }
+            guard let id = SessionID(hex: hex) else { throw .badArguments("session_id must be 16 hex digits") }
+            return .ephemerals(prefix: r.prefix ?? "", of: id)
+        case "sessions": return .sessions
         case "set_watches":
             func paths(_ raw: [String]?) throws(CairnError) -> [ZNodePath] {
                 var paths: [ZNodePath] = []

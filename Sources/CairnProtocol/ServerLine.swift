@@ -119,6 +119,17 @@ public struct IncomingReply: Sendable {
             return .acl(ACL(acl.map(\.entry)), stat: stat.stat)
         case .count: return w.count.map { .count($0) }
         case .paths: return w.paths.map { .paths($0) }
+        case .sessions:
+            return w.openSessions.map { list in
+                .sessions(
+                    list.compactMap { s in
+                        SessionID(hex: s.sessionId).map {
+                            SessionSummary(
+                                id: $0, timeoutMilliseconds: s.timeoutMs, connected: s.connected,
+                                idleMilliseconds: s.idleMs, ephemerals: s.ephemerals)
+                        }
+                    })
+            }
         case .whoAmI:
             return w.ids.map { ids in .whoAmI(ids.map { Principal(scheme: $0.scheme, id: $0.id) }) }
         }

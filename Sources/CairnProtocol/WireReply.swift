@@ -147,6 +147,7 @@ struct WireReply: Decodable, Sendable {
     var recoveryMs: Int64?
     var recoveryReplayedChanges: Int?
     var latency: [WireLatency]?
+    var openSessions: [WireSession]?
     /// A `snapshot` stream's chunk, and the snapshot's size and checksum in its reply.
     var size: Int?
     var crc32c: UInt32?
@@ -178,6 +179,21 @@ struct WireReply: Decodable, Sendable {
     struct WireFrontEndCounts: Decodable, Sendable {
         var json: Int
         var zookeeper: Int
+    }
+
+    struct WireSession: Decodable, Sendable {
+        var sessionId: String
+        var timeoutMs: Int64
+        var connected: Bool
+        var idleMs: Int64
+        var ephemerals: Int
+
+        enum CodingKeys: String, CodingKey {
+            case connected, ephemerals
+            case sessionId = "session_id"
+            case timeoutMs = "timeout_ms"
+            case idleMs = "idle_ms"
+        }
     }
 
     struct WireLatency: Decodable, Sendable {
@@ -222,6 +238,7 @@ struct WireReply: Decodable, Sendable {
         case snapshotsKept = "snapshots_kept"
         case recoveryMs = "recovery_ms"
         case recoveryReplayedChanges = "recovery_replayed_changes"
+        case openSessions = "open_sessions"
     }
 }
 

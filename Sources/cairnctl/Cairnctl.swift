@@ -18,6 +18,7 @@ struct Cairnctl: AsyncParsableCommand {
         version: CairnVersion.current,
         subcommands: [
             Ls.self, Get.self, StatCommand.self, Create.self, SetCommand.self, Rm.self, Watch.self, Stats.self,
-            Health.self, Dump.self, Load.self, Snapshot.self, WAL.self, ACLCommand.self, Digest.self,
+            Health.self, Sessions.self, Ephemerals.self, Dump.self, Load.self, Snapshot.self, WAL.self, ACLCommand.self,
+            Digest.self,
         ])
 }

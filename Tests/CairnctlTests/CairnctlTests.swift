@@ -72,7 +72,7 @@ struct CairnctlLiveTests {
         let commands = [
             "ls", "get", "stat", "create", "set", "rm", "watch", "stats", "health", "dump", "load", "snapshot save",
             "snapshot list", "snapshot restore", "wal inspect", "wal verify", "wal repair", "acl get", "acl set",
-            "digest",
+            "digest", "sessions", "ephemerals",
         ]
         let helps =
             [("cairn", ["--help"]), ("cairn", ["serve", "--help"]), ("cairnctl", ["--help"])]
@@ -284,6 +284,33 @@ struct CairnctlAccessTests {
 
     func ctl(_ server: ServerProcess, _ arguments: String...) throws -> CommandResult {
         try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
+    }
+
+    @Test("sessions lists every session with its ephemerals; ephemerals SESSION lists them; both need the super user")
+    func sessionsAndEphemerals() throws {
+        let alice = try server.client()
+        let aliceID = try alice.connect().id
+        for name in ["a1", "a2"] {
+            #expect(try alice.call(["op": "create", "path": "/\(name)", "ephemeral": true]).ok)
+        }
+        let bob = try server.client()
+        let bobID = try bob.connect().id
+        #expect(try bob.call(["op": "create", "path": "/b1", "ephemeral": true]).ok)
+        #expect(try ctl(server, "sessions").status == 1, "an operator's")
+        let listed = try ctl(server, "sessions", "--json", "--auth", "super:admin")
+        #expect(listed.status == 0, "\(listed.errorOutput)")
+        let sessions = try #require(
+            JSONSerialization.jsonObject(with: Data(listed.output.joined().utf8)) as? [[String: Any]])
+        let ephemerals = Dictionary(
+            uniqueKeysWithValues: sessions.map { ($0["session_id"] as? String ?? "?", $0["ephemerals"] as? Int ?? -1) })
+        #expect(ephemerals[aliceID] == 2 && ephemerals[bobID] == 1, "\(sessions)")
+        #expect(sessions.allSatisfy { $0["connected"] as? Bool == true && $0["timeout_ms"] as? Int ?? 0 > 0 })
+        let table = try ctl(server, "sessions", "--auth", "super:admin")
+        #expect(table.output.contains { $0.hasPrefix(aliceID) && $0.hasSuffix(" 2") }, "\(table.output)")
+        let paths = try ctl(server, "ephemerals", aliceID, "--auth", "super:admin")
+        #expect(paths.status == 0 && paths.output == ["/a1", "/a2"], "\(paths.output) \(paths.errorOutput)")
+        #expect(try ctl(server, "ephemerals", bobID).status == 1, "another session's: an operator's")
+        #expect(try ctl(server, "ephemerals", "nothex").status == 64)
     }
 
     @Test("ACLs survive dump and load, and a snapshot's restore; without the super user the operator ops are refused")

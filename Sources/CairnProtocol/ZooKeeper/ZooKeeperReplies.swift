@@ -104,7 +104,8 @@ public enum ZooKeeperReplies {
             }
         case .count(let count): if op == .getAllChildrenNumber { w.int(Int32(clamping: count)) }
         case .paths(let paths): w.vector(paths) { w, path in w.string(path) }
-        case .done, .exists(nil), .watchRemoved, .connected, .stats, .dumped, .snapshotTaken, .snapshots: break
+        case .done, .exists(nil), .watchRemoved, .connected, .stats, .dumped, .snapshotTaken, .snapshots, .sessions:
+            break
         }
     }
 

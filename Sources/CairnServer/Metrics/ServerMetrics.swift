@@ -291,6 +291,7 @@ extension OperationName {
         case .whoAmI: "whoami"
         case .auth: "auth"
         case .stats: "stats"
+        case .sessions: "sessions"
         case .dump: "dump"
         case .snapshot: "snapshot"
         }

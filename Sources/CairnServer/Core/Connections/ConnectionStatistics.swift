@@ -111,7 +111,7 @@ struct Latency: Sendable {
 enum OperationName: UInt8, CaseIterable, Sendable {
     case none, ping, session, close, create, delete, setData, check, setACL, multi, multiRead, exists, getData
     case getChildren, getACL, sync, setWatches, addWatch, checkWatches, removeWatches, ephemerals, childrenNumber
-    case whoAmI, auth, stats, dump, snapshot
+    case whoAmI, auth, stats, dump, snapshot, sessions
 
     init(_ request: ClientRequest) {
         switch request {
@@ -134,6 +134,7 @@ enum OperationName: UInt8, CaseIterable, Sendable {
         case .removeWatch: self = .removeWatches
         case .countWatches: self = .checkWatches
         case .stats: self = .stats
+        case .sessions: self = .sessions
         case .dump: self = .dump
         case .snapshot, .listSnapshots: self = .snapshot
         case .auth: self = .auth
@@ -172,6 +173,7 @@ enum OperationName: UInt8, CaseIterable, Sendable {
         case .whoAmI: "HOMI"
         case .auth: "AUTH"
         case .stats: "STAT"
+        case .sessions: "SESL"
         case .dump: "DUMP"
         case .snapshot: "SNAP"
         }

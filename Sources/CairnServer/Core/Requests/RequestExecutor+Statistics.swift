@@ -49,6 +49,20 @@ extension RequestExecutor {
         try store.read { view in (try view.nodeCount, try view.ephemeralCount, try view.zxid) }
     }
 
+    /// The `sessions` reply: every open session, by id, with its ephemeral nodes counted.
+    func sessionList() throws -> ReplyLine.Outcome {
+        let open = sessions.table.summaries().sorted { $0.id.rawValue < $1.id.rawValue }
+        let (counts, zxid) = try store.read { view in
+            (try open.map { try view.ephemerals(of: $0.id).count }, try view.zxid)
+        }
+        let summaries = zip(open, counts).map { session, ephemerals in
+            SessionSummary(
+                id: session.id, timeoutMilliseconds: session.timeoutMilliseconds, connected: session.connected,
+                idleMilliseconds: session.idleMilliseconds, ephemerals: ephemerals)
+        }
+        return .ok(zxid: zxid, .sessions(summaries))
+    }
+
     /// The `snapshots` reply, newest first.
     func snapshotList() throws -> ReplyLine.Outcome {
         let snapshots = try store.listSnapshots().map {

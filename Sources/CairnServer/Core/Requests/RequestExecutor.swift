@@ -69,7 +69,7 @@ final class RequestExecutor: Sendable {
         // whoami, which a sessionless probe may need first.
         let needsNoSession =
             switch request {
-            case .ping, .stats, .auth, .whoAmI: true
+            case .ping, .stats, .sessions, .auth, .whoAmI, .ephemerals(_, of: .some): true
             default: false
             }
         let session = connection.session
@@ -144,9 +144,15 @@ final class RequestExecutor: Sendable {
             case .whoAmI: return Answer(.ok(zxid: try zxid(), .whoAmI(identity.principals)))
             case .restoreWatches(let restore): return try restoreWatches(restore, as: identity, for: connection)
             case .descendantCount(let path): return Answer(try descendantCount(path, as: identity))
-            case .ephemerals(let prefix):
-                let (paths, zxid) = try store.read { view in (try view.ephemerals(of: session!), try view.zxid) }
+            case .ephemerals(let prefix, let other):
+                // Another session's are an operator's to see.
+                if let other, other != session { try mayOperate("ephemerals of another session", identity) }
+                let owner = other ?? session!
+                let (paths, zxid) = try store.read { view in (try view.ephemerals(of: owner), try view.zxid) }
                 return Answer(.ok(zxid: zxid, .paths(paths.map(\.string).filter { $0.hasPrefix(prefix) })))
+            case .sessions:
+                try mayOperate("sessions", identity)
+                return Answer(try sessionList())
             }
         } catch {
             return .failed((error as? CairnError) ?? .internal("\(error)"))

@@ -28,6 +28,18 @@ final class SessionTable: Sendable {
 
     var count: Int { entries.withLock { $0.count } }
 
+    /// Every session: its timeout, whether a connection has it, and how long ago its client was last heard (ms; a
+    /// restored session's reconnect window counts as heard).
+    func summaries() -> [(id: SessionID, timeoutMilliseconds: Int64, connected: Bool, idleMilliseconds: Int64)] {
+        let now = clock.monotonicMilliseconds()
+        return entries.withLock { entries in
+            entries.map { id, entry in
+                let heard = entry.deadline.saturatingAdding(-entry.timeoutMilliseconds)
+                return (id, entry.timeoutMilliseconds, entry.connection != nil, max(0, now.saturatingAdding(-heard)))
+            }
+        }
+    }
+
     /// A session just created, attached to `connection`: its deadline one timeout from now.
     func open(_ id: SessionID, timeoutMilliseconds: Int64, passwordHash: [UInt8], connection: ConnectionID?) {
         let deadline = clock.monotonicMilliseconds().saturatingAdding(timeoutMilliseconds)
