@@ -7,34 +7,47 @@ struct Ls: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List a node's children (-R: the whole subtree).", usage: "cairnctl ls [<options>] [<path>]")
     @OptionGroup var options: LiveOptions
+    @OptionGroup var listing: ListingOptions
     @Flag(name: .customShort("R"), help: "Recursive: every node below PATH, depth first.") var recursive = false
     @Flag(help: "Show each node's version, data length and children count.") var stat = false
     @Argument(help: "The node.") var path = "/"
 
     func run() async throws {
+        var rows: [[String]] = []
         try await options.withClient { client in
-            try await list(client, path, depth: 0)
+            try await list(client, path, into: &rows)
+        }
+        if listing.format(options) == .table {
+            printTable(["NODE", "VERSION", "BYTES", "CHILDREN", "EPHEMERAL OWNER"], rows, numeric: [1, 2, 3])
         }
     }
 
-    private func list(_ client: CairnClient, _ path: String, depth: Int) async throws {
+    /// Prints each child as it comes, or for a table adds its row to `rows`.
+    private func list(_ client: CairnClient, _ path: String, into rows: inout [[String]]) async throws {
+        let format = listing.format(options)
         for name in try await client.children(path) {
             let child = path == "/" ? "/" + name : path + "/" + name
             let shown = recursive ? child : name
-            if stat || options.json {
+            if stat || format != .text {
                 let s = try await client.exists(child)
-                if options.json {
+                switch format {
+                case .json:
                     printJSON([
                         "path": child, "version": s?.version ?? 0, "data_length": s?.dataLength ?? 0,
                         "num_children": s?.numChildren ?? 0,
                     ])
-                } else {
+                case .table:
+                    rows.append([
+                        shown, "\(s?.version ?? 0)", "\(s?.dataLength ?? 0)", "\(s?.numChildren ?? 0)",
+                        s?.ephemeralOwner?.hex ?? "",
+                    ])
+                case .text:
                     print("\(shown)  v\(s?.version ?? 0) \(s?.dataLength ?? 0)B \(s?.numChildren ?? 0) children")
                 }
             } else {
                 print(shown)
             }
-            if recursive { try await list(client, child, depth: depth + 1) }
+            if recursive { try await list(client, child, into: &rows) }
         }
     }
 }

@@ -111,3 +111,29 @@ var ownerOnly: [FileAttributeKey: Any] { [.posixPermissions: 0o600] }
 
 /// The library logs nothing in a CLI: failures reach the user as messages and exit codes.
 let silentLogger = Logger(label: "cairnctl") { _ in SwiftLogNoOpLogHandler() }
+
+/// How a listing command prints (`-o`): text (the default, one item per line), json (one object per line, as
+/// `--json`), or table (aligned columns under a header).
+struct ListingOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, table
+    }
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "text, json or table (default: text).")
+    var format: Format?
+
+    /// `-o`, else `--json`'s json, else text.
+    func format(_ live: LiveOptions) -> Format { format ?? (live.json ? .json : .text) }
+}
+
+/// Prints `rows` under `header`, each column as wide as its widest cell, the `numeric` ones right-aligned.
+func printTable(_ header: [String], _ rows: [[String]], numeric: Set<Int> = []) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [header] + rows {
+        let cells = row.enumerated().map { column, cell in
+            let fill = String(repeating: " ", count: widths[column] - cell.count)
+            return numeric.contains(column) ? fill + cell : cell + fill
+        }
+        print(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}

@@ -9,30 +9,29 @@ struct Sessions: AsyncParsableCommand {
         usage: "cairnctl sessions [<options>]",
         discussion: "Needs the super user or an operator once credentials are configured (--auth).")
     @OptionGroup var options: LiveOptions
+    @OptionGroup var listing: ListingOptions
 
     func run() async throws {
         let sessions = try await options.withClient(session: false) { try await $0.sessions() }
-        if options.json {
-            return printJSON(
-                sessions.map {
-                    [
-                        "session_id": $0.id.hex, "timeout_ms": $0.timeoutMilliseconds, "connected": $0.connected,
-                        "idle_ms": $0.idleMilliseconds, "ephemerals": $0.ephemerals,
-                    ] as [String: Any]
-                })
+        let rows = sessions.map {
+            [
+                $0.id.hex, "\($0.timeoutMilliseconds)", $0.connected ? "yes" : "no", "\($0.idleMilliseconds)",
+                "\($0.ephemerals)",
+            ]
         }
-        print("session           timeout ms  connected  last heard ms ago  ephemerals")
-        for s in sessions {
-            print(
-                s.id.hex + "  " + Self.right("\(s.timeoutMilliseconds)", 10) + "  "
-                    + Self.right(s.connected ? "yes" : "no", 9)
-                    + "  " + Self.right("\(s.idleMilliseconds)", 17) + "  " + Self.right("\(s.ephemerals)", 10))
+        switch listing.format(options) {
+        case .json:
+            for s in sessions {
+                printJSON([
+                    "session_id": s.id.hex, "timeout_ms": s.timeoutMilliseconds, "connected": s.connected,
+                    "idle_ms": s.idleMilliseconds, "ephemerals": s.ephemerals,
+                ])
+            }
+        case .table:
+            printTable(
+                ["SESSION", "TIMEOUT MS", "CONNECTED", "LAST HEARD MS AGO", "EPHEMERALS"], rows, numeric: [1, 3, 4])
+        case .text: for row in rows { print(row.joined(separator: " ")) }
         }
-    }
-
-    /// `text` right-aligned in `width` columns.
-    static func right(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(width - text.count, 0)) + text
     }
 }
 
@@ -41,6 +40,7 @@ struct Ephemerals: AsyncParsableCommand {
         abstract: "List a session's ephemeral nodes.", usage: "cairnctl ephemerals [<options>] <session>",
         discussion: "Another session's need the super user or an operator once credentials are configured.")
     @OptionGroup var options: LiveOptions
+    @OptionGroup var listing: ListingOptions
     @Argument(help: "The session's id, 16 hex digits (cairnctl sessions lists them).") var session: String
 
     func run() async throws {
@@ -48,7 +48,10 @@ struct Ephemerals: AsyncParsableCommand {
             throw ValidationError("the session id must be 16 hex digits, as cairnctl sessions prints it")
         }
         let paths = try await options.withClient(session: false) { try await $0.ephemerals(of: id) }
-        if options.json { return printJSON(paths) }
-        for path in paths { print(path) }
+        switch listing.format(options) {
+        case .json: for path in paths { printJSON(["path": path]) }
+        case .table: printTable(["NODE"], paths.map { [$0] })
+        case .text: for path in paths { print(path) }
+        }
     }
 }

@@ -67,19 +67,32 @@ struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the server's snapshots, newest first.", usage: "cairnctl snapshot list [<options>]")
         @OptionGroup var options: LiveOptions
+        @OptionGroup var listing: ListingOptions
 
         func run() async throws {
             let (_, reply) = try await options.withClient { try await $0.streaming(.listSnapshots) { _ in } }
             guard case .snapshots(let snapshots) = reply else {
                 fail("the server's reply to snapshots is not a list", code: .failed)
             }
-            for s in snapshots {
-                if options.json {
+            switch listing.format(options) {
+            case .json:
+                for s in snapshots {
                     printJSON(["zxid": s.zxid, "size": s.size, "crc32c": s.checksum, "created": s.created])
-                } else {
-                    print("zxid \(s.zxid)  \(s.size) bytes  created \(s.created)")
                 }
+            case .table:
+                printTable(
+                    ["ZXID", "BYTES", "CRC32C", "CREATED"],
+                    snapshots.map {
+                        ["\($0.zxid)", "\($0.size)", String($0.checksum, radix: 16), Self.time($0.created)]
+                    }, numeric: [0, 1])
+            case .text:
+                for s in snapshots { print("zxid \(s.zxid)  \(s.size) bytes  created \(s.created)") }
             }
+        }
+
+        /// ms since the epoch, as ISO 8601 (UTC).
+        private static func time(_ milliseconds: Int64) -> String {
+            Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
         }
     }
 

@@ -34,6 +34,27 @@ struct CairnctlLiveTests {
         try ChildProcess.run("cairnctl", arguments + ["--server", "127.0.0.1:\(server.port)"])
     }
 
+    @Test("listing commands print -o text, json or table; --json is -o json")
+    func outputFormats() throws {
+        #expect(try ctl("create", "/t", "12345").status == 0)
+        #expect(try ctl("create", "/t/child", "").status == 0)
+        let table = try ctl("ls", "/", "-o", "table").output
+        #expect(
+            table.first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                "NODE", "VERSION", "BYTES", "CHILDREN", "EPHEMERAL", "OWNER",
+            ])
+        let row = try #require(table.first { $0.hasPrefix("t ") })
+        #expect(row.split(separator: " ", omittingEmptySubsequences: true) == ["t", "0", "5", "1"], "\(table)")
+        let json = try ctl("ls", "/", "-o", "json").output
+        #expect(json == (try ctl("ls", "/", "--json").output))
+        #expect(json.contains(#"{"data_length":5,"num_children":1,"path":"/t","version":0}"#), "\(json)")
+        #expect(try ctl("ls", "/", "-o", "text").output.contains("t"))
+        #expect(try ctl("ls", "/", "-o", "yaml").status == 64)
+        #expect(try ctl("snapshot", "save", "-o", directory.appending("s.mdb")).status == 0)
+        let snapshots = try ctl("snapshot", "list", "-o", "table").output
+        #expect(snapshots.count == 2 && snapshots[0].hasPrefix("ZXID"), "\(snapshots)")
+    }
+
     @Test("create and set take binary data from a file; --version names the release")
     func dataFileAndVersion() throws {
         let file = directory.appending("blob")
@@ -299,14 +320,18 @@ struct CairnctlAccessTests {
         #expect(try ctl(server, "sessions").status == 1, "an operator's")
         let listed = try ctl(server, "sessions", "--json", "--auth", "super:admin")
         #expect(listed.status == 0, "\(listed.errorOutput)")
-        let sessions = try #require(
-            JSONSerialization.jsonObject(with: Data(listed.output.joined().utf8)) as? [[String: Any]])
+        let sessions = try listed.output.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
         let ephemerals = Dictionary(
             uniqueKeysWithValues: sessions.map { ($0["session_id"] as? String ?? "?", $0["ephemerals"] as? Int ?? -1) })
         #expect(ephemerals[aliceID] == 2 && ephemerals[bobID] == 1, "\(sessions)")
         #expect(sessions.allSatisfy { $0["connected"] as? Bool == true && $0["timeout_ms"] as? Int ?? 0 > 0 })
-        let table = try ctl(server, "sessions", "--auth", "super:admin")
+        let table = try ctl(server, "sessions", "-o", "table", "--auth", "super:admin")
+        #expect(table.output.first?.hasPrefix("SESSION") == true, "\(table.output)")
         #expect(table.output.contains { $0.hasPrefix(aliceID) && $0.hasSuffix(" 2") }, "\(table.output)")
+        let text = try ctl(server, "sessions", "--auth", "super:admin")
+        #expect(text.output.contains { $0.hasPrefix(aliceID + " ") && $0.hasSuffix(" 2") }, "\(text.output)")
         let paths = try ctl(server, "ephemerals", aliceID, "--auth", "super:admin")
         #expect(paths.status == 0 && paths.output == ["/a1", "/a2"], "\(paths.output) \(paths.errorOutput)")
         #expect(try ctl(server, "ephemerals", bobID).status == 1, "another session's: an operator's")
