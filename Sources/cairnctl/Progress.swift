@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A long command's progress on stderr while it runs — nodes, bytes, rate and, when the total is known, the time
-/// left — redrawn at most five times a second, and only on a terminal (never with `--json`).
+/// A long command's progress on stderr while it runs — nodes (for a tree), bytes, rate and, when the total is known,
+/// the time left — redrawn at most five times a second, and only on a terminal (never with `--json`).
 final class Progress: Sendable {
     private struct State {
         var nodes = 0
@@ -16,16 +16,23 @@ final class Progress: Sendable {
     private let started = DispatchTime.now().uptimeNanoseconds
     /// What the rest is measured against: the total of `nodes` or of `bytes`, whichever is known.
     private let total: Total?
+    private let counting: Counting
     private let state = Mutex(State())
+
+    /// What moves: nodes of a tree (with their bytes), or bytes alone (a file).
+    enum Counting {
+        case nodes, bytes
+    }
 
     enum Total {
         case nodes(Int)
         case bytes(Int)
     }
 
-    init(_ verb: String, total: Total? = nil, json: Bool) {
+    init(_ verb: String, total: Total? = nil, counting: Counting = .nodes, json: Bool) {
         self.verb = verb
         self.total = total
+        self.counting = counting
         quiet = json || isatty(2) == 0
     }
 
@@ -51,10 +58,15 @@ final class Progress: Sendable {
         if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
-    /// "N nodes, M MB, R nodes/s[, ETA s]"
+    /// "N nodes, M MB, R nodes/s[, ETA s]", or for bytes alone "M MB, R MB/s[, ETA s]".
     private func describe(nodes: Int, bytes: Int) -> String {
         let seconds = max(elapsed, 0.001)
-        var line = "\(verb) \(nodes) nodes, \(Self.megabytes(bytes)), \(Self.rate(Double(nodes) / seconds))"
+        var line =
+            switch counting {
+            case .nodes: "\(verb) \(nodes) nodes, \(Self.megabytes(bytes)), \(Self.rate(Double(nodes) / seconds))"
+            case .bytes:
+                "\(verb) \(Self.megabytes(bytes)), " + String(format: "%.1f MB/s", Double(bytes) / 1_048_576 / seconds)
+            }
         let done: (Int, Int)? =
             switch total {
             case .nodes(let total): (nodes, total)

@@ -26,16 +26,20 @@ struct Snapshot: AsyncParsableCommand {
                 throw ValidationError("cannot write \(output)")
             }
             let received = Mutex((crc: CRC32C(), size: 0))
+            let progress = Progress("downloaded", counting: .bytes, json: options.json)
             let (zxid, reply) = try await options.withClient { client in
                 try await client.streaming(.snapshot) { event in
                     guard case .snapshotChunk(let chunk) = event else { return }
                     handle.write(Data(chunk))
-                    received.withLock {
+                    let size = received.withLock {
                         $0.crc.update(chunk)
                         $0.size += chunk.count
+                        return $0.size
                     }
+                    progress.update(nodes: 0, bytes: size)
                 }
             }
+            progress.done()
             guard case .snapshotTaken(let sentSize, let sentChecksum) = reply else {
                 fail("the server's reply to snapshot is not a snapshot's", code: .failed)
             }

@@ -55,6 +55,25 @@ struct CairnctlLiveTests {
         #expect(snapshots.count == 2 && snapshots[0].hasPrefix("ZXID"), "\(snapshots)")
     }
 
+    @Test("on a terminal, snapshot save draws its progress (MB, MB/s) on stderr; off one it prints none")
+    func progressOnATerminal() throws {
+        let address = "127.0.0.1:\(server.port)"
+        let cairnctl = BuiltProducts.path(of: "cairnctl")
+        // script(1) gives the command a pseudo-terminal; what it drew comes back on our standard output.
+        let saved = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "script", "-qec", "\(cairnctl) snapshot save -o \(directory.appending("tty.mdb")) --server \(address)",
+                "/dev/null",
+            ])
+        #expect(saved.wait() == 0)
+        let drawn = saved.output.joined(separator: "\n")
+        // The progress line is drawn after a carriage return and an erase-line; the closing summary is not.
+        #expect(drawn.contains("\r\u{1B}[Kdownloaded ") && drawn.contains(" MB/s"), "\(drawn)")
+        let quiet = try ctl("snapshot", "save", "-o", directory.appending("quiet.mdb"))
+        #expect(quiet.status == 0 && !quiet.errorOutput.contains("MB/s"), "\(quiet.errorOutput)")
+    }
+
     @Test("create and set take binary data from a file; --version names the release")
     func dataFileAndVersion() throws {
         let file = directory.appending("blob")
