@@ -259,7 +259,7 @@ final class FrontEndHandler<Format: WireFormat>: ChannelDuplexHandler {
         let events = answer.eventsBefore.count + answer.eventsAfter.count
         if events > 0 { statistics.pushed(events) }
         statistics.answered(
-            request.operation, zxid: zxid, latency: (now - request.at) / 1_000_000, at: Int64(now / 1_000_000))
+            request.operation, zxid: zxid, latency: latency / 1_000_000, at: Int64(now / 1_000_000))
     }
 
     private func logSlow(_ request: ClientRequest?, _ nanoseconds: UInt64, _ error: ErrorCode?) {
