@@ -167,13 +167,14 @@ public final class CairnServer: Service, Sendable {
     }
 
     /// Reads the figures the metrics' gauges show, the bytes queued on each connection (on its event loop) included,
-    /// and records them there.
-    public func refreshMetrics() async {
-        guard var figures = try? executor.figures() else { return }
+    /// and records them there; returns the request duration histogram in Prometheus' text format
+    /// (`ServerMetrics.refresh`).
+    func refreshMetrics() async -> [UInt8] {
+        guard var figures = try? executor.figures() else { return metrics.refresh(nil) }
         for connection in connections.all() {
             figures.outboundBytes += (try? await connection.channel.getOption(.bufferedWritableBytes).get()) ?? 0
         }
-        metrics.refresh(figures)
+        return metrics.refresh(figures)
     }
 
     /// A connection closed: its watches go, its session stays (until it expires or is resumed elsewhere).

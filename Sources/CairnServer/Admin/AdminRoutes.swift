@@ -67,10 +67,10 @@ final class AdminRoutes: Sendable {
     }
 
     private func exposition(_ server: CairnServer) async -> Response {
-        await server.refreshMetrics()
+        let durations = await server.refreshMetrics()
         var response = Response(.ok, "")
         response.contentType = "text/plain; version=0.0.4; charset=utf-8"
-        response.body = metrics.exposition() + server.metrics.requestDurationExposition()
+        response.body = metrics.exposition() + durations
         return response
     }
 

@@ -21,7 +21,7 @@ enum FrontEnd: Int, CaseIterable, Sendable {
 ///
 /// Requests are tallied per event loop (`RequestTally`: plain loads and stores) and summed at each scrape: the
 /// request counters then move by what was tallied since the last scrape, and the request duration histogram is
-/// written from the sums (`requestDurationExposition`). Recording each answer into swift-metrics' shared counters and
+/// written from the same sums (`refresh`). Recording each answer into swift-metrics' shared counters and
 /// swift-prometheus' locked histograms cost 7–11% of the server's CPU per request under pipelined load
 /// (BENCHMARKS.md). Errors are rare and go to swift-metrics counters directly; gauges are read from the core at each
 /// scrape (`refresh`).
@@ -73,21 +73,26 @@ final class ServerMetrics: Sendable {
         return totals
     }
 
-    /// Sets every gauge from `figures`, and moves the request counters by what was answered since the last refresh.
-    func refresh(_ figures: ServerFigures) {
-        gauges.record(figures)
+    /// For a scrape, from one sum of every loop's tally: with `figures` (nil when they could not be read), sets every
+    /// gauge and moves the request counters by what was answered since the last refresh; returns
+    /// `cairn_request_duration_seconds` in Prometheus' text format.
+    func refresh(_ figures: ServerFigures?) -> [UInt8] {
         let totals = totals()
-        exported.withLock { exported in
-            for index in requests.indices where totals[index] > exported[index] {
-                requests[index].increment(by: Int64(totals[index] - exported[index]))
-                exported[index] = totals[index]
+        if let figures {
+            gauges.record(figures)
+            exported.withLock { exported in
+                for index in requests.indices where totals[index] > exported[index] {
+                    requests[index].increment(by: Int64(totals[index] - exported[index]))
+                    exported[index] = totals[index]
+                }
             }
         }
+        return requestDurationExposition(totals)
     }
 
-    /// `cairn_request_duration_seconds` in Prometheus' text format, from every loop's tally.
-    func requestDurationExposition() -> [UInt8] {
-        let totals = totals()
+    /// `cairn_request_duration_seconds` in Prometheus' text format, from `totals` (laid out as `RequestTally.Layout`
+    /// says).
+    private func requestDurationExposition(_ totals: [UInt64]) -> [UInt8] {
         let name = Self.requestDuration.name
         var text = "# HELP \(name) \(Self.requestDuration.help)\n# TYPE \(name) histogram\n"
         for operation in OperationName.allCases {
