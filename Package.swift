@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Debian's liblmdb-dev, found through pkg-config.
@@ -104,7 +105,13 @@ let package = Package(
         // Service registry, leader election and lock, built on the client.
         .target(
             name: "CairnRecipes",
-            dependencies: ["Cairn", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: [
+                "Cairn",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // Examples: executables with a README each.
         .executableTarget(
@@ -114,14 +121,17 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .executableTarget(
-            name: "registry-demo",
+            name: "fleet-demo",
             dependencies: [
                 "CairnRecipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Examples/registry-demo",
+            path: "Examples/fleet-demo",
             exclude: ["README.md"]
         ),
         // `cairn serve`: the server executable.
@@ -192,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "CairnClientTests",
             dependencies: [
-                "Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "registry-demo",
+                "Cairn", "CairnRecipes", "CairnTesting", "cairn", "election-demo", "fleet-demo",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
