@@ -317,3 +317,54 @@ func closedPort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+@Suite("Discovery with Curator (Debian's libcurator-discovery-java 5.4) through the ZooKeeper port")
+struct CuratorInteropTests {
+    @Test("a Java service registered with Curator and Swift services registered here find each other")
+    func curatorFindsSwiftAndSwiftFindsCurator() async throws {
+        let directory = TemporaryDirectory("cairn-curator")
+        let server = try ServerProcess(
+            dataDirectory: directory.appending("data"), arguments: ["--zk-listen", "127.0.0.1:0"])
+        try await CairnClient.withClient(clientConfiguration(server)) { client in
+            let registry = ServiceRegistry(client: client)
+            let up = try await registry.register(
+                "web",
+                ServiceInstance(
+                    address: "10.1.2.3", port: 8000, metadata: ["zone": "swift"], tags: ["v2"], weight: 3,
+                    uriSpec: "{scheme}://{address}:{port}/api"))
+            let down = try await registry.register("web", ServiceInstance(address: "10.1.2.4", port: 8000))
+            try await down.markDown()
+            let java = try ChildProcess(
+                "/usr/bin/java",
+                [
+                    "-cp", curatorClassPath, "tools/curator/Interop.java", "127.0.0.1:\(server.zooKeeperPort!)", "web",
+                    "10.1.2.", "1",
+                ])
+            defer { java.kill() }
+            #expect(
+                java.waitForOutput(seconds: 60) { $0.contains { $0.hasPrefix("names") } },
+                "\(java.errorOutput.suffix(2000))")
+            let found = java.output.filter { $0.hasPrefix("found") }
+            #expect(
+                found.contains(
+                    "found web \(up.instance.id) 10.1.2.3 8000 enabled=true metadata={zone=swift} tags=[v2] weight=3 uri=http://10.1.2.3:8000/api"
+                ), "\(java.output)")
+            #expect(
+                !found.contains { $0.contains(down.instance.id) }, "the instance marked down is not listed by Curator")
+            #expect(java.output.contains("chosen 10.1.2.3"))
+            #expect(java.output.contains("names [web]"))
+            let registered = try #require(java.output.first { $0.hasPrefix("registered") }?.split(separator: " ").last)
+            let javaInstance = try #require(
+                try await registry.discover("web").first { $0.id == registered }, "Swift discovers Curator's instance")
+            #expect(javaInstance.address == "10.9.9.9" && javaInstance.port == 9090 && javaInstance.name == "web")
+            #expect(javaInstance.metadata == ["zone": "java"], "the string entries of its payload map")
+            #expect(javaInstance.uri() == "http://10.9.9.9:9090")
+        }
+    }
+}
+
+/// Curator's jars and what they need, as Debian installs them (tools/setup).
+let curatorClassPath = [
+    "curator-client", "curator-framework", "curator-recipes", "curator-x-discovery", "zookeeper", "zookeeper-jute",
+    "jackson-core", "jackson-databind", "jackson-annotations", "guava", "slf4j-api",
+].map { "/usr/share/java/\($0).jar" }.joined(separator: ":")
