@@ -4,13 +4,13 @@ import Synchronization
 /// A TCP proxy on a loopback port in front of a JSON-lines server, for tests of the worst moment for a connection
 /// to drop: once armed, it closes both sides of the connection instead of passing on the first reply line that
 /// `drops` picks — the server has applied the request, the client never hears of it. Every other line, and every
-/// connection after, passes unchanged.
+/// connection after, passes unchanged. It can also cut the client off altogether (`partition()`).
 public final class DroppingProxy: Sendable {
     public let port: Int
     private let listener: Int32
     private let target: Int
     private let drops: @Sendable (String) -> Bool
-    private let state = Mutex<(armed: Bool, dropped: Int, sockets: [Int32])>((false, 0, []))
+    private let state = Mutex<(armed: Bool, dropped: Int, sockets: [Int32], partitioned: Bool)>((false, 0, [], false))
 
     public init(to targetPort: Int, dropping drops: @escaping @Sendable (String) -> Bool) throws {
         target = targetPort
@@ -43,6 +43,20 @@ public final class DroppingProxy: Sendable {
     /// Drops the connection at the next reply `drops` picks (once).
     public func arm() { state.withLock { $0.armed = true } }
 
+    /// Cuts every connection and refuses new ones until `heal()`: a network partition between client and server,
+    /// long enough and the server expires the client's session.
+    public func partition() {
+        let sockets = state.withLock { s in
+            s.partitioned = true
+            defer { s.sockets = [] }
+            return s.sockets
+        }
+        for fd in sockets { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// Lets connections through again.
+    public func heal() { state.withLock { $0.partitioned = false } }
+
     /// How many connections were dropped so far.
     public var dropped: Int { state.withLock { $0.dropped } }
 
@@ -58,6 +72,10 @@ public final class DroppingProxy: Sendable {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
+            if state.withLock({ $0.partitioned }) {
+                close(client)
+                continue
+            }
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: target)
             let connected = withUnsafePointer(to: &address) {

@@ -104,7 +104,7 @@ struct RestoreTests {
                 await lock.release()
                 let candidates = try await runElection(client, candidates: 2).map(unprotected).sorted()
                 #expect(
-                    candidates == ["candidate-0000000002", "candidate-0000000003"],
+                    candidates == ["latch-0000000002", "latch-0000000003"],
                     "\(target): after two candidates")
             }
         }

@@ -1,7 +1,7 @@
 // Curator's side of the discovery interop test (CairnClientTests.CuratorInteropTests): through the ZooKeeper port,
 // registers a Java instance with curator-x-discovery, waits until its ServiceProvider lists COUNT instances whose
 // address begins with PREFIX (the Swift ones), prints each as Curator reads it, one line each, and stays registered
-// until its standard input closes.
+// until it is killed.
 //
 //   java -cp <Curator's and ZooKeeper's jars> tools/curator/Interop.java HOST:PORT SERVICE PREFIX COUNT
 import java.util.HashMap;
@@ -49,12 +49,8 @@ public class Interop {
                 + " " + instance.getPort() + " enabled=" + instance.isEnabled() + " metadata=" + seen.get("metadata")
                 + " tags=" + seen.get("tags") + " weight=" + seen.get("weight") + " uri=" + instance.buildUriSpec());
         }
-        System.out.println("chosen " + provider.getInstance().getAddress());
         System.out.println("names " + discovery.queryForNames());
         System.out.flush();
-        while (System.in.read() != -1) { }
-        provider.close();
-        discovery.close();
-        client.close();
+        Thread.sleep(Long.MAX_VALUE);
     }
 }

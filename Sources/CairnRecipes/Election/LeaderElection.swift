@@ -1,8 +1,9 @@
 import Cairn
 import Synchronization
 
-/// Leader election: candidates are ephemeral sequential nodes under `/election/<name>/`; the lowest is
-/// leader; each candidate watches only its predecessor (no herd effect). A leader stops leading at once when its
+/// Leader election, as Curator's `LeaderLatch` (same node names, so Java and Swift candidates stand in one election
+/// on one path): candidates are ephemeral sequential nodes `_c_<GUID>-latch-<seq>` under `/election/<name>/`, each
+/// holding its candidate text; the lowest is leader; each candidate watches only its predecessor (no herd effect). A leader stops leading at once when its
 /// node is deleted or its session expires (then it stands again), and when its connection stays suspended past the
 /// grace, until it is known to be first again.
 public final class LeaderElection: Sendable {
@@ -18,9 +19,14 @@ public final class LeaderElection: Sendable {
 
     /// `candidate` is stored in the candidate's node (who is running, e.g. host:port). A leader whose connection is
     /// suspended stops leading after `suspendedGrace` (at once by default: its session may expire unseen).
-    public init(client: CairnClient, name: String, candidate: String, suspendedGrace: Duration = .zero) {
+    public convenience init(client: CairnClient, name: String, candidate: String, suspendedGrace: Duration = .zero) {
+        self.init(client: client, path: "/election/" + name, candidate: candidate, suspendedGrace: suspendedGrace)
+    }
+
+    /// An election in the directory `path` (Curator's latch path).
+    public init(client: CairnClient, path: String, candidate: String, suspendedGrace: Duration = .zero) {
         self.client = client
-        queue = SequentialQueue(client: client, directory: "/election/" + name, prefix: "candidate-")
+        queue = SequentialQueue(client: client, directory: path, prefix: "latch-")
         self.candidate = Array(candidate.utf8)
         self.suspendedGrace = suspendedGrace
     }
@@ -30,7 +36,12 @@ public final class LeaderElection: Sendable {
     /// Who leads election `name` now, as anyone (a candidate or not) reads it: the `candidate` text of the first
     /// candidate's node; nil when no candidate stands.
     public static func leader(of name: String, client: CairnClient) async throws -> String? {
-        let queue = SequentialQueue(client: client, directory: "/election/" + name, prefix: "candidate-")
+        try await leader(at: "/election/" + name, client: client)
+    }
+
+    /// Who leads the election in the directory `path` (see `leader(of:client:)`).
+    public static func leader(at path: String, client: CairnClient) async throws -> String? {
+        let queue = SequentialQueue(client: client, directory: path, prefix: "latch-")
         let first: String?
         do {
             first = try await queue.members().first
@@ -42,7 +53,7 @@ public final class LeaderElection: Sendable {
             return try await client.get(queue.directory + "/" + first).text
         } catch let error as ClientError where error.code == .noNode {
             // It stood down between the listing and the read: look again.
-            return try await leader(of: name, client: client)
+            return try await leader(at: path, client: client)
         }
     }
 
@@ -63,23 +74,24 @@ public final class LeaderElection: Sendable {
         while !Task.isCancelled {
             do {
                 if name == nil { name = try await queue.enqueue(data: candidate) }
-                switch try await queue.position(of: name!) {
-                case .gone:
+                let line = try await queue.members()
+                guard let index = line.firstIndex(of: name!) else {
                     set(false)
                     name = nil
-                case .behind(let predecessor):
+                    continue
+                }
+                if let predecessor = SequentialQueue.predecessor(line, index) {
                     set(false)
                     try await queue.waitFor(predecessor: predecessor)
-                case .first:
-                    set(true)
-                    // Leader until its node goes, its session expires or its connection stays suspended too long.
-                    let loss = await holdLost(
-                        client: client, path: queue.directory + "/" + name!, grace: suspendedGrace)
-                    set(false)
-                    if loss == nil { break }
-                    // Suspended: the next round finds out, once connected again, whether the node is still first.
-                    if loss != .suspended { name = nil }
+                    continue
                 }
+                set(true)
+                // Leader until its node goes, its session expires or its connection stays suspended too long.
+                let loss = await holdLost(client: client, path: queue.directory + "/" + name!, grace: suspendedGrace)
+                set(false)
+                if loss == nil { break }
+                // Suspended: the next round finds out, once connected again, whether the node is still first.
+                if loss != .suspended { name = nil }
             } catch is CancellationError {
                 break
             } catch {

@@ -1,51 +1,51 @@
 import Cairn
 
-/// The shared core of election and lock: ephemeral sequential candidates under a directory, ordered by
-/// their sequence suffix; each waits only on the one just ahead of it (no herd effect).
+/// The shared core of the locks, the semaphore and the election: ephemeral sequential participants under a
+/// directory, named `<prefix><ten-digit sequence>` (after a protection prefix) as Curator names them, ordered by
+/// the sequence alone, so participants of different kinds (a read-write lock's readers and writers) share one line.
 struct SequentialQueue: Sendable {
     let client: CairnClient
     let directory: String
-    let prefix: String
+    /// The kinds of participant; the first is the one `enqueue` makes unless told.
+    let prefixes: [String]
+
+    init(client: CairnClient, directory: String, prefixes: [String]) {
+        self.client = client
+        self.directory = directory
+        self.prefixes = prefixes
+    }
+
+    init(client: CairnClient, directory: String, prefix: String) {
+        self.init(client: client, directory: directory, prefixes: [prefix])
+    }
 
     /// Creates this participant's ephemeral sequential node (protected: `CairnClient.createProtected`); returns its
     /// name.
-    func enqueue(data: [UInt8]) async throws -> String {
-        try await client.createProtected(in: directory, prefix: prefix, data: data, mode: .ephemeral)
-    }
-
-    /// Where `name` stands: first, waiting behind `predecessor`, or gone (its session expired).
-    enum Position: Equatable {
-        case first
-        case behind(predecessor: String)
-        case gone
-    }
-
-    func position(of name: String) async throws -> Position {
-        let queue = try await members()
-        guard let index = queue.firstIndex(of: name) else { return .gone }
-        return index == 0 ? .first : .behind(predecessor: queue[index - 1])
+    func enqueue(data: [UInt8], prefix: String? = nil) async throws -> String {
+        try await client.createProtected(in: directory, prefix: prefix ?? prefixes[0], data: data, mode: .ephemeral)
     }
 
     /// The participants' node names, first in line first.
     func members() async throws -> [String] {
-        try await client.children(directory).filter(isMember).sorted(by: Self.bySequence)
+        try await client.children(directory).filter { kind(of: $0) != nil }.sorted(by: Self.bySequence)
     }
 
-    /// Waits until the predecessor is gone or changes; returns at once when it already is.
-    func waitFor(predecessor: String) async throws {
-        let (stat, watch) = try await client.existsAndWatch(directory + "/" + predecessor)
+    /// Which of `prefixes` `name` is a participant of; nil for a node that is none (the `prefix` and the ten-digit
+    /// suffix, after a protection prefix or none).
+    func kind(of name: String) -> String? {
+        let unprotected = CairnClient.unprotected(name)
+        return prefixes.first { unprotected.hasPrefix($0) && unprotected.count == $0.count + 10 }
+    }
+
+    /// Waits until the node `name` is gone or changes; returns at once when it already is.
+    func waitFor(predecessor name: String) async throws {
+        let (stat, watch) = try await client.existsAndWatch(directory + "/" + name)
         guard stat != nil else { return }
         _ = try await watch.fired()
     }
 
     func leave(_ name: String) async {
         try? await client.delete(directory + "/" + name)
-    }
-
-    /// Whether `name` is a participant's: `prefix` and the ten-digit suffix, after a protection prefix or none.
-    private func isMember(_ name: String) -> Bool {
-        let unprotected = CairnClient.unprotected(name)
-        return unprotected.hasPrefix(prefix) && unprotected.count == prefix.count + 10
     }
 
     /// Order by the ten-digit sequence suffix.
