@@ -36,14 +36,14 @@ public final class ServiceCache: Sendable {
         let directory = registry.directory(service)
         try await client.createParents(directory)
         let events = try await client.watch(directory, recursive: true)
-        try await reload()
+        try await retryingConnectionLoss { try await reload() }
         for try await event in events {
             if event.path == directory {
-                try await reload()
+                try await retryingConnectionLoss { try await reload() }
             } else if let id = event.path.dropFirst(directory.count + 1).split(separator: "/").first,
                 event.path.count == directory.count + 1 + id.count
             {
-                try await reread(String(id))
+                try await retryingConnectionLoss { try await reread(String(id)) }
             }
         }
     }

@@ -41,20 +41,7 @@ public final class LeaderElection: Sendable {
 
     /// Who leads the election in the directory `path` (see `leader(of:client:)`).
     public static func leader(at path: String, client: CairnClient) async throws -> String? {
-        let queue = SequentialQueue(client: client, directory: path, prefix: "latch-")
-        let first: String?
-        do {
-            first = try await queue.members().first
-        } catch let error as ClientError where error.code == .noNode {
-            return nil
-        }
-        guard let first else { return nil }
-        do {
-            return try await client.get(queue.directory + "/" + first).text
-        } catch let error as ClientError where error.code == .noNode {
-            // It stood down between the listing and the read: look again.
-            return try await leader(at: path, client: client)
-        }
+        try await SequentialQueue(client: client, directory: path, prefix: "latch-").firstMemberText()
     }
 
     /// true when this candidate becomes leader, false when it stops being (or is not known to be) leader.

@@ -16,11 +16,15 @@ public final class DistributedLock: Sendable {
         self.init(client: client, path: "/locks/" + name, suspendedGrace: suspendedGrace)
     }
 
-    /// A lock on the directory `path` (Curator's lock path).
-    public init(client: CairnClient, path: String, suspendedGrace: Duration = .zero) {
+    /// A lock on the directory `path` (Curator's lock path); `participant` is stored in this holder's node (Curator's
+    /// lock node bytes: who holds or waits).
+    public init(client: CairnClient, path: String, participant: String = "", suspendedGrace: Duration = .zero) {
         queue = SequentialQueue(client: client, directory: path, prefix: "lock-")
+        self.participant = Array(participant.utf8)
         hold = Hold(queue: queue, suspendedGrace: suspendedGrace)
     }
+
+    private let participant: [UInt8]
 
     /// While the lock is held: waits until it may have been lost and says why — its node deleted, its session
     /// expired, or its connection suspended past the grace. A holder should stop touching the guarded resource then.
@@ -37,7 +41,7 @@ public final class DistributedLock: Sendable {
     /// often.
     public func acquire(timeout: Duration? = nil) async throws {
         try await hold.acquire(timeout: timeout) { deadline in
-            try await self.queue.takeTurn(until: deadline, blocker: SequentialQueue.predecessor)
+            try await self.queue.takeTurn(data: self.participant, until: deadline, blocker: SequentialQueue.predecessor)
         }
     }
 

@@ -11,9 +11,9 @@ public enum HoldLoss: Sendable, Hashable {
 }
 
 /// Waits until a hold on the node at `path` may be lost, and says why: its node deleted, the session expired, or
-/// the connection suspended for longer than `grace` without the same session coming back. Cancelling the waiting
+/// the connection suspended for longer than `grace` (never, without one) without the same session coming back. Cancelling the waiting
 /// task ends the wait with nil.
-func holdLost(client: CairnClient, path: String, grace: Duration) async -> HoldLoss? {
+func holdLost(client: CairnClient, path: String, grace: Duration?) async -> HoldLoss? {
     let (losses, found) = AsyncStream<HoldLoss>.makeStream()
     let states = client.states()
     let watching = Task {
@@ -41,6 +41,7 @@ func holdLost(client: CairnClient, path: String, grace: Duration) async -> HoldL
                 found.yield(.sessionExpired)
                 return
             case .suspended:
+                guard let grace else { continue }
                 timer = Task {
                     guard (try? await Task.sleep(for: grace)) != nil else { return }
                     found.yield(.suspended)

@@ -37,6 +37,25 @@ struct SequentialQueue: Sendable {
         return prefixes.first { unprotected.hasPrefix($0) && unprotected.count == $0.count + 10 }
     }
 
+    /// The data of the first member as text (who leads, for the elections), nil when the line is empty or its
+    /// directory does not exist.
+    func firstMemberText() async throws -> String? {
+        while true {
+            let first: String?
+            do {
+                first = try await members().first
+            } catch let error as ClientError where error.code == .noNode {
+                return nil
+            }
+            guard let first else { return nil }
+            do {
+                return try await client.get(directory + "/" + first).text
+            } catch let error as ClientError where error.code == .noNode {
+                continue  // it left between the listing and the read
+            }
+        }
+    }
+
     /// Waits until the node `name` is gone or changes; returns at once when it already is.
     func waitFor(predecessor name: String) async throws {
         let (stat, watch) = try await client.existsAndWatch(directory + "/" + name)
