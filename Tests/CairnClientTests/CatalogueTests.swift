@@ -378,7 +378,7 @@ struct CacheTests {
     }
 
     @Test(
-        "tree cache: mirrors a subtree exactly through 200 changes, while cut off, across a session expiry and a server restart"
+        "tree cache: mirrors a subtree exactly through three rounds of 50 changes: while connected, cut off, across a session expiry and a server restart"
     )
     func treeCache() async throws {
         try await faults.withClient(sessionTimeout: .seconds(2)) { client, proxy in
