@@ -26,11 +26,59 @@ func tree(at root: String, _ client: CairnClient) async throws -> [String: [UInt
     return found
 }
 
-@Suite("Curator's catalogue against the real server: barriers, counter, queue, leader selector")
+@Suite("Curator's catalogue against the real server: election, barriers, counter, queue, leader selector")
 struct CatalogueTests {
     let faults: RecipeFaults
 
     init() throws { faults = try RecipeFaults() }
+
+    @Test("election: a leader whose session expires stops leading, another leads, and it stands again behind it")
+    func electionExpiry() async throws {
+        try await faults.withClient(sessionTimeout: .seconds(2)) { client, proxy in
+            let first = LeaderElection(client: client, name: "ex", candidate: "a")
+            let running = Task { try await first.run() }
+            defer { running.cancel() }
+            try await waitUntil { first.isLeader }
+            try await faults.withClients(1) { others in
+                let second = LeaderElection(client: others[0], name: "ex", candidate: "b")
+                let standing = Task { try await second.run() }
+                defer { standing.cancel() }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(!second.isLeader)
+                let told = first.leadership()
+                try await faults.expireSession(of: client, through: proxy)
+                try await waitUntil("the other leads") { second.isLeader }
+                #expect(!first.isLeader)
+                var heard: [Bool] = []
+                for await leading in told {
+                    heard.append(leading)
+                    if !leading { break }
+                }
+                #expect(heard.last == false, "the expired leader was told")
+                try await waitUntil("stands again") { try await others[0].children("/election/ex").count == 2 }
+                #expect(try await LeaderElection.leader(of: "ex", client: others[0]) == "b")
+            }
+        }
+    }
+
+    @Test("election: the leader keeps leading across a server SIGKILL and restart within its grace, alone")
+    func electionRestart() async throws {
+        try await faults.withClient { client, _ in
+            let leader = LeaderElection(client: client, name: "er", candidate: "a", suspendedGrace: .seconds(20))
+            let running = Task { try await leader.run() }
+            defer { running.cancel() }
+            try await waitUntil { leader.isLeader }
+            try faults.restartServer()
+            try await faults.withClients(1) { others in
+                let other = LeaderElection(client: others[0], name: "er", candidate: "b")
+                let standing = Task { try await other.run() }
+                defer { standing.cancel() }
+                try await waitUntil { try await others[0].children("/election/er").count == 2 }
+                #expect(leader.isLeader && !other.isLeader, "one leader, the same")
+                #expect(try await LeaderElection.leader(of: "er", client: others[0]) == "a")
+            }
+        }
+    }
 
     @Test("barrier: waiters block while it is raised, across a server restart, and all go on when it is removed")
     func barrier() async throws {
@@ -70,11 +118,10 @@ struct CatalogueTests {
         try await faults.withClient(sessionTimeout: .seconds(2)) { client, proxy in
             let waiter = Task { try await Barrier(client: client, path: "/barriers/f").wait(timeout: .seconds(30)) }
             try await Task.sleep(for: .milliseconds(200))
+            try await faults.expireSession(of: client, through: proxy)
             try await faults.withClients(1) { others in
-                proxy.partition()
                 try await Barrier(client: others[0], path: "/barriers/f").remove()
             }
-            proxy.heal()
             try await waiter.value
         }
     }
