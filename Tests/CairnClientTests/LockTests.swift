@@ -21,7 +21,9 @@ final class Occupancy: Sendable {
     func leave() { state.withLock { $0.now -= 1 } }
 }
 
-@Suite("Locks against the real server: read-write lock, semaphore, and the mutex across expiry and restart")
+@Suite(
+    "Locks against the real server: read-write lock, semaphore, and the mutex across expiry and restart; cancelled waits"
+)
 struct LockTests {
     let faults: RecipeFaults
 
@@ -185,6 +187,35 @@ struct LockTests {
                 #expect(await loss.value != nil)
                 await waiter.release()
             }
+        }
+    }
+
+    @Test("a waiting semaphore acquire, read lock or double-barrier enter, cancelled, throws and leaves no node behind")
+    func cancelledWaits() async throws {
+        try await faults.withClients(2) { clients in
+            let (holder, waiter) = (clients[0], clients[1])
+            let lease = try await CountingSemaphore(client: holder, name: "c", maxLeases: 1).acquire()
+            try await ReadWriteLock(client: holder, name: "c").writeLock.acquire()
+            let waits: [Task<Void, any Error>] = [
+                Task { _ = try await CountingSemaphore(client: waiter, name: "c", maxLeases: 1).acquire() },
+                Task { try await ReadWriteLock(client: waiter, name: "c").readLock.acquire() },
+                Task { try await DoubleBarrier(client: waiter, path: "/barriers/c", memberCount: 2).enter() },
+            ]
+            try await waitUntil("all three waiting") {
+                let leases = (try? await holder.children("/semaphores/c/leases"))?.count
+                let locks = (try? await holder.children("/locks/c"))?.count
+                let members = (try? await holder.children("/barriers/c"))?.count
+                return leases == 2 && locks == 2 && members == 1
+            }
+            for wait in waits {
+                wait.cancel()
+                await #expect(throws: CancellationError.self) { try await wait.value }
+            }
+            #expect(
+                try await holder.children("/semaphores/c/leases") == [String(lease.path.split(separator: "/").last!)])
+            #expect(try await holder.children("/semaphores/c/locks").isEmpty, "the turnstile was left too")
+            #expect(try await holder.children("/locks/c").count == 1)
+            #expect(try await holder.children("/barriers/c").isEmpty)
         }
     }
 
