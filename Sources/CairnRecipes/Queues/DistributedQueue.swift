@@ -35,9 +35,7 @@ public struct DistributedQueue: Sendable {
     public func take(timeout: Duration? = nil) async throws -> [UInt8] {
         try await nextItem(timeout: timeout) { name in
             // An item a locking consumer has is not taken from under it.
-            if try await client.exists(locks + "/" + name) != nil {
-                throw ClientError.server(code: .nodeExists, message: "locked")
-            }
+            if try await client.exists(locks + "/" + name) != nil { return nil }
             let node = try await client.get(items.directory + "/" + name)
             try await client.delete(items.directory + "/" + name)
             return node.data
@@ -63,10 +61,10 @@ public struct DistributedQueue: Sendable {
         }
     }
 
-    /// Offers each waiting item in order to `attempt` until one succeeds; an item another consumer got first
-    /// (`no_node`, `node_exists`) is passed over. Waits for items when there are none.
+    /// Offers each waiting item in order to `attempt` until one succeeds; an item `attempt` passes over (nil), or
+    /// another consumer got first (`no_node`, `node_exists`), is skipped. Waits for items when there are none.
     private func nextItem<T: Sendable>(
-        timeout: Duration?, _ attempt: (String) async throws -> T
+        timeout: Duration?, _ attempt: (String) async throws -> T?
     ) async throws -> T {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         try await client.createParents(items.directory)
@@ -74,7 +72,7 @@ public struct DistributedQueue: Sendable {
             let (children, watch) = try await client.childrenAndWatch(items.directory)
             for name in children.filter({ items.kind(of: $0) != nil }).sorted(by: SequentialQueue.bySequence) {
                 do {
-                    return try await attempt(name)
+                    if let done = try await attempt(name) { return done }
                 } catch let error as ClientError where error.code == .noNode || error.code == .nodeExists {
                     continue
                 }
