@@ -229,9 +229,7 @@ struct RecipeTests {
     /// A client through a proxy that drops its connection in place of the first reply to a create below `directory`:
     /// the server made the node, the client never heard.
     func droppingCreateReply(under directory: String) throws -> (DroppingProxy, CairnClient.Configuration) {
-        let proxy = try DroppingProxy(to: server.port) { line in
-            line.contains(#""op":"create""#) && line.contains(#""path":"\#(directory)/"#)
-        }
+        let proxy = try DroppingProxy(to: server.port, dropping: createReply(under: directory))
         var configuration = clientConfiguration(server)
         configuration.addresses = [CairnClient.Address(host: "127.0.0.1", port: proxy.port)]
         return (proxy, configuration)

@@ -35,12 +35,7 @@ public final class NodeCache: Sendable {
     }
 
     private func reread() async throws {
-        let node: NodeData?
-        do {
-            node = try await client.get(path)
-        } catch let error as ClientError where error.code == .noNode {
-            node = nil
-        }
+        let node = try await client.getIfExists(path)
         state.withLock { s in
             guard s.current != node else { return }
             s.current = node

@@ -82,12 +82,7 @@ public final class TreeCache: Sendable {
 
     /// Reads one node again: it is there (added or updated) or gone, and its subtree with it.
     private func reread(_ path: String) async throws {
-        let node: NodeData?
-        do {
-            node = try await client.get(path)
-        } catch let error as ClientError where error.code == .noNode {
-            node = nil
-        }
+        let node = try await client.getIfExists(path)
         publish { nodes in
             guard let node else {
                 let prefix = path + "/"

@@ -54,13 +54,8 @@ public final class ServiceCache: Sendable {
     }
 
     private func reread(_ id: String) async throws {
-        let instance: ServiceInstance?
-        do {
-            instance = ServiceInstance.decode(
-                try await registry.client.get(registry.directory(service) + "/" + id).data)
-        } catch let error as ClientError where error.code == .noNode {
-            instance = nil
-        }
+        let node = try await registry.client.getIfExists(registry.directory(service) + "/" + id)
+        let instance = node.flatMap { ServiceInstance.decode($0.data) }
         publish { $0[id] = instance }
     }
 

@@ -116,23 +116,20 @@ public final class Registration: Sendable {
     public var instance: ServiceInstance { state.withLock { $0.instance } }
     var isWithdrawn: Bool { state.withLock { $0.withdrawn } }
 
-    /// Creates the node, or takes it when this session already made it (a create whose reply was lost).
+    /// Creates the node, or takes it when this session already made it (a create whose reply was lost); a node
+    /// another session left there is replaced, a persistent one overwritten.
     func create() async throws {
         let client = registry.client
         let mode: CreateMode = instance.serviceType == .dynamic ? .ephemeral : .persistent
         try await client.createParents(registry.directory(instance.name))
         while true {
-            do {
-                try await client.create(path, data: instance.encoded, mode: mode)
+            switch try await client.createOnce(path, data: instance.encoded, mode: mode) {
+            case .made: return
+            case .thisSession,
+                .another where mode == .persistent:
+                try await client.set(path, data: instance.encoded)
                 return
-            } catch let error as ClientError where error == .connectionLoss || error == .timedOut {
-                continue
-            } catch let error as ClientError where error.code == .nodeExists {
-                let owner = try await client.exists(path)?.ephemeralOwner
-                if mode == .persistent || (owner != nil && owner?.hex == client.sessionID) {
-                    try await client.set(path, data: instance.encoded)
-                    return
-                }
+            case .another:
                 try? await client.delete(path)
             }
         }

@@ -46,18 +46,9 @@ public final class PersistentEphemeralNode: Sendable {
     /// Creates the node, takes it when this session made it already, or waits for another session's to go.
     private func ensureCreated() async throws {
         try await client.createParents(path.parentPath)
-        while true {
-            do {
-                try await client.create(path, data: data.withLock { $0 }, mode: .ephemeral)
-                return
-            } catch let error as ClientError where error == .connectionLoss || error == .timedOut {
-                continue
-            } catch let error as ClientError where error.code == .nodeExists {
-                let (stat, watch) = try await client.existsAndWatch(path)
-                guard let owner = stat?.ephemeralOwner else { continue }
-                if owner.hex == client.sessionID { return }
-                _ = try await watch.fired()
-            }
+        while try await client.createOnce(path, data: data.withLock { $0 }, mode: .ephemeral) == .another {
+            let (stat, watch) = try await client.existsAndWatch(path)
+            if stat != nil { _ = try await watch.fired() }
         }
     }
 }

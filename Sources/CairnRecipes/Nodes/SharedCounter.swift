@@ -14,12 +14,8 @@ public struct SharedCounter: Sendable {
 
     /// The value and the node's version; 0 and -1 when the node does not exist yet.
     public func read() async throws -> (value: Int64, version: Int32) {
-        do {
-            let node = try await client.get(path)
-            return (Self.decode(node.data), node.stat.version)
-        } catch let error as ClientError where error.code == .noNode {
-            return (0, -1)
-        }
+        guard let node = try await client.getIfExists(path) else { return (0, -1) }
+        return (Self.decode(node.data), node.stat.version)
     }
 
     public func value() async throws -> Int64 { try await read().value }
@@ -72,14 +68,8 @@ public struct SharedCounter: Sendable {
             let task = Task {
                 do {
                     for try await event in events where event.type != .deleted {
-                        let data = try await retryingConnectionLoss { () async throws -> [UInt8]? in
-                            do {
-                                return try await client.get(path).data
-                            } catch let error as ClientError where error.code == .noNode {
-                                return nil
-                            }
-                        }
-                        if let data { continuation.yield(Self.decode(data)) }
+                        let node = try await retryingConnectionLoss { try await client.getIfExists(path) }
+                        if let node { continuation.yield(Self.decode(node.data)) }
                     }
                     continuation.finish()
                 } catch {
