@@ -31,3 +31,13 @@ int cairn_open_direct(const char *path, int flags, unsigned int mode) {
     return -1;
 #endif
 }
+
+int cairn_grow_pipe(int fd, int size) {
+#ifdef F_SETPIPE_SZ
+    return fcntl(fd, F_SETPIPE_SZ, size);
+#else
+    (void)fd; (void)size;
+    errno = EINVAL;
+    return -1;
+#endif
+}

@@ -1,3 +1,4 @@
+import CLinuxFileIO
 import CairnCore
 import LMDB
 import Logging
@@ -139,6 +140,8 @@ public final class TreeImport {
                 try environment.growMap(limit: maxMapSize, logger: logger)
             }
         }
+        // The pages go to disk while the next chunks are decoded and written, not all in `finish`'s sync.
+        _ = cairn_start_writeback(environment.dataFileDescriptor, 0, 0)
         count += pending.count
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0

@@ -60,6 +60,7 @@ struct WriteBehindFile {
         guard pipe(&ends) == 0 else { throw FileSystem.fail(path, "pipe") }
         var readEnd: Int32? = ends[0]
         let writeEnd = ends[1]
+        _ = cairn_grow_pipe(writeEnd, 1 << 20)
         defer { if let readEnd { close(readEnd) } }
         let produced = Mutex<Result<Void, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
