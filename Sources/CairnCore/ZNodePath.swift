@@ -120,14 +120,20 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
     public func isParent(of child: ZNodePath) -> Bool {
         let length = isRoot ? 0 : string.utf8.count
         guard child.nameOffset == length + 1, !child.isRoot else { return false }
-        if isRoot { return true }
+        return isRoot || child.begins(with: self)
+    }
+
+    /// Whether this path's bytes start with all of `other`'s.
+    private func begins(with other: ZNodePath) -> Bool {
+        let length = other.string.utf8.count
+        guard string.utf8.count >= length else { return false }
         // Native strings are contiguous: compare their bytes (the generic `starts(with:)` walks UTF-8 views).
-        let compared = child.string.utf8.withContiguousStorageIfAvailable { childBytes in
-            string.utf8.withContiguousStorageIfAvailable { bytes in
-                UnsafeBufferPointer(rebasing: childBytes[..<length]).elementsEqual(bytes)
+        let compared = string.utf8.withContiguousStorageIfAvailable { bytes in
+            other.string.utf8.withContiguousStorageIfAvailable { prefix in
+                UnsafeBufferPointer(rebasing: bytes[..<length]).elementsEqual(prefix)
             }
         }
-        return (compared ?? nil) ?? child.string.utf8.starts(with: string.utf8)
+        return (compared ?? nil) ?? string.utf8.starts(with: other.string.utf8)
     }
 
     /// The path of a child named `name` (which must be a valid segment).
@@ -139,9 +145,10 @@ public struct ZNodePath: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// True when `self` is `other` or lies below it.
     public func isDescendant(ofOrEqualTo other: ZNodePath) -> Bool {
-        if other.isRoot || self == other { return true }
-        return string.hasPrefix(other.string)
-            && string.utf8.dropFirst(other.string.utf8.count).first == UInt8(ascii: "/")
+        if other.isRoot { return true }
+        guard begins(with: other) else { return false }
+        let rest = string.utf8.dropFirst(other.string.utf8.count)
+        return rest.isEmpty || rest.first == UInt8(ascii: "/")
     }
 
     public var description: String { string }

@@ -119,9 +119,10 @@ public struct RequestDecoder: Sendable {
             throw .tooLarge("\(name) has \(ops.count) ops; the limit is \(maxOpsPerMulti)")
         }
         var results: [T] = []
-        for (index, sub) in ops.enumerated() {
+        results.reserveCapacity(ops.count)
+        for index in ops.indices {
             do throws(CairnError) {
-                results.append(try read(sub))
+                results.append(try read(ops[index]))
             } catch {
                 throw .multiFailed(index: index, cause: error)
             }

@@ -30,54 +30,83 @@ extension JSONScanner {
     /// field's (or not simple), or the name is unknown or already in `seen` (a bit per field). Names are compared
     /// as bytes: no `String` is made for them.
     mutating func field(_ key: Range<Int>, into r: inout WireRequest, seen: inout UInt32, depth: Int) -> Bool {
-        let name = UnsafeRawBufferPointer(rebasing: bytes[key])
-        var bit: UInt32 = 1
-        /// Whether the name is `candidate`, seen for the first time; each call moves to the next field's bit.
-        func first(_ candidate: StaticString) -> Bool {
-            defer { bit <<= 1 }
-            guard name.count == candidate.utf8CodeUnitCount,
-                name.elementsEqual(
-                    UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
-            else { return false }
-            guard seen & bit == 0 else { return false }
-            seen |= bit
-            return true
+        guard let field = RequestField.named(UnsafeRawBufferPointer(rebasing: bytes[key])) else { return false }
+        let bit: UInt32 = 1 << field.rawValue
+        guard seen & bit == 0 else { return false }  // repeated
+        seen |= bit
+        switch field {
+        case .id: return read(&r.id) { $0.integer() }
+        case .op: return read(&r.op) { $0.string() }
+        case .path: return read(&r.path) { $0.string() }
+        case .data: return read(&r.dataUTF8) { $0.stringBytes() }
+        case .version: return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
+        case .ephemeral: return read(&r.ephemeral) { $0.boolean() }
+        case .sequential: return read(&r.sequential) { $0.boolean() }
+        case .watch: return read(&r.watch) { $0.boolean() }
+        case .dataB64: return read(&r.dataB64) { $0.string() }
+        case .container: return read(&r.container) { $0.boolean() }
+        case .ttlMs: return read(&r.ttlMs) { $0.integer() }
+        case .recursive: return read(&r.recursive) { $0.boolean() }
+        case .sinceZxid: return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } }
+        case .timeoutMs: return read(&r.timeoutMs) { $0.integer() }
+        case .sessionId: return read(&r.sessionId) { $0.string() }
+        case .password: return read(&r.password) { $0.string() }
+        case .seq: return read(&r.seq) { $0.integer().flatMap { Int32(exactly: $0) } }
+        case .aversion: return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } }
+        case .acl: return read(&r.acl) { $0.aclEntries() }
+        case .scheme: return read(&r.scheme) { $0.string() }
+        case .credentials: return read(&r.credentials) { $0.string() }
+        case .results: return read(&r.results) { $0.boolean() }
+        case .ops: break
         }
-        if first("id") { return read(&r.id) { $0.integer() } }
-        if first("op") { return read(&r.op) { $0.string() } }
-        if first("path") { return read(&r.path) { $0.string() } }
-        if first("data") { return read(&r.dataUTF8) { $0.stringBytes() } }
-        if first("version") { return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } } }
-        if first("ephemeral") { return read(&r.ephemeral) { $0.boolean() } }
-        if first("sequential") { return read(&r.sequential) { $0.boolean() } }
-        if first("watch") { return read(&r.watch) { $0.boolean() } }
-        if first("data_b64") { return read(&r.dataB64) { $0.string() } }
-        if first("container") { return read(&r.container) { $0.boolean() } }
-        if first("ttl_ms") { return read(&r.ttlMs) { $0.integer() } }
-        if first("recursive") { return read(&r.recursive) { $0.boolean() } }
-        if first("since_zxid") { return read(&r.sinceZxid) { $0.integer().flatMap { UInt64(exactly: $0) } } }
-        if first("timeout_ms") { return read(&r.timeoutMs) { $0.integer() } }
-        if first("session_id") { return read(&r.sessionId) { $0.string() } }
-        if first("password") { return read(&r.password) { $0.string() } }
-        if first("seq") { return read(&r.seq) { $0.integer().flatMap { Int32(exactly: $0) } } }
-        if first("aversion") { return read(&r.aversion) { $0.integer().flatMap { Int32(exactly: $0) } } }
-        if first("acl") { return read(&r.acl) { $0.aclEntries() } }
-        if first("scheme") { return read(&r.scheme) { $0.string() } }
-        if first("credentials") { return read(&r.credentials) { $0.string() } }
-        if first("results") { return read(&r.results) { $0.boolean() } }
-        guard first("ops") else { return false }  // unknown or repeated
         guard depth == 0, !null() else { return depth == 0 }
         guard consume(UInt8(ascii: "[")) else { return false }
         var ops: [WireRequest] = []
         if !consume(UInt8(ascii: "]")) {
             repeat {
-                var op = WireRequest()
-                guard object(depth: depth + 1, into: &op) else { return false }
-                ops.append(op)
+                // Read in place: a request is large, and a copy per sub-op shows in bulk loads.
+                ops.append(WireRequest())
+                guard object(depth: depth + 1, into: &ops[ops.count - 1]) else { return false }
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "]")) else { return false }
         }
         r.ops = ops
         return true
     }
+}
+
+/// The members `RequestScanner` reads (each has a bit in `seen`), the usual ones first.
+private enum RequestField: Int, CaseIterable {
+    case id, op, path, data, version, ephemeral, sequential, watch, dataB64, container, ttlMs, recursive, sinceZxid
+    case timeoutMs, sessionId, password, seq, aversion, acl, scheme, credentials, results, ops
+
+    var name: StaticString {
+        switch self {
+        case .id: "id"
+        case .op: "op"
+        case .path: "path"
+        case .data: "data"
+        case .version: "version"
+        case .ephemeral: "ephemeral"
+        case .sequential: "sequential"
+        case .watch: "watch"
+        case .dataB64: "data_b64"
+        case .container: "container"
+        case .ttlMs: "ttl_ms"
+        case .recursive: "recursive"
+        case .sinceZxid: "since_zxid"
+        case .timeoutMs: "timeout_ms"
+        case .sessionId: "session_id"
+        case .password: "password"
+        case .seq: "seq"
+        case .aversion: "aversion"
+        case .acl: "acl"
+        case .scheme: "scheme"
+        case .credentials: "credentials"
+        case .results: "results"
+        case .ops: "ops"
+        }
+    }
+
+    static func named(_ name: UnsafeRawBufferPointer) -> RequestField? { allCases.first { name.equals($0.name) } }
 }

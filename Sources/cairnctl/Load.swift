@@ -69,6 +69,7 @@ struct Load: AsyncParsableCommand {
         let progress = Progress("loaded", total: .bytes(reader.size), json: options.json)
         var skipped = 0
         var outcome = (loaded: 0, skipped: 0)
+        let at = at  // read once: an option's getter costs more than a node
         do {
             // The decoding thread plans each node too: the loader's own work is all that is left here.
             for try await batch in reader.batches({ try plan.target($0) }) {

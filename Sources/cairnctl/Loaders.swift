@@ -37,7 +37,7 @@ struct OpenSubtrees {
 }
 
 /// Loads through a server: one `multi` per batch (creates, or sets when overwriting, and `restore_counters` for each
-/// subtree done), up to four batches in flight.
+/// subtree done), up to sixteen batches in flight: the server's commits then always have the next ones waiting.
 struct LiveLoader: NodeLoader {
     let client: CairnClient
     let conflict: Load.Conflict
@@ -106,7 +106,7 @@ struct LiveLoader: NodeLoader {
         }
         let batch = ops
         inFlight.append((try await reachable { try await client.sendBulk(batch) }, paths, nodes))
-        if inFlight.count >= 4 { try await awaitOldest() }
+        if inFlight.count >= 16 { try await awaitOldest() }
     }
 
     private mutating func awaitOldest() async throws {

@@ -78,6 +78,16 @@ struct ZNodePathTests {
         #expect(try ZNodePath(parent).isParent(of: ZNodePath(child)) == expected)
     }
 
+    @Test(
+        "isDescendant(ofOrEqualTo:) is true for the path itself and anything below it",
+        arguments: [
+            ("/", "/", true), ("/", "/a/b", true), ("/a", "/a", true), ("/a", "/a/b/c", true), ("/a", "/ab", false),
+            ("/a/b", "/a", false), ("/ünï", "/ünï/名前", true), ("/ünï", "/ünïx", false), ("/a/b", "/a/c/d", false),
+        ])
+    func isDescendant(ancestor: String, path: String, expected: Bool) throws {
+        #expect(try ZNodePath(path).isDescendant(ofOrEqualTo: ZNodePath(ancestor)) == expected)
+    }
+
     @Test("session ids are 16 hex digits both ways")
     func sessionHex() {
         let id = SessionID(rawValue: 0xAB)
