@@ -40,6 +40,12 @@ let package = Package(
         // Debian's libjemalloc-dev: the server's allocator. Requests are allocated on event loops and freed on
         // the writer thread and results the other way round, which glibc's malloc serves through its arenas'
         // locked slow paths (~7% of the server's CPU in create 16 x 64); see BENCHMARKS.md.
+        // Debian's zlib1g-dev: ZooKeeper's file checksums (Adler-32) and gzip snapshots, for cairnctl.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .systemLibrary(
             name: "CJemalloc",
             pkgConfig: "jemalloc",
@@ -149,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "cairnctl",
             dependencies: [
-                "Cairn", "CairnProtocol", "CairnStore",
+                "Cairn", "CairnProtocol", "CairnStore", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -17,15 +17,26 @@ struct Dump: AsyncParsableCommand {
             With --zookeeper, a running ZooKeeper (3.6 or later) is read through its client protocol and kept \
             consistent by a recursive watch: nodes that change while it is read are read again, and the dump \
             states the zxid it is consistent at. Ephemeral nodes from ZooKeeper are counted and left out unless \
-            --include-ephemerals.
+            --include-ephemerals. ZooKeeper's protocol shows container and TTL nodes as persistent ones: \
+            --zookeeper-data reads their kinds from its snapshot and transaction logs, which must reach the \
+            dump's zxid (run it where ZooKeeper runs).
             """)
     @OptionGroup var options: LiveOptions
     @Option(help: "Read this data directory instead of asking a server.") var dataDir: String?
     @Option(help: "Read a running ZooKeeper at HOST:PORT instead (--auth: its digest credentials).")
     var zookeeper: String?
     @Flag(help: "With --zookeeper: keep ephemeral nodes in the dump.") var includeEphemerals = false
+    @Option(
+        help: ArgumentHelp(
+            "With --zookeeper: its dataDir (and dataLogDir, if apart), read for its container and TTL nodes.",
+            valueName: "directory"))
+    var zookeeperData: [String] = []
     @Option(name: .short, help: "Write to FILE instead of stdout.") var output: String?
     @Argument(help: "The subtree to dump.") var path = "/"
+
+    func validate() throws {
+        if !zookeeperData.isEmpty && zookeeper == nil { throw ValidationError("--zookeeper-data needs --zookeeper") }
+    }
 
     func run() async throws {
         let root = try ZNodePath(path)
@@ -97,10 +108,18 @@ struct Dump: AsyncParsableCommand {
             try await reader.read(zk) { progress.update(nodes: $0, bytes: 0) }
         }
         progress.done()
+        // Read after the tree: ZooKeeper logs a change before it answers, so the files hold all the tree shows.
+        let files = try zookeeperFiles(reaching: zxid)
         sink.write(DumpFormat.header(zxid: zxid, created: Int64(SystemClock.wallMilliseconds()), root: root))
         var nodes = 0
         var ephemerals = 0
-        reader.visit { node in
+        var kindsFromFiles = 0
+        reader.visit { read in
+            var node = read
+            if node.kind == .persistent, let kind = files?.kind(of: node.path, czxid: node.stat.czxid) {
+                node.kind = kind
+                kindsFromFiles += 1
+            }
             if node.kind == .ephemeral && !includeEphemerals {
                 ephemerals += 1
                 return
@@ -115,7 +134,26 @@ struct Dump: AsyncParsableCommand {
         }
         report(
             nodes: nodes, zxid: zxid, progress: progress,
-            extra: ["ephemerals_left_out": ephemerals, "reads": reader.reads])
+            extra: ["ephemerals_left_out": ephemerals, "reads": reader.reads, "kinds_from_files": kindsFromFiles])
+    }
+
+    /// What `--zookeeper-data` says of container and TTL nodes; nil without it. Files that end before `zxid` are
+    /// not the server's, or not all of them: refused.
+    private func zookeeperFiles(reaching zxid: Zxid) throws -> ZooKeeperDataFiles? {
+        guard !zookeeperData.isEmpty else { return nil }
+        let files: ZooKeeperDataFiles
+        do {
+            files = try ZooKeeperDataFiles(directories: zookeeperData)
+        } catch {
+            fail("--zookeeper-data: \(error)", code: .failed)
+        }
+        guard files.newestZxid >= zxid else {
+            fail(
+                "--zookeeper-data: the files reach zxid \(files.newestZxid), not the dump's \(zxid): give this "
+                    + "ZooKeeper's dataDir and dataLogDir (\(files.files.joined(separator: ", ")))",
+                code: .failed)
+        }
+        return files
     }
 
     /// The summary: on stderr when the dump went to stdout (it must stay a clean dump), else on stdout.

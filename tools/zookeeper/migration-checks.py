@@ -2,17 +2,22 @@
 """Migration between Apache ZooKeeper 3.8 (Debian's, started here) and Cairn, through cairnctl:
 
 1. A tree made in ZooKeeper (data, binary data, a digest ACL, a read-only ACL, sequential nodes with gaps, versions,
-   ephemeral nodes held by a live session) is dumped with `cairnctl dump --zookeeper`, loaded into Cairn, and read
-   back through both servers' ZooKeeper ports with kazoo: the same data, ACLs, versions and ACL versions, no
-   ephemerals, and under every parent the same next sequential name.
+   ephemeral nodes held by a live session; container and TTL nodes, some in the snapshot ZooKeeper takes as it
+   restarts and some only in its log, by zkCli and by the Java client, plain and in a multi) is dumped with `cairnctl
+   dump --zookeeper --zookeeper-data`, loaded into Cairn, and read back through both servers' ZooKeeper ports with
+   kazoo: the same data, ACLs, versions and ACL versions, no ephemerals, and under every parent the same next
+   sequential name; the dump and Cairn's own dump give every node ZooKeeper's kind.
 2. A dump taken while a writer keeps setting and creating nodes is consistent at the zxid it states: each node holds
    the last value written at or before that zxid, and exactly the nodes created by then exist.
 3. Cairn's dump of that tree, loaded into a second, empty ZooKeeper with `cairnctl load --zookeeper`, reads back the
-   same through zkCli (get, getAcl, ls -R) as Cairn does, and names the same next sequential nodes.
+   same through zkCli (get, getAcl, ls -R) as Cairn does, names the same next sequential nodes, and (read back with
+   --zookeeper-data) has the same container and TTL nodes.
 
 Usage: migration-checks.py CAIRN_ZK_PORT CAIRN_PORT CAIRNCTL. Prints "migration checks passed" or exits 1."""
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +69,59 @@ def make_tree(zk):
     holder.create("/services/web/instance-", b"10.0.0.1:80", ephemeral=True, sequence=True)
     holder.create("/app/lease", b"held", ephemeral=True)
     return holder
+
+
+# The container and TTL nodes `make_extended_nodes` makes, as a dump states their kinds.
+EXTENDED = {"/jobs": ("container", None), "/lease": ("ttl", 600000), "/later": ("container", None),
+            "/later-ttl": ("ttl", 900000), "/batch": ("container", None), "/batch/ttl": ("ttl", 300000)}
+
+
+def make_extended_nodes(zookeeper):
+    """Container and TTL nodes, which kazoo cannot make: some by zkCli before a restart (ZooKeeper's snapshot holds
+    them), then some by the Java client, plainly and in a multi (only its log does)."""
+    script = "create -c /jobs jobs\ncreate /jobs/j1 x\ncreate -t 600000 /lease data\n"
+    result = subprocess.run([debian_file("zkCli.sh"), "-waitforconnection", "-server", f"127.0.0.1:{zookeeper.port}"],
+                            input=script, capture_output=True, text=True, timeout=120)
+    if (result.stdout + result.stderr).count("Created") != 3:
+        fail(f"zkCli did not create the container and TTL nodes:\n{result.stdout}{result.stderr}")
+    zookeeper.restart()
+    jars = ":".join(f"/usr/share/java/{jar}.jar" for jar in ["zookeeper", "zookeeper-jute", "slf4j-api"])
+    java = subprocess.run(["java", "-cp", jars, os.path.join(os.path.dirname(__file__), "ExtendedNodes.java"),
+                           f"127.0.0.1:{zookeeper.port}"], capture_output=True, text=True, timeout=120)
+    if "created" not in java.stdout:
+        fail(f"ExtendedNodes.java failed:\n{java.stdout}{java.stderr}")
+
+
+def check_kinds(dump, what):
+    """Every node of the dump file has the kind ZooKeeper gave it: EXTENDED's, else persistent."""
+    with open(dump) as f:
+        nodes = [json.loads(line) for line in f][1:]
+    for node in nodes:
+        if node["path"].startswith("/zookeeper"):
+            continue
+        expected = EXTENDED.get(node["path"], ("persistent", None))
+        if (node["kind"], node.get("ttl_ms")) != expected:
+            fail(f"{what}: {node['path']} is {node['kind']} {node.get('ttl_ms')}, not {expected}")
+    missing = set(EXTENDED) - {node["path"] for node in nodes}
+    if missing:
+        fail(f"{what}: {sorted(missing)} missing")
+
+
+def refuse_damaged_log(zookeeper, cairnctl, work):
+    """A log record with a flipped byte makes `--zookeeper-data` refuse, naming the file and the record's offset."""
+    damaged = os.path.join(work, "damaged")
+    shutil.copytree(zookeeper.data, damaged)
+    log = max(glob.glob(damaged + "/version-2/log.*"), key=lambda name: int(name.rsplit(".", 1)[1], 16))
+    with open(log, "r+b") as f:
+        f.seek(16 + 12 + 10)  # inside the first record's header
+        byte = f.read(1)[0]
+        f.seek(-1, 1)
+        f.write(bytes([byte ^ 0xFF]))
+    result = subprocess.run([cairnctl, "dump", "--zookeeper", f"127.0.0.1:{zookeeper.port}", "--auth", DIGEST,
+                             "--zookeeper-data", damaged, "-o", os.path.join(work, "unused.jsonl")],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode == 0 or f"{log}: the record at offset 16 fails its checksum" not in result.stderr:
+        fail(f"a damaged log was not refused: exit {result.returncode}: {result.stderr}")
 
 
 def walk(zk, path="/"):
@@ -170,14 +228,18 @@ def main():
     cairn_zk_port, cairn_port, cairnctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     work = os.environ.get("MIGRATION_WORK") or tempfile.mkdtemp(prefix="migration-checks.")
     server = f"127.0.0.1:{cairn_port}"
-    with ZooKeeper() as source:
+    with ZooKeeper(extended_types=True) as source:
+        make_extended_nodes(source)
         zk = connect(source.port)
         holder = make_tree(zk)
         dump = os.path.join(work, "zk.jsonl")
-        summary = json.loads(ctl(cairnctl, "dump", "--zookeeper", f"127.0.0.1:{source.port}", "--auth", DIGEST, "-o",
-                                 dump, "--json"))
-        if summary["ephemerals_left_out"] != 2:
-            fail(f"the dump left out {summary['ephemerals_left_out']} ephemerals, not 2: {summary}")
+        summary = json.loads(ctl(cairnctl, "dump", "--zookeeper", f"127.0.0.1:{source.port}", "--auth", DIGEST,
+                                 "--zookeeper-data", source.data, "-o", dump, "--json"))
+        if summary["ephemerals_left_out"] != 2 or summary["kinds_from_files"] != len(EXTENDED):
+            fail(f"the dump left out {summary['ephemerals_left_out']} ephemerals, not 2, or took "
+                 f"{summary['kinds_from_files']} kinds from the files, not {len(EXTENDED)}: {summary}")
+        check_kinds(dump, "the dump of ZooKeeper")
+        refuse_damaged_log(source, cairnctl, work)
         ctl(cairnctl, "load", "--server", server, "--auth", DIGEST, dump)
         cairn = connect(cairn_zk_port)
         paths = compare_trees(zk, cairn, "ZooKeeper → Cairn")
@@ -185,10 +247,18 @@ def main():
         holder.stop()
         consistent_dump(zk, cairnctl, work)
         zk.stop()
-    with ZooKeeper() as target:
+    with ZooKeeper(extended_types=True) as target:
         dump = os.path.join(work, "cairn.jsonl")
-        ctl(cairnctl, "dump", "--server", server, "--auth", DIGEST, "-o", dump)
+        ctl(cairnctl, "dump", "--server", server, "--auth", DIGEST, "-o", dump, "/")
+        check_kinds(dump, "Cairn's dump")
         ctl(cairnctl, "load", "--zookeeper", f"127.0.0.1:{target.port}", "--auth", DIGEST, dump)
+        back = os.path.join(work, "back.jsonl")
+        ctl(cairnctl, "dump", "--zookeeper", f"127.0.0.1:{target.port}", "--auth", DIGEST, "--zookeeper-data",
+            target.data, "-o", back, "/")
+        with open(back) as f:
+            kinds = {line["path"]: (line["kind"], line.get("ttl_ms")) for line in map(json.loads, f) if "path" in line}
+        if any(kinds.get(path) != kind for path, kind in EXTENDED.items()):
+            fail(f"the ZooKeeper loaded from Cairn has other kinds: {kinds}")
         zk = connect(target.port)
         paths = compare_trees(cairn, zk, "Cairn → ZooKeeper", versions=False)
         zkcli = debian_file("zkCli.sh")

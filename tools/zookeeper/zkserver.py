@@ -27,19 +27,29 @@ def debian_file(name):
 
 
 class ZooKeeper:
-    """A standalone Apache ZooKeeper on a free loopback port with an empty data directory, stopped on exit."""
+    """A standalone Apache ZooKeeper on a free loopback port with an empty data directory (`data`), stopped on exit.
+    `extended_types`: TTL nodes allowed (zookeeper.extendedTypesEnabled)."""
+
+    def __init__(self, extended_types=False):
+        self.extended_types = extended_types
 
     def __enter__(self):
         self.work = tempfile.mkdtemp(prefix="zookeeper.")
+        self.data = os.path.join(self.work, "data")
         self.port = free_port()
-        config = os.path.join(self.work, "zoo.cfg")
-        with open(config, "w") as f:
-            f.write(f"tickTime=2000\ndataDir={self.work}/data\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
+        self.config = os.path.join(self.work, "zoo.cfg")
+        with open(self.config, "w") as f:
+            f.write(f"tickTime=2000\ndataDir={self.data}\nclientPort={self.port}\nclientPortAddress=127.0.0.1\n"
                     "admin.enableServer=false\n4lw.commands.whitelist=*\n")
         self.log = open(os.path.join(self.work, "log"), "w+")
+        self.start()
+        return self
+
+    def start(self):
         self.process = subprocess.Popen(
             ["java", "-cp", "/etc/zookeeper/conf:" + ZOOKEEPER_JAR, f"-Dzookeeper.log.dir={self.work}",
-             "org.apache.zookeeper.server.ZooKeeperServerMain", config],
+             f"-Dzookeeper.extendedTypesEnabled={'true' if self.extended_types else 'false'}",
+             "org.apache.zookeeper.server.ZooKeeperServerMain", self.config],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while self.ruok() != b"imok":
@@ -49,7 +59,11 @@ class ZooKeeper:
                 self.__exit__()
                 sys.exit("ZooKeeper did not start:\n" + log)
             time.sleep(0.2)
-        return self
+
+    def restart(self):
+        """Stops the server and starts it again on the same port and data (it takes a snapshot as it starts)."""
+        self.stop()
+        self.start()
 
     def ruok(self):
         try:
@@ -59,13 +73,16 @@ class ZooKeeper:
         except OSError:
             return b""
 
-    def __exit__(self, *exc):
+    def stop(self):
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def __exit__(self, *exc):
+        self.stop()
         self.log.close()
         if not os.environ.get("KEEP_ZOOKEEPER"):
             shutil.rmtree(self.work, ignore_errors=True)

@@ -40,6 +40,13 @@ public struct JuteReader {
         return value != 0
     }
 
+    /// A count of records that follow without a vector's length (a snapshot's sessions and ACL sets); never negative.
+    public mutating func count() throws(Malformed) -> Int {
+        let count = try int()
+        guard count >= 0 else { throw Malformed(description: "a count of \(count)") }
+        return Int(count)
+    }
+
     /// A buffer; nil for jute's null (length -1).
     public mutating func buffer() throws(Malformed) -> [UInt8]? {
         let length = try int()
