@@ -11,7 +11,7 @@
    the last value written at or before that zxid, and exactly the nodes created by then exist.
 3. Cairn's dump of that tree, loaded into a second, empty ZooKeeper with `cairnctl load --zookeeper`, reads back the
    same through zkCli (get, getAcl, ls -R) as Cairn does, names the same next sequential nodes, and (read back with
-   --zookeeper-data) has the same container and TTL nodes.
+   --zookeeper-data from the gzip snapshot it takes as it restarts) has the same container and TTL nodes.
 
 Usage: migration-checks.py CAIRN_ZK_PORT CAIRN_PORT CAIRNCTL. Prints "migration checks passed" or exits 1."""
 import glob
@@ -247,11 +247,14 @@ def main():
         holder.stop()
         consistent_dump(zk, cairnctl, work)
         zk.stop()
-    with ZooKeeper(extended_types=True) as target:
+    with ZooKeeper(extended_types=True, compression="gz") as target:
         dump = os.path.join(work, "cairn.jsonl")
         ctl(cairnctl, "dump", "--server", server, "--auth", DIGEST, "-o", dump, "/")
         check_kinds(dump, "Cairn's dump")
         ctl(cairnctl, "load", "--zookeeper", f"127.0.0.1:{target.port}", "--auth", DIGEST, dump)
+        target.restart()  # its snapshot, gzip-compressed, now holds the tree
+        if not glob.glob(target.data + "/version-2/snapshot.*.gz"):
+            fail("the target ZooKeeper wrote no gzip snapshot")
         back = os.path.join(work, "back.jsonl")
         ctl(cairnctl, "dump", "--zookeeper", f"127.0.0.1:{target.port}", "--auth", DIGEST, "--zookeeper-data",
             target.data, "-o", back, "/")

@@ -28,10 +28,12 @@ def debian_file(name):
 
 class ZooKeeper:
     """A standalone Apache ZooKeeper on a free loopback port with an empty data directory (`data`), stopped on exit.
-    `extended_types`: TTL nodes allowed (zookeeper.extendedTypesEnabled)."""
+    `extended_types`: TTL nodes allowed (zookeeper.extendedTypesEnabled); `compression`: how snapshots are compressed
+    (zookeeper.snapshot.compression.method: gz, snappy or none)."""
 
-    def __init__(self, extended_types=False):
+    def __init__(self, extended_types=False, compression="none"):
         self.extended_types = extended_types
+        self.compression = compression
 
     def __enter__(self):
         self.work = tempfile.mkdtemp(prefix="zookeeper.")
@@ -49,6 +51,7 @@ class ZooKeeper:
         self.process = subprocess.Popen(
             ["java", "-cp", "/etc/zookeeper/conf:" + ZOOKEEPER_JAR, f"-Dzookeeper.log.dir={self.work}",
              f"-Dzookeeper.extendedTypesEnabled={'true' if self.extended_types else 'false'}",
+             f"-Dzookeeper.snapshot.compression.method={self.compression}",
              "org.apache.zookeeper.server.ZooKeeperServerMain", self.config],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
