@@ -108,5 +108,8 @@ private enum RequestField: Int, CaseIterable {
         }
     }
 
-    static func named(_ name: UnsafeRawBufferPointer) -> RequestField? { allCases.first { name.equals($0.name) } }
+    /// `allCases` once: the synthesized property makes a new array at every call.
+    private static let ordered = allCases
+
+    static func named(_ name: UnsafeRawBufferPointer) -> RequestField? { ordered.first { name.equals($0.name) } }
 }
