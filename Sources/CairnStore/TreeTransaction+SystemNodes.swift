@@ -6,12 +6,13 @@ extension TreeTransaction {
     func createSystemNodes() throws {
         for (path, acl) in ZNodePath.systemNodes where try lookup(path) == nil {
             guard let parent = try lookupParent(of: path), parent.record.kind == .persistent else { continue }
-            try create(
+            _ = try create(
                 path, under: parent, data: [], kind: .persistent, owner: nil, acl: acl, zxid: 0, time: 0, system: true)
             // ZooKeeper sets a restricted ACL (config's) after making the node, with version -1: its aversion reads -1.
-            if !acl.isOpen, var (id, record) = try lookup(path) {
+            if !acl.isOpen, let node = try lookup(path) {
+                var record = node.record
                 record.stat.aversion = -1
-                try put(id, record)
+                try put(node.id, record)
             }
         }
     }
