@@ -19,10 +19,12 @@ public struct NodeData: Sendable, Hashable {
     public var text: String { String(decoding: data, as: UTF8.self) }
 }
 
-/// One op of a multi.
+/// One op of a multi. Data nil is ZooKeeper's null data (a ZooKeeper client's null buffer), which a load keeps; this
+/// client reads it as empty.
 public enum MultiOp: Sendable, Hashable {
-    case create(String, data: [UInt8] = [], mode: CreateMode = .persistent, sequential: Bool = false, acl: ACL = .open)
-    case set(String, data: [UInt8], version: Int32 = -1)
+    case create(
+        String, data: [UInt8]? = [], mode: CreateMode = .persistent, sequential: Bool = false, acl: ACL = .open)
+    case set(String, data: [UInt8]?, version: Int32 = -1)
     case delete(String, version: Int32 = -1)
     case check(String, version: Int32)
     /// Raises the node's counters to at least these (what a load restoring a dump does); needs ADMIN on it.

@@ -103,7 +103,7 @@ extension ClientRequest {
         case .create(let path, let data, let kind, let sequential, let acl):
             w.string("op", "create")
             w.string("path", path)
-            if let data, !data.isEmpty { w.data(data) }
+            if data != [] { w.data(data) }  // nil: "data": null
             switch kind {
             case .persistent: break
             case .ephemeral: w.bool("ephemeral", true)
@@ -115,7 +115,7 @@ extension ClientRequest {
         case .setData(let path, let data, let version):
             w.string("op", "set")
             w.string("path", path.string)
-            w.data(data ?? [])
+            w.data(data)
             w.int("version", version)
         case .delete(let path, let version):
             w.string("op", "delete")

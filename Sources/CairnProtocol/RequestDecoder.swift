@@ -178,10 +178,12 @@ public struct RequestDecoder: Sendable {
         return try ZNodePath(raw)
     }
 
-    /// Decodes a request's data: `data` (UTF-8 text) or `data_b64` (base64), not both; none is empty.
-    private func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8] {
-        switch (request.dataUTF8 ?? request.data.map { Array($0.utf8) }, request.dataB64) {
-        case (let bytes?, nil): return bytes
+    /// Decodes a request's data: `data` (UTF-8 text, or null for ZooKeeper's null data) or `data_b64` (base64), not
+    /// both; none is empty.
+    private func requestData(_ request: WireRequest) throws(CairnError) -> [UInt8]? {
+        switch (request.data, request.dataB64) {
+        case (.text(let bytes)?, nil): return bytes
+        case (.null?, nil): return nil
         case (nil, let encoded?):
             guard let data = Data(base64Encoded: encoded) else { throw .badArguments("data_b64 is not valid base64") }
             return Array(data)

@@ -38,7 +38,12 @@ extension JSONScanner {
         case .id: return read(&r.id) { $0.integer() }
         case .op: return read(&r.op) { $0.string() }
         case .path: return read(&r.path) { $0.string() }
-        case .data: return read(&r.dataUTF8) { $0.stringBytes() }
+        case .data:
+            // `null` is ZooKeeper's null data here, not an absent field.
+            let data: WireData? = null() ? .null : stringBytes().map(WireData.text)
+            guard let data else { return false }
+            r.data = data
+            return true
         case .version: return read(&r.version) { $0.integer().flatMap { Int32(exactly: $0) } }
         case .ephemeral: return read(&r.ephemeral) { $0.boolean() }
         case .sequential: return read(&r.sequential) { $0.boolean() }

@@ -6,7 +6,7 @@ struct WireRequest: Codable, Sendable {
     var id: Int64?
     var op: String?
     var path: String?
-    var data: String?
+    var data: WireData?
     var dataB64: String?
     var version: Int32?
     var ephemeral: Bool?
@@ -40,9 +40,6 @@ struct WireRequest: Codable, Sendable {
     var childWatches: [String]?
     var persistentWatches: [String]?
     var recursiveWatches: [String]?
-    /// `data` as `RequestScanner` reads it: its UTF-8 bytes, never made a `String` (it is stored as bytes);
-    /// `requestData` reads either. Not encoded.
-    var dataUTF8: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
         case id, op, path, data, version, ephemeral, sequential, container, watch, recursive, ops, password, seq
@@ -63,6 +60,34 @@ struct WireRequest: Codable, Sendable {
     init(id: Int64? = nil, op: String? = nil) {
         self.id = id
         self.op = op
+    }
+}
+
+/// A request's `data`: its text as UTF-8 bytes (it is stored as bytes, so `RequestScanner` never makes a `String`
+/// of it), or `"data": null`, ZooKeeper's null data, which an absent `data` (empty data) is not.
+enum WireData: Codable, Equatable, Sendable {
+    case text([UInt8])
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        self = container.decodeNil() ? .null : .text(Array(try container.decode(String.self).utf8))
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let bytes): try container.encode(String(decoding: bytes, as: UTF8.self))
+        case .null: try container.encodeNil()
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// What `WireRequest`'s synthesized decoding calls for `data`: the generic `decodeIfPresent` answers nil for a
+    /// null value as for an absent key, and null data must stay null.
+    func decodeIfPresent(_ type: WireData.Type, forKey key: Key) throws -> WireData? {
+        contains(key) ? try decode(WireData.self, forKey: key) : nil
     }
 }
 

@@ -66,8 +66,7 @@ struct LiveLoader: NodeLoader {
             if exists && conflict == .skip {
                 skipped += 1
             } else {
-                // The JSON-lines protocol has no null data: null loads as empty here.
-                let data = node.node.data ?? []
+                let data = node.node.data
                 ops.append(
                     exists
                         ? .set(path, data: data)

@@ -20,11 +20,14 @@ struct MessageRoundTripTests {
         .change(
             .create(path: "/t", data: [0xFF, 0], kind: .persistentWithTTL(ttlMilliseconds: 60_000), sequential: false)),
         .change(.create(path: "/c", data: [], kind: .container, sequential: false)),
+        .change(.create(path: "/null", data: nil, kind: .persistent, sequential: false)),
+        .change(.setData(path: path, data: nil, version: 0)),
         .change(.setData(path: path, data: Array("v\n\"2\"".utf8), version: 3)),
         .change(.delete(path: path, version: -1)),
         .change(.check(path: path, version: 0)),
         .multi([
             .create(path: "/m", data: [], kind: .persistent, sequential: false), .check(path: path, version: 1),
+            .create(path: "/m/null", data: nil, kind: .persistent, sequential: false),
             .restoreCounters(path: path, counters: NodeCounters(sequence: 8, version: 2, aversion: 1)),
         ]),
         .bulk([.create(path: "/b", data: [1], kind: .persistent, sequential: false), .delete(path: path, version: 2)]),

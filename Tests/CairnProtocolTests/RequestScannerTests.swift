@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 import Testing
 
@@ -8,17 +9,6 @@ import Testing
 struct RequestScannerTests {
     static func canonical(_ request: WireRequest) throws -> String {
         let encoder = JSONEncoder()
-        // The scanner keeps `data` as bytes (`dataUTF8`); the decoder as a String.
-        func unified(_ request: WireRequest) -> WireRequest {
-            var request = request
-            if let bytes = request.dataUTF8 {
-                request.data = String(validating: bytes, as: UTF8.self)
-                request.dataUTF8 = nil
-            }
-            request.ops = request.ops?.map(unified)
-            return request
-        }
-        let request = unified(request)
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(request), as: UTF8.self)
     }
@@ -51,6 +41,7 @@ struct RequestScannerTests {
             #"{"id":9,"op":"create","path":"/a","acl":[{"perms":31,"scheme":"digest","id":"bob:0ezhUayTjEymfNB3K9C0+wkMLMo="},{"id":"anyone","scheme":"world","perms":1}]}"#,
             #"{"id":10,"op":"set_acl","path":"/a","acl":[],"aversion":3}"#,
             #"{"id":11,"op":"auth","scheme":"digest","credentials":"bob:s3cret"}"#,
+            #"{"id":13,"op":"multi","ops":[{"op":"create","path":"/z","data":null},{"op":"set","path":"/z","data":""}]}"#,
             #"{}"#,
         ])
     func knownShapes(line: String) throws {
@@ -69,6 +60,26 @@ struct RequestScannerTests {
         ])
     func leftAlone(line: String) throws {
         #expect(try !Self.check(line))
+    }
+
+    @Test("\"data\": null is ZooKeeper's null data and no data is empty, whether the scanner or JSONDecoder reads it")
+    func nullData() throws {
+        let decoder = RequestDecoder(maxOpsPerMulti: 10)
+        func data(_ line: String) throws -> [UInt8]?? {
+            let decoded = try #require(Array(line.utf8).withUnsafeBytes(decoder.decode))
+            guard case .change(.create(_, let data, _, _, _)) = try decoded.request.get() else { return .none }
+            return .some(data)
+        }
+        // `\u002F` is "/", which only JSONDecoder reads.
+        for path in ["/z", #"\u002Fz"#] {
+            #expect(try data(#"{"id":1,"op":"create","path":"\#(path)","data":null}"#) == .some(nil), "\(path)")
+            #expect(try data(#"{"id":1,"op":"create","path":"\#(path)"}"#) == .some([]), "\(path)")
+            #expect(try data(#"{"id":1,"op":"create","path":"\#(path)","data":"x"}"#) == .some([0x78]), "\(path)")
+            let both = try #require(
+                Array(#"{"id":1,"op":"create","path":"\#(path)","data":null,"data_b64":"AA=="}"#.utf8)
+                    .withUnsafeBytes(decoder.decode))
+            #expect(throws: CairnError.self) { try both.request.get() }
+        }
     }
 
     @Test("bytes that are not UTF-8 inside a string are refused, plain or escaped")

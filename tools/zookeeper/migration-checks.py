@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Migration between Apache ZooKeeper 3.8 (Debian's, started here) and Cairn, through cairnctl:
 
-1. A tree made in ZooKeeper (data, binary data, a digest ACL, a read-only ACL, sequential nodes with gaps, versions,
+1. A tree made in ZooKeeper (data, binary data, null data, a digest ACL, a read-only ACL, sequential nodes with gaps, versions,
    ephemeral nodes held by a live session; container and TTL nodes, some in the snapshot ZooKeeper takes as it
    restarts and some only in its log, by zkCli and by the Java client, plain and in a multi) is dumped with `cairnctl
    dump --zookeeper --zookeeper-data`, loaded into Cairn, and read back through both servers' ZooKeeper ports with
@@ -77,13 +77,14 @@ EXTENDED = {"/jobs": ("container", None), "/lease": ("ttl", 600000), "/later": (
 
 
 def make_extended_nodes(zookeeper):
-    """Container and TTL nodes, which kazoo cannot make: some by zkCli before a restart (ZooKeeper's snapshot holds
-    them), then some by the Java client, plainly and in a multi (only its log does)."""
-    script = "create -c /jobs jobs\ncreate /jobs/j1 x\ncreate -t 600000 /lease data\n"
+    """Nodes kazoo cannot make: null data (zkCli's create without data), and container and TTL nodes, some by zkCli
+    before a restart (ZooKeeper's snapshot holds them), then some by the Java client, plainly and in a multi (only its
+    log does)."""
+    script = "create -c /jobs jobs\ncreate /jobs/j1 x\ncreate -t 600000 /lease data\ncreate /null-data\n"
     result = subprocess.run([debian_file("zkCli.sh"), "-waitforconnection", "-server", f"127.0.0.1:{zookeeper.port}"],
                             input=script, capture_output=True, text=True, timeout=120)
-    if (result.stdout + result.stderr).count("Created") != 3:
-        fail(f"zkCli did not create the container and TTL nodes:\n{result.stdout}{result.stderr}")
+    if (result.stdout + result.stderr).count("Created") != 4:
+        fail(f"zkCli did not create the null-data, container and TTL nodes:\n{result.stdout}{result.stderr}")
     zookeeper.restart()
     jars = ":".join(f"/usr/share/java/{jar}.jar" for jar in ["zookeeper", "zookeeper-jute", "slf4j-api"])
     java = subprocess.run(["java", "-cp", jars, os.path.join(os.path.dirname(__file__), "ExtendedNodes.java"),
