@@ -125,7 +125,7 @@ struct ZooKeeperTreeReader {
                 nextRead += 1
             }
             guard case .reply(let xid, _, let error, var body) = try await next(zk),
-                let (read, part) = requests.removeValue(forKey: xid), var (path, partial) = partials[read]
+                let (read, part) = requests.removeValue(forKey: xid), case (let path, var partial)? = partials[read]
             else { continue }
             partial.arrived += 1
             if try Self.succeeded(error, path, zk) {
