@@ -46,6 +46,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Debian's libsnappy-dev: ZooKeeper's Snappy snapshots, for cairnctl.
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
         .systemLibrary(
             name: "CJemalloc",
             pkgConfig: "jemalloc",
@@ -155,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "cairnctl",
             dependencies: [
-                "Cairn", "CairnProtocol", "CairnStore", "CZlib",
+                "Cairn", "CairnProtocol", "CairnStore", "CZlib", "CSnappy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

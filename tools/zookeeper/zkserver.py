@@ -55,7 +55,7 @@ class ZooKeeper:
              "org.apache.zookeeper.server.ZooKeeperServerMain", self.config],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
-        while self.ruok() != b"imok":
+        while not self.serving():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.log.seek(0)
                 log = self.log.read()
@@ -68,13 +68,18 @@ class ZooKeeper:
         self.stop()
         self.start()
 
-    def ruok(self):
+    def serving(self):
+        """Whether the server has loaded its data and serves requests, which `srvr` says (its mode) and `ruok` does not:
+        that answers as soon as the port is open, before the snapshot a starting server writes."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"ruok")
-                return s.recv(4)
+                s.sendall(b"srvr")
+                reply = b""
+                while chunk := s.recv(4096):
+                    reply += chunk
+                return b"Mode:" in reply
         except OSError:
-            return b""
+            return False
 
     def stop(self):
         self.process.terminate()

@@ -1,3 +1,4 @@
+import CSnappy
 import CZlib
 import CairnCore
 import CairnProtocol
@@ -188,19 +189,52 @@ struct ZooKeeperDataFiles {
         kinds[Node(path: path, czxid: zxid)] = .persistentWithTTL(ttlMilliseconds: try r.long())
     }
 
-    /// A file's bytes; a gzip snapshot's (`snapshot.<zxid>.gz`) uncompressed.
+    /// A file's bytes; a compressed snapshot's (`snapshot.<zxid>.gz` or `.snappy`) uncompressed.
     private static func contents(_ path: String) throws -> [UInt8] {
-        if path.hasSuffix(".snappy") {
-            throw Unreadable(
-                description: "\(path) is compressed with Snappy, which cairnctl does not read; set "
-                    + "zookeeper.snapshot.compression.method to gz or none and let ZooKeeper take a snapshot")
+        if path.hasSuffix(".gz") { return try gunzip(path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Unreadable(description: "cannot read \(path)")
         }
-        guard path.hasSuffix(".gz") else {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw Unreadable(description: "cannot read \(path)")
+        return path.hasSuffix(".snappy") ? try unsnappy(Array(data), path) : Array(data)
+    }
+
+    /// snappy-java's stream (`SnappyOutputStream`, what ZooKeeper's `SnapStream` writes): a 16-byte header (0x82
+    /// "SNAPPY" 0, then its version and the oldest it reads with), then blocks of raw Snappy, each after its length
+    /// (4 bytes, big-endian); concatenated streams repeat the header.
+    private static func unsnappy(_ compressed: [UInt8], _ path: String) throws -> [UInt8] {
+        let header: [UInt8] = [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00]
+        guard compressed.starts(with: header) else {
+            throw Unreadable(description: "\(path) is not a snappy-java stream")
+        }
+        var bytes: [UInt8] = []
+        var offset = 0
+        while offset < compressed.count {
+            if compressed[offset...].starts(with: header) {
+                offset += 16
+                continue
             }
-            return Array(data)
+            let start = offset + 4
+            guard start <= compressed.count, case let length = Int(bigEndian(compressed, at: offset, count: 4)),
+                start + length <= compressed.count
+            else { throw Unreadable(description: "\(path): the Snappy block at offset \(offset) is cut short") }
+            let damaged = Unreadable(description: "\(path): the Snappy block at offset \(offset) is damaged")
+            try compressed.withUnsafeBytes { raw in
+                let block = raw.baseAddress!.assumingMemoryBound(to: CChar.self) + start
+                var size = 0
+                guard snappy_uncompressed_length(block, length, &size) == SNAPPY_OK else { throw damaged }
+                let end = bytes.count
+                bytes.append(contentsOf: repeatElement(0, count: size))
+                let status = bytes.withUnsafeMutableBytes { out in
+                    snappy_uncompress(block, length, out.baseAddress!.assumingMemoryBound(to: CChar.self) + end, &size)
+                }
+                guard status == SNAPPY_OK else { throw damaged }
+            }
+            offset = start + length
         }
+        return bytes
+    }
+
+    private static func gunzip(_ path: String) throws -> [UInt8] {
         guard let file = gzopen(path, "rb") else { throw Unreadable(description: "cannot read \(path)") }
         defer { gzclose(file) }
         var bytes: [UInt8] = []
