@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Migration between Apache ZooKeeper 3.8 (Debian's, started here) and Cairn, through cairnctl:
 
-1. A tree made in ZooKeeper (data, binary data, null data, a digest ACL, a read-only ACL, sequential nodes with gaps, versions,
-   ephemeral nodes held by a live session; container and TTL nodes, some in the snapshot ZooKeeper takes as it
-   restarts and some only in its log, by zkCli and by the Java client, plain and in a multi) is dumped with `cairnctl
-   dump --zookeeper --zookeeper-data`, loaded into Cairn, and read back through both servers' ZooKeeper ports with
-   kazoo: the same data, ACLs, versions and ACL versions, no ephemerals, and under every parent the same next
-   sequential name; the dump and Cairn's own dump give every node ZooKeeper's kind.
+1. A tree made in ZooKeeper (data, binary data, null data, a digest ACL, a read-only ACL, sequential nodes with
+   gaps, versions, ephemeral nodes held by a live session; container and TTL nodes, some in the snapshot ZooKeeper
+   takes as it restarts and some only in its log, by zkCli and by the Java client, plain and in a multi) is dumped
+   with `cairnctl dump --zookeeper --zookeeper-data`, loaded into Cairn, and read back through both servers'
+   ZooKeeper ports with kazoo: the same data, ACLs, versions and ACL versions, no ephemerals, and under every parent
+   the same next sequential name; the dump and Cairn's own dump give every node ZooKeeper's kind. Damaged files (a
+   log record, a Snappy block) are refused, naming file and offset.
 2. A dump taken while a writer keeps setting and creating nodes is consistent at the zxid it states: each node holds
-   the last value written at or before that zxid, and exactly the nodes created by then exist.
-   The kinds are read again from the Snappy snapshot the same ZooKeeper writes when restarted with Snappy set.
+   the last value written at or before that zxid, and exactly the nodes created by then exist. Then the kinds are
+   read again from the Snappy snapshot the same ZooKeeper writes when restarted with Snappy set.
 3. Cairn's dump of that tree, loaded into a second, empty ZooKeeper with `cairnctl load --zookeeper`, reads back the
    same through zkCli (get, getAcl, ls -R) as Cairn does, names the same next sequential nodes, and (read back with
    --zookeeper-data from the gzip snapshot it takes as it restarts) has the same container and TTL nodes.
@@ -119,11 +120,16 @@ def refuse_damaged_log(zookeeper, cairnctl, work):
         byte = f.read(1)[0]
         f.seek(-1, 1)
         f.write(bytes([byte ^ 0xFF]))
+    expect_refusal(zookeeper, cairnctl, work, damaged, f"{log}: the record at offset 16 fails its checksum")
+
+
+def expect_refusal(zookeeper, cairnctl, work, data, reason):
+    """A dump with `--zookeeper-data data` fails, saying `reason`."""
     result = subprocess.run([cairnctl, "dump", "--zookeeper", f"127.0.0.1:{zookeeper.port}", "--auth", DIGEST,
-                             "--zookeeper-data", damaged, "-o", os.path.join(work, "unused.jsonl")],
+                             "--zookeeper-data", data, "-o", os.path.join(work, "unused.jsonl")],
                             capture_output=True, text=True, timeout=120)
-    if result.returncode == 0 or f"{log}: the record at offset 16 fails its checksum" not in result.stderr:
-        fail(f"a damaged log was not refused: exit {result.returncode}: {result.stderr}")
+    if result.returncode == 0 or reason not in result.stderr:
+        fail(f"damaged files were not refused with {reason!r}: exit {result.returncode}: {result.stderr}")
 
 
 def walk(zk, path="/"):
@@ -170,7 +176,8 @@ def compare_trees(a, b, what, versions=True):
 
 def snappy_snapshot(zookeeper, cairnctl, work):
     """Check 1 again from a Snappy snapshot: restarted with zookeeper.snapshot.compression.method=snappy, ZooKeeper
-    writes one as it starts, holding every node. The older snapshots go, so none but it can give the kinds."""
+    writes one as it starts, holding every node. The older snapshots go, so none but it can give the kinds. A copy
+    with a Snappy block's length overwritten is refused."""
     zookeeper.compression = "snappy"
     zookeeper.restart()
     snapshots = glob.glob(zookeeper.data + "/version-2/snapshot.*")
@@ -183,6 +190,13 @@ def snappy_snapshot(zookeeper, cairnctl, work):
     ctl(cairnctl, "dump", "--zookeeper", f"127.0.0.1:{zookeeper.port}", "--auth", DIGEST, "--zookeeper-data",
         zookeeper.data, "-o", dump)
     check_kinds(dump, "the dump of ZooKeeper read with its Snappy snapshot")
+    damaged = os.path.join(work, "damaged-snappy")
+    shutil.copytree(zookeeper.data, damaged)
+    snapshot = glob.glob(damaged + "/version-2/snapshot.*.snappy")[0]
+    with open(snapshot, "r+b") as f:
+        f.seek(16)  # the first block's length, after the stream's header
+        f.write(b"\x7f\xff\xff\xff")
+    expect_refusal(zookeeper, cairnctl, work, damaged, f"{snapshot}: the Snappy block at offset 16 is cut short")
 
 
 def consistent_dump(zk, cairnctl, work):
@@ -291,6 +305,8 @@ def main():
         print(f"Cairn → ZooKeeper: {len(paths)} nodes match, {len(ours)} zkCli lines alike")
         zk.stop()
     cairn.stop()
+    if not os.environ.get("MIGRATION_WORK"):
+        shutil.rmtree(work)  # copies of ZooKeeper's data, its preallocated logs included: hundreds of MB
     print("migration checks passed")
 
 

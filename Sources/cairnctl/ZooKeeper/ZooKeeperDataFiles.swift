@@ -217,17 +217,18 @@ struct ZooKeeperDataFiles {
             guard start <= compressed.count, case let length = Int(bigEndian(compressed, at: offset, count: 4)),
                 start + length <= compressed.count
             else { throw Unreadable(description: "\(path): the Snappy block at offset \(offset) is cut short") }
-            let damaged = Unreadable(description: "\(path): the Snappy block at offset \(offset) is damaged")
-            try compressed.withUnsafeBytes { raw in
+            let uncompressed = compressed.withUnsafeBytes { raw in
                 let block = raw.baseAddress!.assumingMemoryBound(to: CChar.self) + start
                 var size = 0
-                guard snappy_uncompressed_length(block, length, &size) == SNAPPY_OK else { throw damaged }
+                guard snappy_uncompressed_length(block, length, &size) == SNAPPY_OK else { return false }
                 let end = bytes.count
                 bytes.append(contentsOf: repeatElement(0, count: size))
-                let status = bytes.withUnsafeMutableBytes { out in
+                return bytes.withUnsafeMutableBytes { out in
                     snappy_uncompress(block, length, out.baseAddress!.assumingMemoryBound(to: CChar.self) + end, &size)
-                }
-                guard status == SNAPPY_OK else { throw damaged }
+                } == SNAPPY_OK
+            }
+            guard uncompressed else {
+                throw Unreadable(description: "\(path): the Snappy block at offset \(offset) is damaged")
             }
             offset = start + length
         }
